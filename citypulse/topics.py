@@ -1,0 +1,42 @@
+"""Every Kafka topic of the project, declared once: name, partitions, retention, policy.
+
+Names carry a prefix (CITYPULSE_TOPIC_PREFIX) so that tests and parallel stacks on one
+broker each get their own topics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    suffix: str
+    partitions: int
+    retention_ms: int
+    compact: bool = False
+
+    def name(self, prefix: str) -> str:
+        return f"{prefix}.{self.suffix}"
+
+    def config(self) -> dict[str, str]:
+        cfg = {"retention.ms": str(self.retention_ms)}
+        if self.compact:
+            # Latest state per key is what matters; keep segments small so
+            # compaction catches up quickly after a busy hour.
+            cfg["cleanup.policy"] = "compact"
+            cfg["segment.ms"] = str(3600 * 1000)
+            cfg["min.cleanable.dirty.ratio"] = "0.1"
+        return cfg
+
+
+# All raw city events (population estimates, zone counts, environment, sensor status)
+# share one topic keyed by area, so one area's inputs stay ordered for fusion.
+CITY_EVENTS = TopicSpec("city-events.v1", partitions=8, retention_ms=7 * DAY_MS)
+DEAD_LETTER = TopicSpec("dead-letter.v1", partitions=2, retention_ms=30 * DAY_MS)
+AREA_STATE = TopicSpec("area-state.v1", partitions=8, retention_ms=-1, compact=True)
+ALERT_EVENTS = TopicSpec("alert-events.v1", partitions=2, retention_ms=30 * DAY_MS)
+
+ALL_TOPICS: tuple[TopicSpec, ...] = (CITY_EVENTS, DEAD_LETTER, AREA_STATE, ALERT_EVENTS)

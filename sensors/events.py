@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 
 AreaCode = Annotated[str, Field(pattern=r"^POI\d{3}$")]
 ComfortLabel = Literal["여유", "보통", "약간 붐빔", "붐빔"]

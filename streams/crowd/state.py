@@ -1,0 +1,79 @@
+"""AreaState: the message on the compacted area-state topic, one per area and per zone.
+
+It is the contract between the stream worker (which builds it), the alert engine and the
+dashboard (which read it). Pure data; JSON on the wire.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from sensors.events import ComfortLabel
+from streams.crowd.stages import Stage
+
+StageName = Literal["normal", "attention", "caution", "alert", "serious"]
+SourceKind = Literal["telecom", "zone_counter", "visitor_count"]
+
+
+class SourceContribution(BaseModel):
+    """One input behind a fused number: how much it weighed and how fresh it was."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: SourceKind
+    people: float
+    weight: Annotated[float, Field(ge=0, le=1)]
+    age_s: Annotated[float, Field(ge=0)]
+    stale: bool = False
+
+
+class ForecastPoint(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    horizon_min: int
+    density_per_m2: float
+    stage: StageName
+
+
+class AreaState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    v: Literal[1] = 1
+    scope: Literal["area", "zone"]
+    area_code: str
+    zone_id: str | None = None
+    as_of: AwareDatetime  # event time of the newest input behind this state
+    people: float
+    people_min: float | None = None
+    people_max: float | None = None
+    walkable_m2: float
+    density_per_m2: float
+    stage: StageName
+    stage_ko: str
+    comfort_level: ComfortLabel | None = None
+    trend_per_min: float | None = None  # persons/m² per minute
+    forecast: tuple[ForecastPoint, ...] = ()
+    sources: tuple[SourceContribution, ...] = ()
+    stale: bool = False  # a silent feed must never look calm
+    seq: int = 0  # per key, strictly increasing
+
+    @property
+    def key(self) -> str:
+        return self.area_code if self.zone_id is None else f"{self.area_code}/{self.zone_id}"
+
+    @property
+    def stage_enum(self) -> Stage:
+        return Stage[self.stage.upper()]
+
+
+def stage_name(stage: Stage) -> StageName:
+    names: dict[Stage, StageName] = {
+        Stage.NORMAL: "normal",
+        Stage.ATTENTION: "attention",
+        Stage.CAUTION: "caution",
+        Stage.ALERT: "alert",
+        Stage.SERIOUS: "serious",
+    }
+    return names[stage]

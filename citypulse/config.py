@@ -1,0 +1,84 @@
+"""Stack-wide settings: where each service listens and where runtime files live.
+
+One pydantic-settings class read from `CITYPULSE_*` environment variables; services
+that need more (the API, the alert dispatcher) extend it in their own settings module.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEV_DB_PASSWORD = "citypulse-dev"  # noqa: S105 - development default, refused in production
+
+
+class StackSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CITYPULSE_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    var_dir: Path = REPO_ROOT / "var"
+
+    kafka_host: str = "127.0.0.1"
+    kafka_port: int = 19092
+    kafka_controller_port: int = 19093
+    kafka_version: str = "4.1.1"
+    kafka_heap_mb: int = 768
+    topic_prefix: str = "citypulse"
+
+    db_host: str = "127.0.0.1"
+    db_port: int = 15432
+    db_name: str = "citypulse"
+    db_user: str = "citypulse"
+    db_password: SecretStr = SecretStr(DEV_DB_PASSWORD)
+    db_schema: str = "public"
+    pg_data_dir: Path | None = None  # default: <var_dir>/pg/data
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    worker_id: str = "worker-1"
+    simulate_areas: int = 120  # hotspots the `up` simulator drives
+    simulate_speed: float = 1.0  # simulated seconds per wall second
+
+    @model_validator(mode="after")
+    def _no_dev_secret_in_production(self) -> StackSettings:
+        if self.env == "production" and self.db_password.get_secret_value() == DEV_DB_PASSWORD:
+            raise ValueError("CITYPULSE_DB_PASSWORD must be set in production")
+        return self
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"{self.kafka_host}:{self.kafka_port}"
+
+    @property
+    def db_conninfo(self) -> str:
+        return (
+            f"host={self.db_host} port={self.db_port} dbname={self.db_name} "
+            f"user={self.db_user} password={self.db_password.get_secret_value()} "
+            f"options='-c search_path={self.db_schema},public' application_name=citypulse"
+        )
+
+    @property
+    def log_dir(self) -> Path:
+        return self.var_dir / "log"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.var_dir / "run"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.api_host}:{self.api_port}"
+
+    def topic(self, suffix: str) -> str:
+        return f"{self.topic_prefix}.{suffix}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> StackSettings:
+    return StackSettings()

@@ -1,0 +1,234 @@
+"""Turn one batch of raw Kafka records into rows to store, dead letters and offsets.
+
+Pure: the caller passes the registry, the offsets already stored and `now`. Duplicate
+deliveries (a replay after a crash) are dropped by offset, so the database sees each
+record once however often Kafka delivers it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sensors.events import (
+    CityEvent,
+    EnvironmentReading,
+    EventDecodeError,
+    PopulationEstimate,
+    SensorStatus,
+    ZoneCount,
+    decode_event,
+)
+from sensors.registry import Hotspot
+
+MINUTE = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    record: RawRecord
+    reason: str
+    detail: str
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class ValidationPolicy:
+    max_future: timedelta = timedelta(minutes=5)
+    max_age: timedelta = timedelta(days=7)
+    # A late event inside this margin behind the newest event time of its partition
+    # still corrects its window; anything later is stored raw and dead-lettered.
+    allowed_lateness: timedelta = timedelta(minutes=10)
+    max_density_per_m2: float = 12.0  # beyond any crowd ever measured: a broken counter
+
+
+@dataclass(frozen=True)
+class CrowdReading:
+    area_code: str
+    zone_id: str
+    source: str
+    origin: str
+    event_id: str
+    event_time: datetime
+    ingest_time: datetime
+    people: float
+    people_min: float | None
+    people_max: float | None
+    confidence: float
+    replaced: bool
+    walkable_m2: float
+
+
+StatsKey = tuple[str, str, str, datetime]  # area, zone, source, 1-minute bucket
+
+
+@dataclass
+class StatsPartial:
+    """Mergeable 1-minute aggregate: the database adds these to what it holds."""
+
+    samples: int
+    people_sum: float
+    people_min: float
+    people_max: float
+    people_last: float
+    last_event_time: datetime
+    walkable_m2: float
+
+    @classmethod
+    def of(cls, r: CrowdReading) -> StatsPartial:
+        return cls(1, r.people, r.people, r.people, r.people, r.event_time, r.walkable_m2)
+
+    def add(self, r: CrowdReading) -> None:
+        self.samples += 1
+        self.people_sum += r.people
+        self.people_min = min(self.people_min, r.people)
+        self.people_max = max(self.people_max, r.people)
+        if r.event_time >= self.last_event_time:
+            self.people_last, self.last_event_time = r.people, r.event_time
+            self.walkable_m2 = r.walkable_m2
+
+
+@dataclass
+class BatchResult:
+    readings: list[CrowdReading] = field(default_factory=list)
+    environment: list[EnvironmentReading] = field(default_factory=list)
+    statuses: list[SensorStatus] = field(default_factory=list)
+    stats: dict[StatsKey, StatsPartial] = field(default_factory=dict)
+    dead: list[DeadLetter] = field(default_factory=list)
+    events: list[CityEvent] = field(default_factory=list)  # valid, in-order, for live state
+    next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    skipped_replays: int = 0
+
+
+def bucket_of(ts: datetime) -> datetime:
+    return ts - timedelta(seconds=ts.second, microseconds=ts.microsecond)
+
+
+class BatchProcessor:
+    """Holds the per-partition watermarks across batches; everything else is per call."""
+
+    def __init__(self, hotspots: Mapping[str, Hotspot], policy: ValidationPolicy | None = None):
+        self.hotspots = hotspots
+        self.policy = policy or ValidationPolicy()
+        self._newest: dict[tuple[str, int], datetime] = {}
+
+    def process(
+        self,
+        records: Iterable[RawRecord],
+        stored_offsets: Mapping[tuple[str, int], int],
+        now: datetime,
+    ) -> BatchResult:
+        out = BatchResult()
+        for rec in records:
+            tp = (rec.topic, rec.partition)
+            if rec.offset < stored_offsets.get(tp, -1):
+                out.skipped_replays += 1  # already in the database from an earlier run
+                continue
+            out.next_offsets[tp] = max(out.next_offsets.get(tp, 0), rec.offset + 1)
+            try:
+                event = decode_event(rec.value)
+            except EventDecodeError as exc:
+                out.dead.append(DeadLetter(rec, exc.reason, exc.detail))
+                continue
+            reason = self._check(event, now)
+            if reason is not None:
+                out.dead.append(DeadLetter(rec, reason[0], reason[1], event.source))
+                continue
+            self._route(event, rec, out)
+        return out
+
+    def _check(self, event: CityEvent, now: datetime) -> tuple[str, str] | None:
+        p = self.policy
+        if event.event_time > now + p.max_future:
+            return "future_time", f"event_time {event.event_time.isoformat()} is in the future"
+        if event.event_time < now - p.max_age:
+            return "too_old", f"event_time {event.event_time.isoformat()} is older than {p.max_age}"
+        area = event.area_code
+        if area is not None and area not in self.hotspots:
+            return "unknown_area", f"area_code {area} is not in the registry"
+        if isinstance(event, ZoneCount) and event.count / event.walkable_m2 > p.max_density_per_m2:
+            density = event.count / event.walkable_m2
+            return "implausible_density", f"{density:.1f} persons/m² in zone {event.zone_id}"
+        return None
+
+    def _route(self, event: CityEvent, rec: RawRecord, out: BatchResult) -> None:
+        tp = (rec.topic, rec.partition)
+        newest = self._newest.get(tp)
+        if newest is None or event.event_time > newest:
+            self._newest[tp] = event.event_time
+        too_late = newest is not None and event.event_time < newest - self.policy.allowed_lateness
+        reading = self._reading(event)
+        if reading is not None:
+            out.readings.append(reading)  # stored raw even when too late for its window
+            if too_late:
+                out.dead.append(
+                    DeadLetter(
+                        rec,
+                        "too_late",
+                        f"{event.event_time.isoformat()} is behind "
+                        f"the watermark by more than {self.policy.allowed_lateness}",
+                        event.source,
+                    )
+                )
+                return
+            key = (
+                reading.area_code,
+                reading.zone_id,
+                reading.source,
+                bucket_of(reading.event_time),
+            )
+            part = out.stats.get(key)
+            if part is None:
+                out.stats[key] = StatsPartial.of(reading)
+            else:
+                part.add(reading)
+        elif isinstance(event, EnvironmentReading):
+            out.environment.append(event)
+        elif isinstance(event, SensorStatus):
+            out.statuses.append(event)
+        out.events.append(event)
+
+    def _reading(self, event: CityEvent) -> CrowdReading | None:
+        if isinstance(event, PopulationEstimate):
+            return CrowdReading(
+                event.area_code,
+                "",
+                "telecom",
+                event.source,
+                event.event_id,
+                event.event_time,
+                event.ingest_time,
+                event.people,
+                event.people_min,
+                event.people_max,
+                1.0,
+                event.replaced,
+                self.hotspots[event.area_code].walkable_m2,
+            )
+        if isinstance(event, ZoneCount):
+            return CrowdReading(
+                event.area_code,
+                event.zone_id,
+                "zone_counter",
+                event.source,
+                event.event_id,
+                event.event_time,
+                event.ingest_time,
+                float(event.count),
+                None,
+                None,
+                event.confidence,
+                False,
+                event.walkable_m2,
+            )
+        return None  # environment readings (and their visitor counts) are stored as they are

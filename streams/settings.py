@@ -1,0 +1,15 @@
+"""Settings of the stream worker (CITYPULSE_* variables, on top of the stack's)."""
+
+from __future__ import annotations
+
+from citypulse.config import StackSettings
+
+
+class WorkerSettings(StackSettings):
+    batch_max_events: int = 5000
+    batch_within_s: float = 0.25
+    state_refresh_s: float = 5.0  # live estimate republished at least this often
+    heartbeat_s: float = 5.0
+    rollup_refresh_s: float = 15.0
+    allowed_lateness_s: float = 600.0
+    alert_density_per_m2: float = 2.0  # thin-slice rule: open an alert at 주의 density

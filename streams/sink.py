@@ -1,0 +1,242 @@
+"""The database edge of the stream worker: one transaction per batch.
+
+Raw rows go in with COPY, 1-minute stats are merged additively, and the input offsets
+are written in the same transaction. A batch is therefore in the database entirely or
+not at all, and the stored offsets say exactly which records it covered.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
+
+import psycopg
+
+from streams.batch import BatchResult
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Conn = psycopg.Connection[tuple[object, ...]]
+
+_UPSERT_STATS = """
+INSERT INTO crowd_stats_1m AS s (area_code, zone_id, source, bucket, samples, people_sum,
+    people_min, people_max, people_last, last_event_time, walkable_m2)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+ON CONFLICT (area_code, zone_id, source, bucket) DO UPDATE SET
+    samples = s.samples + EXCLUDED.samples,
+    people_sum = s.people_sum + EXCLUDED.people_sum,
+    people_min = LEAST(s.people_min, EXCLUDED.people_min),
+    people_max = GREATEST(s.people_max, EXCLUDED.people_max),
+    people_last = CASE WHEN EXCLUDED.last_event_time >= s.last_event_time
+                       THEN EXCLUDED.people_last ELSE s.people_last END,
+    walkable_m2 = CASE WHEN EXCLUDED.last_event_time >= s.last_event_time
+                       THEN EXCLUDED.walkable_m2 ELSE s.walkable_m2 END,
+    last_event_time = GREATEST(s.last_event_time, EXCLUDED.last_event_time)
+"""
+
+_UPSERT_OFFSET = """
+INSERT INTO stream_offsets (consumer, topic, partition, next_offset, updated_at)
+VALUES (%s, %s, %s, %s, now())
+ON CONFLICT (consumer, topic, partition) DO UPDATE
+SET next_offset = GREATEST(stream_offsets.next_offset, EXCLUDED.next_offset), updated_at = now()
+"""
+
+_COUNT_DEAD = """
+INSERT INTO dead_letter_counts (reason, count, last_at) VALUES (%s, %s, now())
+ON CONFLICT (reason) DO UPDATE
+SET count = dead_letter_counts.count + EXCLUDED.count, last_at = now()
+"""
+
+
+class BatchStore(Protocol):
+    def stored_offsets(self, topic: str) -> dict[tuple[str, int], int]: ...
+
+    def write(self, batch: BatchResult) -> None: ...
+
+
+class PostgresBatchStore:
+    """Writes batches with retry: a database outage stalls the stream, it never drops."""
+
+    def __init__(self, conninfo: str, consumer: str, retry_max_s: float = 10.0) -> None:
+        self.conninfo = conninfo
+        self.consumer = consumer
+        self.retry_max_s = retry_max_s
+        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._days: dict[str, set[datetime]] = {
+            "crowd_readings": set(),
+            "crowd_stats_1m": set(),
+            "environment_readings": set(),
+        }
+        self.rollup_dirty_from: datetime | None = None
+
+    def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self.conninfo)
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+    def stored_offsets(self, topic: str) -> dict[tuple[str, int], int]:
+        rows = self._retry(
+            lambda c: c.execute(
+                "SELECT partition, next_offset FROM stream_offsets WHERE consumer=%s AND topic=%s",
+                (self.consumer, topic),
+            ).fetchall(),
+            "read offsets",
+        )
+        return {(topic, int(str(p))): int(str(o)) for p, o in rows}
+
+    def write(self, batch: BatchResult) -> None:
+        self._retry(lambda c: self._write_once(c, batch), "write batch")
+        times = [r.event_time for r in batch.readings]
+        if times:
+            lo = min(times)
+            if self.rollup_dirty_from is None or lo < self.rollup_dirty_from:
+                self.rollup_dirty_from = lo
+
+    def refresh_rollups(self, now: datetime) -> None:
+        """Recompute rollups touched since the last refresh (a no-op on TimescaleDB)."""
+        if self.rollup_dirty_from is None:
+            return
+        start, self.rollup_dirty_from = self.rollup_dirty_from, None
+        self._retry(
+            lambda c: c.execute("SELECT cp_refresh_crowd_rollups(%s, %s)", (start, now)) and None,
+            "refresh rollups",
+        )
+
+    def heartbeat(self, worker_id: str, role: str, host: str, pid: int, started: datetime) -> None:
+        self._retry(
+            lambda c: c.execute(
+                """INSERT INTO worker_heartbeats (worker_id, role, host, pid, started_at, last_seen)
+                   VALUES (%s, %s, %s, %s, %s, now())
+                   ON CONFLICT (worker_id) DO UPDATE SET role = EXCLUDED.role, host = EXCLUDED.host,
+                       pid = EXCLUDED.pid, started_at = EXCLUDED.started_at, last_seen = now()""",
+                (worker_id, role, host, pid, started),
+            ),
+            "heartbeat",
+        )
+
+    def _ensure_partitions(
+        self, cur: psycopg.Cursor[tuple[object, ...]], table: str, times: list[datetime]
+    ) -> None:
+        known = self._days[table]
+        days = {t.replace(hour=0, minute=0, second=0, microsecond=0) for t in times} - known
+        for day in sorted(days):
+            cur.execute(
+                "SELECT cp_ensure_day_partitions(%s, %s, %s)",
+                (table, day, day + timedelta(hours=23)),
+            )
+        known |= days
+
+    def _write_once(self, conn: psycopg.Connection[tuple[object, ...]], b: BatchResult) -> None:
+        with conn.transaction(), conn.cursor() as cur:
+            if b.readings:
+                self._ensure_partitions(cur, "crowd_readings", [r.event_time for r in b.readings])
+                with cur.copy(
+                    "COPY crowd_readings (area_code, zone_id, source, origin, event_id, event_time,"
+                    " ingest_time, people, people_min, people_max, confidence, replaced) FROM STDIN"
+                ) as cp:
+                    for r in b.readings:
+                        cp.write_row(
+                            (
+                                r.area_code,
+                                r.zone_id,
+                                r.source,
+                                r.origin,
+                                r.event_id,
+                                r.event_time,
+                                r.ingest_time,
+                                r.people,
+                                r.people_min,
+                                r.people_max,
+                                r.confidence,
+                                r.replaced,
+                            )
+                        )
+            if b.environment:
+                self._ensure_partitions(
+                    cur, "environment_readings", [e.event_time for e in b.environment]
+                )
+                with cur.copy(
+                    "COPY environment_readings (sensor_id, area_code, origin, event_id, event_time,"
+                    " ingest_time, reading) FROM STDIN"
+                ) as cp:
+                    for e in b.environment:
+                        fields = e.model_dump(
+                            exclude={
+                                "v",
+                                "kind",
+                                "event_id",
+                                "source",
+                                "event_time",
+                                "ingest_time",
+                                "sensor_id",
+                                "area_code",
+                            },
+                            exclude_none=True,
+                        )
+                        cp.write_row(
+                            (
+                                e.sensor_id,
+                                e.area_code,
+                                e.source,
+                                e.event_id,
+                                e.event_time,
+                                e.ingest_time,
+                                json.dumps(fields),
+                            )
+                        )
+            if b.stats:
+                self._ensure_partitions(cur, "crowd_stats_1m", [k[3] for k in b.stats])
+                cur.executemany(
+                    _UPSERT_STATS,
+                    [
+                        (
+                            a,
+                            z,
+                            s,
+                            bucket,
+                            p.samples,
+                            p.people_sum,
+                            p.people_min,
+                            p.people_max,
+                            p.people_last,
+                            p.last_event_time,
+                            p.walkable_m2,
+                        )
+                        for (a, z, s, bucket), p in sorted(b.stats.items())
+                    ],
+                )
+            if b.dead:
+                counts = Counter(d.reason for d in b.dead)
+                cur.executemany(_COUNT_DEAD, sorted(counts.items()))
+            if b.next_offsets:
+                cur.executemany(
+                    _UPSERT_OFFSET,
+                    [(self.consumer, t, p, o) for (t, p), o in sorted(b.next_offsets.items())],
+                )
+
+    def _retry(self, op: Callable[[Conn], T], what: str) -> T:
+        delay = 0.2
+        while True:
+            try:
+                conn = self._connection()
+                result = op(conn)
+                conn.commit()
+                return result
+            except psycopg.OperationalError as exc:
+                log.warning(
+                    "database unavailable during %s (%s); retrying in %.1fs", what, exc, delay
+                )
+                if self._conn is not None:
+                    self._conn.close()
+                self._conn = None
+                time.sleep(delay)
+                delay = min(delay * 2, self.retry_max_s)

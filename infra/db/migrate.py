@@ -11,7 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
 import psycopg
 from psycopg import sql
@@ -101,3 +101,8 @@ def drop_schema(conninfo: str, schema: str) -> None:
         raise MigrationError("refusing to drop the public schema")
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+async def detect_backend_async(conn: psycopg.AsyncConnection[Any]) -> Backend:
+    cur = await conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")
+    return "timescaledb" if await cur.fetchone() else "postgresql"

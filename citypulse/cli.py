@@ -1,0 +1,196 @@
+"""The `citypulse` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from citypulse.config import StackSettings
+from citypulse.processes import ProcessError
+
+log = logging.getLogger("citypulse")
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def cmd_up(args: argparse.Namespace, settings: StackSettings) -> int:
+    from citypulse import stack
+
+    stack.up(settings, simulate=not args.no_simulator)
+    _out(f"CityPulse is up. Dashboard: {settings.api_url}/  (health: {settings.api_url}/health)")
+    _out(f"Logs: {settings.log_dir}   Stop: citypulse down")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace, settings: StackSettings) -> int:
+    from citypulse import stack
+
+    stopped = stack.down(settings)
+    _out("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: StackSettings) -> int:
+    from citypulse import stack
+
+    result = stack.status(settings)
+    for name, ok in result.items():
+        _out(f"{name:12s} {'up' if ok else 'DOWN'}")
+    return 0 if all(result.values()) else 1
+
+
+def cmd_db(args: argparse.Namespace, settings: StackSettings) -> int:
+    import psycopg
+
+    from infra.db import cluster
+    from infra.db.migrate import detect_backend, migrate
+
+    if args.db_command == "start":
+        cluster.start(settings)
+        migrate(settings.db_conninfo, settings.db_schema)
+        return 0
+    if args.db_command == "stop":
+        cluster.stop(settings)
+        return 0
+    if args.db_command == "migrate":
+        applied = migrate(settings.db_conninfo, settings.db_schema)
+        _out(f"applied {len(applied)} migration(s): " + ", ".join(m.name for m in applied))
+        return 0
+    with psycopg.connect(settings.db_conninfo) as conn:
+        backend = detect_backend(conn)
+        version = conn.execute("SHOW server_version").fetchone()
+        ts = conn.execute(
+            "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'"
+        ).fetchone()
+        tables = conn.execute(
+            """SELECT c.relname, CASE c.relkind WHEN 'p' THEN 'partitioned' WHEN 'v' THEN 'view'
+                      ELSE 'table' END
+                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v') AND NOT c.relispartition
+                ORDER BY 1""",
+            (settings.db_schema,),
+        ).fetchall()
+        migrations = conn.execute(
+            "SELECT version, name FROM schema_migrations ORDER BY 1"
+        ).fetchall()
+    _out(
+        f"backend: {backend}"
+        + (f" (timescaledb {ts[0]})" if ts else " (stock PostgreSQL fallback)")
+    )
+    _out(f"server version: {version[0] if version else '?'}")
+    _out(
+        f"schema: {settings.db_schema}; migrations: {', '.join(f'{v}_{n}' for v, n in migrations)}"
+    )
+    _out("tables:")
+    for name, kind in tables:
+        _out(f"  {name} ({kind})")
+    return 0
+
+
+def cmd_kafka(args: argparse.Namespace, settings: StackSettings) -> int:
+    from infra.kafka import broker
+
+    if args.kafka_command == "start":
+        broker.start(settings)
+        broker.ensure_topics(settings)
+    elif args.kafka_command == "stop":
+        broker.stop(settings)
+    else:
+        broker.install(settings)
+    return 0
+
+
+def cmd_areas(args: argparse.Namespace, settings: StackSettings) -> int:
+    from citypulse.stack import import_areas
+    from sensors.registry_import import load_official_hotspots
+
+    hotspots = load_official_hotspots(Path(args.path))
+    n = import_areas(settings, hotspots)
+    _out(f"imported {n} areas from {args.path}")
+    return 0
+
+
+def cmd_dispatcher(args: argparse.Namespace, settings: StackSettings) -> int:
+    from alerts.dispatcher import OutboxDispatcher
+    from alerts.providers.log_provider import LogProvider
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        dispatcher = OutboxDispatcher(settings.db_conninfo, lambda sink: LogProvider(sink))
+        log.info("dispatcher running with provider %s", dispatcher.provider.name)
+        await dispatcher.run(stop)
+
+    asyncio.run(run())
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace, settings: StackSettings) -> int:
+    from sensors.simulator.cli import run_simulator
+
+    return run_simulator(args, settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="citypulse", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="install what is missing and start the whole stack")
+    up.add_argument("--no-simulator", action="store_true", help="do not start the simulated city")
+    up.set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop everything `up` started").set_defaults(func=cmd_down)
+    sub.add_parser("status", help="exit 0 only when every component is up").set_defaults(
+        func=cmd_status
+    )
+    db = sub.add_parser("db", help="the project's PostgreSQL")
+    db.add_argument("db_command", choices=["info", "start", "stop", "migrate"])
+    db.set_defaults(func=cmd_db)
+    kafka = sub.add_parser("kafka", help="the project's Kafka broker")
+    kafka.add_argument("kafka_command", choices=["install", "start", "stop"])
+    kafka.set_defaults(func=cmd_kafka)
+    areas = sub.add_parser("areas", help="area registry")
+    areas_sub = areas.add_subparsers(dest="areas_command", required=True)
+    imp = areas_sub.add_parser("import", help="import the official hotspot files from a folder")
+    imp.add_argument("path")
+    imp.set_defaults(func=cmd_areas)
+    sub.add_parser("dispatcher", help="run the SMS outbox dispatcher").set_defaults(
+        func=cmd_dispatcher
+    )
+    sim = sub.add_parser("simulate", help="publish a simulated city to Kafka")
+    sim.add_argument("--scenario", default="normal")
+    sim.add_argument("--seed", type=int, default=7)
+    sim.add_argument("--realtime", action="store_true", help="pace events in wall-clock time")
+    sim.add_argument("--speed", type=float, default=None, help="simulated seconds per second")
+    sim.add_argument("--duration-min", type=float, default=None)
+    sim.set_defaults(func=cmd_simulate)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    try:
+        settings = StackSettings()
+        code: int = args.func(args, settings)
+        return code
+    except ProcessError as exc:
+        sys.stderr.write(f"citypulse: {exc}\n")
+        return 2
+    except ValueError as exc:  # settings that do not validate
+        sys.stderr.write(f"citypulse: invalid configuration: {exc}\n")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

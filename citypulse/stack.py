@@ -1,0 +1,174 @@
+"""`citypulse up / down / status`: the whole stack on this machine, started in order.
+
+Every process is started detached with a pid file and a log under the var dir; `down`
+stops exactly those processes (and the project's own PostgreSQL cluster), nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from citypulse.config import StackSettings
+from citypulse.processes import Daemon, ProcessError, port_open, require_port_free
+from infra.db import cluster
+from infra.db.migrate import migrate
+from infra.kafka import broker
+from sensors.registry import Hotspot, load_hotspots
+from sensors.registry_import import hotspot_rows
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AppProcess:
+    name: str
+    argv: Callable[[StackSettings], list[str]]
+
+
+def _py(*args: str) -> list[str]:
+    return [sys.executable, *args]
+
+
+APP_PROCESSES: tuple[AppProcess, ...] = (
+    AppProcess("worker", lambda s: _py("-m", "faust", "-A", "streams.app", "worker", "-l", "info")),
+    AppProcess("dispatcher", lambda s: _py("-m", "citypulse.cli", "dispatcher")),
+    AppProcess(
+        "api",
+        lambda s: _py(
+            "-m",
+            "uvicorn",
+            "dashboard_api.main:app",
+            "--host",
+            s.api_host,
+            "--port",
+            str(s.api_port),
+            "--log-level",
+            "info",
+        ),
+    ),
+    AppProcess("simulator", lambda s: _py("-m", "citypulse.cli", "simulate", "--realtime")),
+)
+
+
+def daemon(settings: StackSettings, name: str) -> Daemon:
+    return Daemon(name, settings.run_dir, settings.log_dir)
+
+
+def import_areas(settings: StackSettings, hotspots: list[Hotspot] | None = None) -> int:
+    rows = hotspot_rows(hotspots if hotspots is not None else load_hotspots())
+    with psycopg.connect(settings.db_conninfo) as conn, conn.cursor() as cur:
+        cur.executemany(
+            """INSERT INTO areas (code, name_ko, name_en, category, district, polygon, area_m2,
+                   walkable_fraction, centroid_lon, centroid_lat)
+               VALUES (%(code)s, %(name_ko)s, %(name_en)s, %(category)s, %(district)s,
+                   %(polygon)s, %(area_m2)s, %(walkable_fraction)s, %(centroid_lon)s,
+                   %(centroid_lat)s)
+               ON CONFLICT (code) DO UPDATE SET name_ko = EXCLUDED.name_ko,
+                   name_en = EXCLUDED.name_en, category = EXCLUDED.category,
+                   district = EXCLUDED.district, polygon = EXCLUDED.polygon,
+                   area_m2 = EXCLUDED.area_m2, centroid_lon = EXCLUDED.centroid_lon,
+                   centroid_lat = EXCLUDED.centroid_lat, updated_at = now()""",
+            [{**r, "polygon": json.dumps(r["polygon_geojson"])} for r in rows],
+        )
+    return len(rows)
+
+
+def seed_demo_recipients(settings: StackSettings) -> None:
+    """Three demo tiers with numbers from a range no carrier assigns (010-0000-xxxx)."""
+    demo = [
+        ("구청 CCTV 관제센터 (demo)", "+821000000001", 1),
+        ("서울시 재난안전상황실 (demo)", "+821000000002", 2),
+        ("소방·경찰 상황실 (demo)", "+821000000003", 3),
+    ]
+    with psycopg.connect(settings.db_conninfo) as conn:
+        if conn.execute("SELECT count(*) FROM recipients").fetchone() == (0,):
+            conn.cursor().executemany(
+                "INSERT INTO recipients (name, phone_e164, tier) VALUES (%s, %s, %s)", demo
+            )
+
+
+def start_infra(settings: StackSettings) -> None:
+    log.info("starting PostgreSQL on %s:%s", settings.db_host, settings.db_port)
+    cluster.start(settings)
+    migrate(settings.db_conninfo, settings.db_schema)
+    log.info("starting Kafka on %s", settings.kafka_bootstrap)
+    broker.start(settings)
+    broker.ensure_topics(settings)
+
+
+def up(settings: StackSettings, *, simulate: bool = True, timeout_s: float = 90.0) -> None:
+    start_infra(settings)
+    import_areas(settings)
+    seed_demo_recipients(settings)
+    for proc in APP_PROCESSES:
+        if proc.name == "simulator" and not simulate:
+            continue
+        d = daemon(settings, proc.name)
+        if d.is_running():
+            continue
+        if proc.name == "api":
+            require_port_free(settings.api_host, settings.api_port, "API", "CITYPULSE_API_PORT")
+        argv = proc.argv(settings)
+        d.start(argv, marker=" ".join(argv[1:4]), cwd=Path.cwd())
+    wait_healthy(settings, timeout_s)
+
+
+def wait_healthy(settings: StackSettings, timeout_s: float) -> dict[str, object]:
+    deadline = time.monotonic() + timeout_s
+    body: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        body = health(settings)
+        if body.get("status") == "ok":
+            return body
+        for proc in APP_PROCESSES:
+            d = daemon(settings, proc.name)
+            if d.record() is not None and not d.is_running():
+                raise ProcessError(f"{proc.name} exited. Its log ({d.log_file}):\n{d.log_tail()}")
+        time.sleep(1)
+    raise ProcessError(f"the stack did not become healthy within {timeout_s:.0f} s: {body}")
+
+
+def health(settings: StackSettings) -> dict[str, object]:
+    try:
+        with urllib.request.urlopen(f"{settings.api_url}/health", timeout=5) as resp:  # noqa: S310
+            body: dict[str, object] = json.loads(resp.read())
+            return body
+    except urllib.error.HTTPError as exc:
+        err_body: dict[str, object] = json.loads(exc.read() or b"{}")
+        return err_body
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return {"status": "down", "error": str(exc)}
+
+
+def down(settings: StackSettings) -> list[str]:
+    stopped = []
+    for proc in reversed(APP_PROCESSES):
+        if daemon(settings, proc.name).stop():
+            stopped.append(proc.name)
+    if broker.stop(settings):
+        stopped.append("kafka")
+    if cluster.stop(settings):
+        stopped.append("postgres")
+    return stopped
+
+
+def status(settings: StackSettings) -> dict[str, bool]:
+    result = {
+        "postgres": cluster.is_running(settings) and port_open(settings.db_host, settings.db_port),
+        "kafka": broker.daemon(settings).is_running()
+        and port_open(settings.kafka_host, settings.kafka_port),
+    }
+    for proc in APP_PROCESSES:
+        result[proc.name] = daemon(settings, proc.name).is_running()
+    result["api_health"] = health(settings).get("status") == "ok"
+    return result

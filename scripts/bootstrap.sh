@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what this machine is missing for CityPulse, then nothing else:
+# Debian packages (PostgreSQL, Kannel, Chromium, Java 17, Maven), the Python virtualenv
+# with the project and its pinned dependencies, and the Kafka broker jars from Maven Central.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pkgs=()
+have_cmd() { command -v "$1" >/dev/null 2>&1; }
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_pkgs+=(postgresql)
+have_cmd bearerbox || need_pkgs+=(kannel)
+have_cmd chromium || need_pkgs+=(chromium chromium-driver)
+have_cmd java || need_pkgs+=(openjdk-17-jre-headless)
+have_cmd mvn || need_pkgs+=(maven)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ] && ! have_cmd sudo; then
+    echo "bootstrap: missing Debian packages: ${need_pkgs[*]} (run as root or install them)" >&2
+    exit 2
+  fi
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "bootstrap: installing Debian packages: ${need_pkgs[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3.11}
+have_cmd "$PY" || PY=python3
+"$PY" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' || {
+  echo "bootstrap: CityPulse needs Python 3.11 (found $("$PY" --version 2>&1))" >&2; exit 2; }
+if [ ! -x .venv/bin/python ]; then
+  echo "bootstrap: creating .venv"
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.citypulse-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "bootstrap: installing Python dependencies"
+  .venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+  echo "$want" > "$stamp"
+fi
+.venv/bin/citypulse kafka install

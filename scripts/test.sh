@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The README's test command: lint, types, then unit and integration tests against the
+# real Kafka and PostgreSQL that the test session starts itself (on test ports).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+./scripts/bootstrap.sh || exit $?
+set -e
+echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
+echo "== mypy"; .venv/bin/mypy citypulse streams sensors alerts dashboard_api infra
+echo "== pytest"
+set +e
+.venv/bin/pytest -q -p no:cacheprovider tests/unit tests/integration "$@"
+rc=$?
+# pytest exits 5 when it collected no test; that is a failure of the test command too.
+exit $rc

@@ -27,6 +27,14 @@ DEFAULT_WALKABLE_FRACTION: dict[str, float] = {
 }
 FALLBACK_WALKABLE_FRACTION = 0.30
 
+# Names the live API uses for a registry area that differ from the official list's name
+# (renamed after the list was published). Recorded logs carry names only, so without
+# this their rows for the area would be rejected as unknown.
+AREA_NAME_ALIASES: dict[str, str] = {
+    "잠실롯데타워·석촌호수": "POI120",  # listed as 잠실롯데타워 일대; API name in 2026-06
+    "시청광장": "POI099",  # City Hall Plaza = 서울광장 (Seoul Plaza), its 2023 list name
+}
+
 
 class RegistryError(ValueError):
     """A registry row that cannot be used; carries file and line."""
@@ -107,3 +115,37 @@ def locate(lon: float, lat: float, hotspots: Iterable[Hotspot]) -> Hotspot | Non
         if x0 <= lon <= x1 and y0 <= lat <= y1 and h.polygon.contains(lon, lat):
             return h
     return None
+
+
+def locate_all(lon: float, lat: float, hotspots: Iterable[Hotspot]) -> list[Hotspot]:
+    """Every hotspot whose polygon contains the point (hotspots overlap, e.g. a market
+    inside a tourist zone), smallest first so the most specific area leads."""
+    found = []
+    for h in hotspots:
+        x0, y0, x1, y1 = h.polygon.bbox()
+        if x0 <= lon <= x1 and y0 <= lat <= y1 and h.polygon.contains(lon, lat):
+            found.append(h)
+    return sorted(found, key=lambda h: (h.area_m2, h.code))
+
+
+@dataclass(frozen=True)
+class Zone:
+    """A counted zone inside an area (an alley, a station exit): its own walkable m²."""
+
+    zone_id: str
+    area_code: str
+    walkable_m2: float
+
+
+def read_zones_csv(lines: Iterable[str]) -> dict[str, Zone]:
+    """zone_id,area_code,walkable_m2 rows (the operator's zone list) -> zone_id -> Zone."""
+    zones: dict[str, Zone] = {}
+    for lineno, row in enumerate(csv.DictReader(lines), start=2):
+        try:
+            zone = Zone(row["zone_id"].strip(), row["area_code"].strip(), float(row["walkable_m2"]))
+        except (KeyError, AttributeError, ValueError) as exc:
+            raise RegistryError(f"zones:{lineno}: {exc}") from None
+        if zone.walkable_m2 <= 0:
+            raise RegistryError(f"zones:{lineno}: walkable_m2 must be > 0")
+        zones[zone.zone_id] = zone
+    return zones

@@ -34,6 +34,7 @@ class ForecastPoint(BaseModel):
 
     horizon_min: int
     density_per_m2: float
+    density_plausible: bool = True  # False above ~10/m²: a wrong area or double count
     stage: StageName
 
 
@@ -50,6 +51,7 @@ class AreaState(BaseModel):
     people_max: float | None = None
     walkable_m2: float
     density_per_m2: float
+    density_plausible: bool = True  # False above ~10/m²: a wrong area or double count
     stage: StageName
     stage_ko: str
     comfort_level: ComfortLabel | None = None

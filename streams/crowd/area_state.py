@@ -1,0 +1,108 @@
+"""Assemble the AreaState message for one area or zone from the crowd-math pieces.
+
+Order: density from the fused count; the stage from the resolved thresholds, held at
+or above the last stage while stale; the comfort level (never while stale); trend and
+forecast from the recent density history. Pure: `now` is passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Literal
+
+from sensors.events import ComfortLabel
+from streams.crowd.comfort import COMFORT_LABELS, ComfortCalibration, comfort_rank
+from streams.crowd.density import density_per_m2
+from streams.crowd.forecast import DailyShape, forecast_density
+from streams.crowd.fusion import FusedCount
+from streams.crowd.stages import Stage
+from streams.crowd.staleness import STALE_AFTER_CADENCES, guarded_stage, is_scope_stale
+from streams.crowd.state import AreaState, ForecastPoint, SourceKind, stage_name
+from streams.crowd.thresholds import ResolvedThresholds
+from streams.crowd.trend import trend_per_min
+
+
+def _freshest_ages(fused: FusedCount) -> dict[SourceKind, float | None]:
+    ages: dict[SourceKind, float | None] = {}
+    for c in fused.sources:
+        held = ages.get(c.source)
+        ages[c.source] = c.age_s if held is None else min(held, c.age_s)
+    return ages
+
+
+def _comfort(
+    scope: Literal["area", "zone"],
+    area_code: str,
+    fused: FusedCount,
+    calibration: ComfortCalibration | None,
+    now: datetime,
+) -> ComfortLabel | None:
+    """The higher of Seoul's own label and the calibrated one; zones have no calibration."""
+    labels: list[ComfortLabel] = []
+    if fused.official_label is not None:
+        labels.append(fused.official_label)
+    if scope == "area" and calibration is not None:
+        calibrated = calibration.label(area_code, fused.people, now)
+        if calibrated is not None:
+            labels.append(calibrated)
+    if not labels:
+        return None
+    return COMFORT_LABELS[max(comfort_rank(label) for label in labels)]
+
+
+def build_area_state(
+    *,
+    scope: Literal["area", "zone"],
+    area_code: str,
+    fused: FusedCount,
+    walkable_m2: float,
+    thresholds: ResolvedThresholds,
+    now: datetime,
+    history: Iterable[tuple[datetime, float]] = (),
+    seq: int = 0,
+    zone_id: str | None = None,
+    last_stage: Stage | None = None,
+    comfort: ComfortCalibration | None = None,
+    shape: DailyShape | None = None,
+    required_sources: Iterable[SourceKind] = (),
+    stale_after_cadences: float = STALE_AFTER_CADENCES,
+) -> AreaState:
+    """`history` holds recent (event time, density) points, the current one included."""
+    density = density_per_m2(fused.people, walkable_m2)
+    required = tuple(required_sources)
+    stale = fused.stale or (
+        bool(required) and is_scope_stale(_freshest_ages(fused), required, stale_after_cadences)
+    )
+    stage = guarded_stage(thresholds.stage(density.per_m2), last_stage, stale)
+    slope = trend_per_min(history, now)
+    forecast: tuple[ForecastPoint, ...] = ()
+    if not stale:  # a forecast from a silent feed would extrapolate what nobody measured
+        forecast = tuple(
+            ForecastPoint(
+                horizon_min=f.horizon_min,
+                density_per_m2=f.density_per_m2,
+                stage=stage_name(thresholds.stage(f.density_per_m2)),
+            )
+            for f in forecast_density(density.per_m2, slope, now, shape=shape)
+        )
+    return AreaState(
+        scope=scope,
+        area_code=area_code,
+        zone_id=zone_id,
+        as_of=fused.as_of,
+        people=fused.people,
+        people_min=fused.people_min,
+        people_max=fused.people_max,
+        walkable_m2=walkable_m2,
+        density_per_m2=density.per_m2,
+        density_plausible=density.plausible,
+        stage=stage_name(stage),
+        stage_ko=stage.label_ko,
+        comfort_level=None if stale else _comfort(scope, area_code, fused, comfort, now),
+        trend_per_min=None if stale else slope,
+        forecast=forecast,
+        sources=fused.sources,
+        stale=stale,
+        seq=seq,
+    )

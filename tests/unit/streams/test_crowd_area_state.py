@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sensors.events import ComfortLabel
+from streams.crowd.area_state import build_area_state
+from streams.crowd.comfort import ComfortCalibration, ComfortCutoffs
+from streams.crowd.fusion import FusedCount, SourceReading, fuse_zone
+from streams.crowd.stages import Stage
+from streams.crowd.state import SourceContribution
+from streams.crowd.thresholds import ThresholdBook
+from streams.crowd.tracker import AreaTracker
+
+NOW = datetime(2026, 6, 13, 4, 0, tzinfo=UTC)
+BOOK = ThresholdBook()
+DEFAULT = BOOK.resolve("POI014", None, NOW)
+CALIBRATION = ComfortCalibration({}, {"POI014": ComfortCutoffs((1000.0, 2000.0, 3000.0))})
+
+
+def fused(
+    people: float, age_s: float = 30, stale: bool = False, label: ComfortLabel | None = None
+) -> FusedCount:
+    source = SourceContribution(
+        source="telecom", people=people, weight=1.0, age_s=age_s, stale=stale
+    )
+    return FusedCount(
+        people, (source,), NOW - timedelta(seconds=age_s), stale, official_label=label
+    )
+
+
+@pytest.mark.parametrize(
+    ("fc", "last", "required", "stage", "stale", "comfort", "n_forecast"),
+    [
+        # 2,500 people on 1,000 m²: 2.5/m² is 주의 (caution); calibrated 약간 붐빔
+        (fused(2500), None, (), "caution", False, "약간 붐빔", 2),
+        # Seoul's own label is higher than the calibrated one: the higher wins
+        (fused(500, label="보통"), None, (), "normal", False, "보통", 2),
+        # stale: the stage holds at the last one, no comfort, no forecast
+        (fused(500, age_s=1200, stale=True), Stage.ALERT, (), "alert", True, None, 0),
+        # fresh fused data but its required telecom is 20 min old: stale
+        (fused(500, age_s=1200), Stage.CAUTION, ("telecom",), "caution", True, None, 0),
+        # fresh data may fall below the last stage
+        (fused(500), Stage.SERIOUS, ("telecom",), "normal", False, "여유", 2),
+    ],
+)
+def test_build_area_state(
+    fc: FusedCount,
+    last: Stage | None,
+    required: tuple[str, ...],
+    stage: str,
+    stale: bool,
+    comfort: str | None,
+    n_forecast: int,
+) -> None:
+    history = [(NOW - timedelta(minutes=m), fc.people / 1000.0) for m in range(5)]
+    state = build_area_state(
+        scope="area",
+        area_code="POI014",
+        fused=fc,
+        walkable_m2=1000.0,
+        thresholds=DEFAULT,
+        now=NOW,
+        history=history,
+        seq=7,
+        last_stage=last,
+        comfort=CALIBRATION,
+        required_sources=required,  # type: ignore[arg-type]
+    )
+    assert (state.stage, state.stale, state.comfort_level) == (stage, stale, comfort)
+    assert len(state.forecast) == n_forecast
+    assert state.density_per_m2 == pytest.approx(fc.people / 1000.0)
+    assert (state.seq, state.key, state.as_of) == (7, "POI014", fc.as_of)
+    assert state.sources == fc.sources
+    assert state.trend_per_min == (None if stale else pytest.approx(0.0))
+
+
+def test_implausible_density_is_flagged_not_clipped() -> None:
+    state = build_area_state(
+        scope="zone",
+        area_code="POI014",
+        zone_id="exit11",
+        fused=fused(12000),
+        walkable_m2=1000.0,
+        thresholds=DEFAULT,
+        now=NOW,
+    )
+    assert (state.density_per_m2, state.density_plausible, state.stage) == (12.0, False, "serious")
+    assert state.comfort_level is None  # zones have no Seoul calibration
+    assert state.key == "POI014/exit11"
+
+
+def counter(count: float, at: datetime, cid: str = "c1", zone: str = "exit11") -> SourceReading:
+    return SourceReading("zone_counter", cid, count, at, zone_id=zone)
+
+
+def test_zone_tracker_rising_crowd_trend_forecast_and_seq() -> None:
+    tracker = AreaTracker("POI014", walkable_m2=500.0, zone_id="exit11")
+    assert tracker.update(NOW, DEFAULT) is None  # nothing reported yet
+    states = []
+    for m in range(6):  # +50 people (0.1/m²) a minute, refreshed twice per minute
+        t = NOW + timedelta(minutes=m)
+        tracker.observe(counter(500 + 50 * m, t))
+        states.append(tracker.update(t, DEFAULT))
+        states.append(tracker.update(t + timedelta(seconds=5), DEFAULT))
+    last = states[-1]
+    assert last is not None
+    assert [s.seq for s in states if s] == list(range(1, 13))
+    assert len(tracker.history) == 6  # one point per input time, not per refresh
+    assert last.density_per_m2 == pytest.approx(1.5)
+    assert last.trend_per_min == pytest.approx(0.1)
+    assert [f.density_per_m2 for f in last.forecast] == pytest.approx([2.2624, 2.9922], abs=1e-4)
+    assert [f.stage for f in last.forecast] == ["caution", "caution"]
+    assert last.stage == "attention"
+
+
+def test_tracker_ignores_older_reading_and_bounds_memory() -> None:
+    tracker = AreaTracker(
+        "POI014", walkable_m2=500.0, zone_id="z", history_points=10, max_sources=3
+    )
+    assert tracker.observe(counter(100, NOW))
+    assert not tracker.observe(counter(999, NOW - timedelta(seconds=1)))  # out of order
+    for i in range(5):
+        tracker.observe(counter(10, NOW + timedelta(seconds=i + 1), cid=f"x{i}"))
+    assert len(tracker.latest) == 3
+    assert ("zone_counter", "c1") not in tracker.latest  # the oldest silent one went
+    flat = AreaTracker("POI014", walkable_m2=500.0, zone_id="z", history_points=10)
+    for m in range(50):
+        flat.observe(counter(100, NOW + timedelta(minutes=m)))
+        flat.update(NOW + timedelta(minutes=m), DEFAULT)
+    assert len(flat.history) == 10
+    assert flat.forecasts.pending <= 256
+    # a flat crowd: every forecast that came due was exact
+    assert flat.forecasts.scored(10) == 40
+    assert flat.forecasts.mae(10) == pytest.approx(0.0)
+
+
+def test_area_tracker_goes_stale_and_holds_its_stage() -> None:
+    tracker = AreaTracker("POI014", walkable_m2=1000.0, required_sources=("telecom",))
+    tracker.observe(
+        SourceReading("telecom", "seoul", 3500.0, NOW, people_min=3400, people_max=3600)
+    )
+    fresh = tracker.update(NOW, DEFAULT)
+    assert fresh is not None and (fresh.stage, fresh.stale, fresh.people_min) == (
+        "alert",
+        False,
+        3400,
+    )
+    # the crowd leaves but the telecom feed goes silent: 20 minutes later still 경계, stale
+    later = tracker.update(NOW + timedelta(minutes=20), DEFAULT)
+    assert later is not None and (later.stage, later.stale, later.comfort_level) == (
+        "alert",
+        True,
+        None,
+    )
+
+
+def test_area_tracker_lifts_area_with_zone_crush_and_wifi_vicinity() -> None:
+    tracker = AreaTracker("POI014", walkable_m2=10000.0)
+    tracker.observe(SourceReading("telecom", "seoul", 8000.0, NOW - timedelta(minutes=2)))
+    tracker.observe(SourceReading("visitor_count", "V02Q", 1500.0, NOW))
+    zone = fuse_zone([counter(7000, NOW)], NOW)
+    assert zone is not None
+    state = tracker.update(NOW, DEFAULT, zones={"exit11": zone})
+    assert state is not None
+    assert state.people == pytest.approx(8500.0)  # 7,000 in the zone + 1,500 near the sensor
+    assert {c.source: c.weight for c in state.sources} == pytest.approx(
+        {"telecom": 0.0, "zone_counter": 7000 / 8500, "visitor_count": 1500 / 8500}
+    )

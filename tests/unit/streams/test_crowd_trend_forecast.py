@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from streams.crowd.forecast import (
+    DailyShape,
+    Forecast,
+    ForecastTracker,
+    damped_steps,
+    forecast_density,
+)
+from streams.crowd.trend import TrendMethod, trend_per_min
+
+NOW = datetime(2026, 6, 13, 4, 0, tzinfo=UTC)  # 13:00 KST
+
+
+def mins_ago(m: float) -> datetime:
+    return NOW - timedelta(minutes=m)
+
+
+LINE = [(mins_ago(m), 2.0 - 0.1 * m) for m in range(10, -1, -1)]  # +0.1 /m² per minute
+
+
+@pytest.mark.parametrize("method", ["theil_sen", "weighted_ls"])
+@pytest.mark.parametrize(
+    ("points", "expected"),
+    [
+        ([], None),
+        ([(mins_ago(1), 2.0)], None),  # single point
+        ([(mins_ago(1), 2.0), (mins_ago(1), 2.5)], None),  # one distinct time
+        (LINE, 0.1),
+        (list(reversed(LINE)), 0.1),  # out of order
+        ([LINE[0], LINE[3], LINE[4], LINE[10]], 0.1),  # irregular spacing
+        ([(mins_ago(40), 9.0), *LINE], 0.1),  # outside the 15-minute window
+        ([(NOW + timedelta(minutes=1), 9.0), *LINE], 0.1),  # ahead of now: ignored
+        ([(mins_ago(m), 1.5) for m in range(5)], 0.0),  # flat
+    ],
+)
+def test_trend_per_min(
+    points: list[tuple[datetime, float]], expected: float | None, method: TrendMethod
+) -> None:
+    got = trend_per_min(points, NOW, method=method)
+    assert got == (None if expected is None else pytest.approx(expected, abs=1e-9))
+
+
+def test_theil_sen_shrugs_off_one_spike() -> None:
+    spiked = [(t, v + (5.0 if i == 5 else 0.0)) for i, (t, v) in enumerate(LINE)]
+    assert trend_per_min(spiked, NOW, method="theil_sen") == pytest.approx(0.1)
+    least_squares = trend_per_min(spiked, NOW, method="weighted_ls")
+    assert least_squares is not None and abs(least_squares - 0.1) > 0.01
+
+
+@pytest.mark.parametrize(
+    ("h", "phi", "expected"),
+    [(10, 1.0, 10.0), (10, 0.95, 7.6240), (30, 0.95, 14.9219), (0, 0.95, 0.0)],
+)
+def test_damped_steps(h: int, phi: float, expected: float) -> None:
+    assert damped_steps(h, phi) == pytest.approx(expected, abs=1e-4)
+
+
+# Typical density by KST hour: 2.0 at 13:00 falling to 1.0 at 14:00, 1.0 otherwise.
+SHAPE = DailyShape(tuple(2.0 if h == 13 else 1.0 for h in range(24)))
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [(NOW, 2.0), (NOW + timedelta(minutes=30), 1.5), (NOW - timedelta(hours=13), 1.0)],
+)
+def test_daily_shape_interpolates_in_kst(when: datetime, expected: float) -> None:
+    assert SHAPE.at(when) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("current", "slope", "shape", "expected"),
+    [
+        (2.0, None, None, (2.0, 2.0)),  # persistence
+        (2.0, 0.1, None, (2.76240, 3.49219)),  # damped trend
+        (0.2, -0.1, None, (0.0, 0.0)),  # never negative
+        # shape alone: its relative change, 2.0 -> 1.8333 and 2.0 -> 1.5
+        (1.0, None, SHAPE, (0.91667, 0.75)),
+        # blend: trust in the trend 0.5^(10/20) at +10, 0.5^(30/20) at +30
+        (1.0, 0.1, SHAPE, (1.51469, 1.36596)),
+    ],
+)
+def test_forecast_density(
+    current: float, slope: float | None, shape: DailyShape | None, expected: tuple[float, ...]
+) -> None:
+    got = forecast_density(current, slope, NOW, shape=shape)
+    assert [f.horizon_min for f in got] == [10, 30]
+    assert [f.target_time for f in got] == [
+        NOW + timedelta(minutes=10),
+        NOW + timedelta(minutes=30),
+    ]
+    assert [f.density_per_m2 for f in got] == pytest.approx(expected, abs=1e-4)
+
+
+def test_daily_shape_needs_24_values() -> None:
+    with pytest.raises(ValueError):
+        DailyShape((1.0,) * 23)
+
+
+def test_forecast_tracker_scores_mae_when_actual_arrives() -> None:
+    tracker = ForecastTracker()
+    f10 = Forecast(10, NOW + timedelta(minutes=10), 2.5)
+    f30 = Forecast(30, NOW + timedelta(minutes=30), 3.0)
+    assert tracker.record([f10, f30]) == 2
+    assert tracker.record([Forecast(10, NOW + timedelta(minutes=10, seconds=20), 9.9)]) == 0
+    assert tracker.observe(NOW + timedelta(minutes=5), 2.0) == 0  # nothing due yet
+    assert tracker.observe(NOW + timedelta(minutes=10, seconds=30), 2.0) == 1
+    assert tracker.mae(10) == pytest.approx(0.5)
+    assert tracker.mae(30) is None
+    # the 30-minute target passes with no actual near it: expired, not scored
+    assert tracker.observe(NOW + timedelta(minutes=45), 1.0) == 0
+    assert (tracker.expired, tracker.pending, tracker.scored(30)) == (1, 0, 0)
+
+
+def test_forecast_tracker_memory_is_bounded() -> None:
+    tracker = ForecastTracker(max_pending=8)
+    for m in range(100):
+        tracker.record([Forecast(10, NOW + timedelta(minutes=m), 1.0)])
+    assert tracker.pending == 8

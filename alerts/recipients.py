@@ -1,0 +1,134 @@
+"""Who gets texted: tiers, groups, subscriptions, language, phone numbers, rate limits.
+
+Pure: the directory is loaded by the caller; the rate limiter keeps a bounded deque of
+send times per recipient and takes `now`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from streams.crowd.stages import Stage
+
+Language = Literal["ko", "en"]
+
+# After stripping separators: 010 + 8 digits, or +82 / 82 with the trunk 0 dropped (or,
+# as people often write it, kept: +82 010-...).
+_MOBILE = re.compile(r"^(?:\+?82)?0?(10)(\d{4})(\d{4})$")
+_SEPARATORS = re.compile(r"[\s\-.()]")
+
+
+class PhoneNumberError(ValueError):
+    pass
+
+
+def normalize_phone(raw: str) -> str:
+    """A Korean mobile number (010-XXXX-XXXX, +82 10-XXXX-XXXX, ...) in E.164."""
+    compact = _SEPARATORS.sub("", raw.strip())
+    if compact.startswith("+") and not compact.startswith("+82"):
+        raise PhoneNumberError(f"not a Korean number: {mask_raw(raw)}")
+    m = _MOBILE.match(compact)
+    if m is None or not (compact.startswith(("010", "+82", "82"))):
+        raise PhoneNumberError(f"not a Korean mobile number (010-XXXX-XXXX): {mask_raw(raw)}")
+    prefix, middle, last = m.groups()
+    return f"+82{prefix}{middle}{last}"
+
+
+def mask_phone(e164: str) -> str:
+    """+821012345678 -> "+82 10-****-5678": enough to tell numbers apart, no more."""
+    if not re.fullmatch(r"\+8210\d{8}", e164):
+        return mask_raw(e164)
+    return f"+82 10-****-{e164[-4:]}"
+
+
+def mask_raw(raw: str) -> str:
+    """Mask anything that might be a number, for error messages and logs."""
+    digits = re.sub(r"\D", "", raw)
+    return f"***{digits[-2:]}" if len(digits) >= 2 else "***"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    recipient_id: str
+    name: str
+    phone: str  # stored in E.164; any accepted form is normalised on creation
+    tier: int = 1
+    language: Language = "ko"
+    groups: frozenset[str] = frozenset()
+    districts: frozenset[str] = frozenset()  # subscriptions; both empty: the whole city
+    area_codes: frozenset[str] = frozenset()
+    active: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "phone", normalize_phone(self.phone))
+        if self.tier not in (1, 2, 3):
+            raise ValueError(f"tier must be 1, 2 or 3, not {self.tier}")
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+    def subscribed(self, district: str, area_code: str) -> bool:
+        if not self.districts and not self.area_codes:
+            return True
+        return district in self.districts or area_code in self.area_codes
+
+    def __repr__(self) -> str:  # never print a full number by accident
+        return f"Recipient({self.recipient_id!r}, tier={self.tier}, phone={self.masked_phone})"
+
+
+@dataclass(frozen=True)
+class RecipientDirectory:
+    recipients: tuple[Recipient, ...]
+
+    def __post_init__(self) -> None:
+        ids = [r.recipient_id for r in self.recipients]
+        if len(ids) != len(set(ids)):
+            raise ValueError("duplicate recipient_id in directory")
+
+    def select(
+        self,
+        tiers: Iterable[int],
+        district: str,
+        area_code: str,
+        extra_groups: Iterable[str] = (),
+    ) -> tuple[Recipient, ...]:
+        """Active recipients of these tiers subscribed to the area, plus extra groups
+        (event-day staff), one per phone number, ordered by tier then id."""
+        wanted_tiers, groups = set(tiers), set(extra_groups)
+        chosen: dict[str, Recipient] = {}
+        for r in sorted(self.recipients, key=lambda r: (r.tier, r.recipient_id)):
+            if not r.active or r.phone in chosen:
+                continue
+            by_tier = r.tier in wanted_tiers and r.subscribed(district, area_code)
+            if by_tier or (r.groups & groups):
+                chosen[r.phone] = r
+        return tuple(chosen.values())
+
+    def in_group(self, group: str) -> tuple[Recipient, ...]:
+        return tuple(r for r in self.recipients if r.active and group in r.groups)
+
+
+@dataclass
+class MessageRateLimiter:
+    """At most `max_messages` per recipient per `window_s`; 심각 always goes through
+    (and still counts, so a 심각 storm delays the lesser messages after it)."""
+
+    max_messages: int = 10
+    window_s: float = 3600.0
+    always_min_severity: Stage = Stage.SERIOUS
+    _sent: dict[str, deque[datetime]] = field(default_factory=dict, init=False, repr=False)
+
+    def admit(self, recipient_id: str, severity: Stage, now: datetime) -> bool:
+        sent = self._sent.setdefault(recipient_id, deque(maxlen=self.max_messages))
+        while sent and (now - sent[0]).total_seconds() >= self.window_s:
+            sent.popleft()
+        if severity < self.always_min_severity and len(sent) >= self.max_messages:
+            return False
+        sent.append(now)  # maxlen drops the oldest: memory stays bounded
+        return True

@@ -1,0 +1,57 @@
+"""Alert rules: stage thresholds with hold and hysteresis, rate of rise, forecast crossing,
+data gap; overrides, event-day profiles, silences, inhibition and grouping. Pure."""
+
+from alerts.rules.config import (
+    AlertPolicy,
+    DataGapRule,
+    EventDayProfile,
+    ForecastRule,
+    RateOfRiseRule,
+    RuleKind,
+    RuleOverride,
+    RuleSet,
+    StageRule,
+    dedup_key,
+)
+from alerts.rules.decisions import (
+    AlertDecision,
+    AlertSubject,
+    AreaInfo,
+    Deescalate,
+    Escalate,
+    Fire,
+    Mute,
+    NoChange,
+    Reading,
+    Resolve,
+)
+from alerts.rules.engine import AlertEngine, OpenAlert
+from alerts.rules.grouping import DistrictGrouper
+from alerts.rules.silences import Silence
+
+__all__ = [
+    "AlertDecision",
+    "AlertEngine",
+    "AlertPolicy",
+    "AlertSubject",
+    "AreaInfo",
+    "DataGapRule",
+    "Deescalate",
+    "DistrictGrouper",
+    "Escalate",
+    "EventDayProfile",
+    "Fire",
+    "ForecastRule",
+    "Mute",
+    "NoChange",
+    "OpenAlert",
+    "RateOfRiseRule",
+    "Reading",
+    "Resolve",
+    "RuleKind",
+    "RuleOverride",
+    "RuleSet",
+    "Silence",
+    "StageRule",
+    "dedup_key",
+]

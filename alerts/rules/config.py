@@ -1,0 +1,208 @@
+"""Alert rule settings: defaults, per-area and per-zone overrides, event-day profiles.
+
+Pure data. Defaults are chosen so that a normal day with noise around a threshold gives
+at most one alert per area (hold 60 s before firing, clear only 0.3/m² below the stage's
+lower bound held for 300 s), and a festival that ramps through the stages escalates in
+order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+from streams.crowd.stages import DEFAULT_THRESHOLDS, Stage, StageThresholds
+
+
+class RuleKind(StrEnum):
+    STAGE = "stage"  # density crossed a safety stage
+    RATE_OF_RISE = "rate_of_rise"  # density rising fast
+    FORECAST = "forecast"  # 심각 forecast within N minutes
+    DATA_GAP = "data_gap"  # a watched feed went silent
+
+
+def dedup_key(key: str, rule: RuleKind) -> str:
+    """One open alert per (area or zone, rule): "POI009:stage", "POI009/z1:forecast"."""
+    return f"{key}:{rule.value}"
+
+
+@dataclass(frozen=True)
+class StageRule:
+    thresholds: StageThresholds = DEFAULT_THRESHOLDS
+    min_stage: Stage = Stage.CAUTION  # 관심 shows on the dashboard; texts start at 주의
+    hold_s: float = 60.0
+    clear_margin_per_m2: float = 0.3
+    clear_hold_s: float = 300.0
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        if self.min_stage <= Stage.NORMAL:
+            raise ValueError("min_stage must be 관심 or above")
+        if self.hold_s < 0 or self.clear_hold_s < 0 or self.clear_margin_per_m2 < 0:
+            raise ValueError("hold times and margin must not be negative")
+
+
+@dataclass(frozen=True)
+class RateOfRiseRule:
+    rise_per_min: float = 0.1  # persons/m² per minute: +1/m² in 10 minutes
+    min_density_per_m2: float = 1.5  # a fast rise in an empty square is not a crowd
+    clear_below_per_min: float = 0.03
+    hold_s: float = 120.0
+    clear_hold_s: float = 300.0
+    severity: Stage = Stage.CAUTION
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class ForecastRule:
+    target_stage: Stage = Stage.SERIOUS
+    within_min: int = 30
+    hold_s: float = 60.0
+    clear_margin_per_m2: float = 0.3
+    clear_hold_s: float = 300.0
+    severity: Stage = Stage.ALERT  # an early warning, below the 심각 it predicts
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class DataGapRule:
+    hold_s: float = 0.0  # the stream worker already waited before flagging `stale`
+    silent_after_s: float = 900.0  # no AreaState at all for this long (see sweep())
+    severity: Stage = Stage.CAUTION
+    watched: frozenset[str] | None = None  # area codes; None watches every area seen
+    enabled: bool = True
+
+    def watches(self, area_code: str) -> bool:
+        return self.enabled and (self.watched is None or area_code in self.watched)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The effective rules of one area or zone at one moment."""
+
+    stage: StageRule = field(default_factory=StageRule)
+    rate_of_rise: RateOfRiseRule = field(default_factory=RateOfRiseRule)
+    forecast: ForecastRule = field(default_factory=ForecastRule)
+    data_gap: DataGapRule = field(default_factory=DataGapRule)
+    profile: str | None = None  # name of the event-day profile applied, if any
+    extra_groups: tuple[str, ...] = ()  # recipient groups the profile adds
+
+
+@dataclass(frozen=True)
+class RuleOverride:
+    """Replaces whole rules for one area ("POI009") or one zone ("POI009/z1")."""
+
+    key: str
+    stage: StageRule | None = None
+    rate_of_rise: RateOfRiseRule | None = None
+    forecast: ForecastRule | None = None
+    data_gap: DataGapRule | None = None
+
+    def apply(self, rules: RuleSet) -> RuleSet:
+        return replace(
+            rules,
+            stage=self.stage or rules.stage,
+            rate_of_rise=self.rate_of_rise or rules.rate_of_rise,
+            forecast=self.forecast or rules.forecast,
+            data_gap=self.data_gap or rules.data_gap,
+        )
+
+
+def stricter_thresholds(a: StageThresholds, b: StageThresholds) -> StageThresholds:
+    """Bound by bound minimum; the minimum of two increasing sequences still increases."""
+    return StageThresholds(
+        attention=min(a.attention, b.attention),
+        caution=min(a.caution, b.caution),
+        alert=min(a.alert, b.alert),
+        serious=min(a.serious, b.serious),
+    )
+
+
+@dataclass(frozen=True)
+class EventDayProfile:
+    """A festival or holiday: stricter thresholds and extra recipients for a time window.
+
+    Thresholds only ever get stricter (bound by bound minimum with the area's own), so a
+    narrow alley keeps its stricter bounds during a festival.
+    """
+
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    area_codes: frozenset[str] = frozenset()
+    districts: frozenset[str] = frozenset()
+    thresholds: StageThresholds | None = None
+    hold_s: float | None = None
+    extra_groups: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.ends_at <= self.starts_at:
+            raise ValueError(f"profile {self.name!r} ends before it starts")
+        if not self.area_codes and not self.districts:
+            raise ValueError(f"profile {self.name!r} matches no area or district")
+
+    def applies(self, area_code: str, district: str, at: datetime) -> bool:
+        in_scope = area_code in self.area_codes or district in self.districts
+        return in_scope and self.starts_at <= at < self.ends_at
+
+    def apply(self, rules: RuleSet) -> RuleSet:
+        stage = rules.stage
+        if self.thresholds is not None:
+            strict = stricter_thresholds(stage.thresholds, self.thresholds)
+            stage = replace(stage, thresholds=strict)
+        if self.hold_s is not None:
+            stage = replace(stage, hold_s=min(stage.hold_s, self.hold_s))
+        return replace(
+            rules,
+            stage=stage,
+            profile=self.name,
+            extra_groups=(*rules.extra_groups, *self.extra_groups),
+        )
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    """Defaults, overrides and profiles; `rules_for` resolves them for one key."""
+
+    defaults: RuleSet = field(default_factory=RuleSet)
+    overrides: Mapping[str, RuleOverride] = field(default_factory=dict)
+    profiles: tuple[EventDayProfile, ...] = ()
+    # Samples further apart than this break a hold: continuity is not established.
+    max_sample_gap_s: float = 630.0
+    # Only an open alert at or above this stage inhibits lower ones of the same area.
+    inhibit_min_stage: Stage = Stage.SERIOUS
+    inhibited_rules: frozenset[RuleKind] = frozenset(
+        {RuleKind.STAGE, RuleKind.RATE_OF_RISE, RuleKind.FORECAST}
+    )
+
+    @classmethod
+    def build(
+        cls,
+        defaults: RuleSet | None = None,
+        overrides: Iterable[RuleOverride] = (),
+        profiles: Iterable[EventDayProfile] = (),
+    ) -> AlertPolicy:
+        return cls(
+            defaults=defaults or RuleSet(),
+            overrides={o.key: o for o in overrides},
+            profiles=tuple(profiles),
+        )
+
+    def rules_for(
+        self, area_code: str, zone_id: str | None, district: str, at: datetime
+    ) -> RuleSet:
+        """Defaults, then the area's override, then the zone's, then active profiles."""
+        rules = self.defaults
+        area_override = self.overrides.get(area_code)
+        if area_override is not None:
+            rules = area_override.apply(rules)
+        if zone_id is not None:
+            zone_override = self.overrides.get(f"{area_code}/{zone_id}")
+            if zone_override is not None:
+                rules = zone_override.apply(rules)
+        for profile in self.profiles:
+            if profile.applies(area_code, district, at):
+                rules = profile.apply(rules)
+        return rules

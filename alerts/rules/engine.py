@@ -1,0 +1,318 @@
+"""AlertEngine: AreaState in, alert decisions out. Pure: the caller passes `now`.
+
+Per key (area or zone) it keeps one LevelTracker per rule, the last event time and seq.
+Holds and hysteresis run in event time (`state.as_of`); silences use `now`. A stale state
+never clears or raises a density alert (a silent feed must never look calm); it feeds
+the data-gap rule instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from alerts.rules.config import AlertPolicy, RuleKind, RuleSet, dedup_key
+from alerts.rules.decisions import (
+    AlertDecision,
+    AlertSubject,
+    AreaInfo,
+    Deescalate,
+    Escalate,
+    Fire,
+    Mute,
+    NoChange,
+    Reading,
+    Resolve,
+)
+from alerts.rules.levels import LevelTracker
+from alerts.rules.rule_conditions import conditions_for, forecast_peak
+from alerts.rules.silences import Silence, matching_silence
+from streams.crowd.stages import Stage
+from streams.crowd.state import AreaState
+
+_RULE_ORDER = (RuleKind.STAGE, RuleKind.FORECAST, RuleKind.RATE_OF_RISE, RuleKind.DATA_GAP)
+
+
+@dataclass(frozen=True)
+class OpenAlert:
+    """An open alert as the database knows it; used to rebuild the engine after restart."""
+
+    dedup_key: str
+    subject: AlertSubject
+    rule: RuleKind
+    severity: Stage
+
+
+@dataclass
+class _KeyState:
+    subject: AlertSubject
+    trackers: dict[RuleKind, LevelTracker]
+    last_as_of: datetime | None = None
+    last_seq: int = -1
+    last_reading: Reading | None = None
+
+
+@dataclass
+class AlertEngine:
+    policy: AlertPolicy = field(default_factory=AlertPolicy)
+    areas: Mapping[str, AreaInfo] = field(default_factory=dict)
+    silences: tuple[Silence, ...] = ()
+    _keys: dict[str, _KeyState] = field(default_factory=dict, init=False, repr=False)
+
+    # -- inputs -------------------------------------------------------------------------
+
+    def evaluate(self, state: AreaState, now: datetime) -> list[AlertDecision]:
+        ks = self._key_state(state.key, state.area_code, state.zone_id)
+        if ks.last_as_of is not None and (state.as_of, state.seq) <= (ks.last_as_of, ks.last_seq):
+            return [NoChange(state.key, "out_of_order_or_duplicate", now)]
+        rules = self.policy.rules_for(
+            state.area_code, state.zone_id, ks.subject.district, state.as_of
+        )
+        gap_broken = ks.last_as_of is not None and (
+            (state.as_of - ks.last_as_of).total_seconds() > self.policy.max_sample_gap_s
+        )
+        ks.last_as_of, ks.last_seq = state.as_of, state.seq
+        peak = forecast_peak(state, rules.forecast.within_min)
+        reading = Reading(
+            as_of=state.as_of,
+            density_per_m2=state.density_per_m2,
+            people=state.people,
+            trend_per_min=state.trend_per_min,
+            forecast_density_per_m2=peak[1] if peak else None,
+            forecast_horizon_min=peak[0] if peak else None,
+        )
+        ks.last_reading = reading
+        changes: list[AlertDecision] = []
+        for rule in _RULE_ORDER:
+            tracker = self._tracker(ks, rule, rules)
+            if tracker is None:
+                continue
+            if rule is not RuleKind.DATA_GAP and (state.stale or gap_broken):
+                tracker.reset_timers()
+                if state.stale:
+                    continue
+            hold_s, clear_hold_s = _holds(rules, rule)
+            cond = conditions_for(rule, rules, state, tracker.levels)
+            previous, level = tracker.step(state.as_of, cond, hold_s, clear_hold_s)
+            if level != previous:
+                changes.append(self._decision(ks, rule, rules, previous, level, reading, now))
+        return [self._muted(d, now) for d in changes]
+
+    def sweep(self, now: datetime) -> list[AlertDecision]:
+        """Fire data-gap alerts for watched keys that sent nothing for silent_after_s.
+
+        Called on a timer: a feed that stopped entirely produces no AreaState at all.
+        """
+        changes: list[AlertDecision] = []
+        for ks in self._keys.values():
+            if ks.last_as_of is None or ks.last_reading is None:
+                continue
+            rules = self.policy.rules_for(
+                ks.subject.area_code, ks.subject.zone_id, ks.subject.district, now
+            )
+            tracker = self._tracker(ks, RuleKind.DATA_GAP, rules)
+            silent_s = (now - ks.last_as_of).total_seconds()
+            if tracker is None or tracker.level > Stage.NORMAL:
+                continue
+            if silent_s >= rules.data_gap.silent_after_s:
+                tracker.level = rules.data_gap.severity
+                tracker.reset_timers()
+                changes.append(
+                    self._decision(
+                        ks,
+                        RuleKind.DATA_GAP,
+                        rules,
+                        Stage.NORMAL,
+                        tracker.level,
+                        ks.last_reading,
+                        now,
+                        reason=f"no data for {silent_s:.0f} s",
+                    )
+                )
+        return [self._muted(d, now) for d in changes]
+
+    def replace_silences(self, silences: Iterable[Silence]) -> None:
+        self.silences = tuple(silences)
+
+    def restore(self, open_alerts: Iterable[OpenAlert], now: datetime) -> None:
+        """Rebuild open levels from the database after a restart (timers start afresh)."""
+        for alert in open_alerts:
+            s = alert.subject
+            ks = self._keys.setdefault(s.key, _KeyState(subject=s, trackers={}))
+            rules = self.policy.rules_for(s.area_code, s.zone_id, s.district, now)
+            tracker = self._tracker(ks, alert.rule, rules)
+            if tracker is not None:
+                tracker.level = alert.severity
+
+    def release(self, dedup: str) -> None:
+        """An operator resolved the alert by hand: the rule may fire again after its hold."""
+        key, _, rule = dedup.rpartition(":")
+        ks = self._keys.get(key)
+        if ks is not None and RuleKind(rule) in ks.trackers:
+            tracker = ks.trackers[RuleKind(rule)]
+            tracker.level = Stage.NORMAL
+            tracker.reset_timers()
+
+    # -- queries ------------------------------------------------------------------------
+
+    def open_levels(self) -> dict[str, Stage]:
+        """Dedup key -> stage of every alert the engine considers open."""
+        return {
+            dedup_key(key, rule): t.level
+            for key, ks in self._keys.items()
+            for rule, t in ks.trackers.items()
+            if t.level > Stage.NORMAL
+        }
+
+    def inhibitor_of(self, dedup: str) -> str | None:
+        """Dedup key of the open alert that mutes this one (same area, higher, ≥ 심각)."""
+        key, _, rule_name = dedup.rpartition(":")
+        ks = self._keys.get(key)
+        if ks is None:
+            return None
+        tracker = ks.trackers.get(RuleKind(rule_name))
+        if tracker is None or tracker.level <= Stage.NORMAL:
+            return None
+        return self._inhibitor(ks.subject.area_code, dedup, RuleKind(rule_name), tracker.level)
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _key_state(self, key: str, area_code: str, zone_id: str | None) -> _KeyState:
+        ks = self._keys.get(key)
+        if ks is None:
+            info = self.areas.get(area_code) or AreaInfo(area_code, area_code, area_code, "")
+            subject = AlertSubject(
+                key=key,
+                area_code=area_code,
+                zone_id=zone_id,
+                district=info.district,
+                name_ko=info.name_ko if zone_id is None else f"{info.name_ko} {zone_id}",
+                name_en=info.name_en if zone_id is None else f"{info.name_en} {zone_id}",
+            )
+            ks = self._keys[key] = _KeyState(subject=subject, trackers={})
+        return ks
+
+    def _tracker(self, ks: _KeyState, rule: RuleKind, rules: RuleSet) -> LevelTracker | None:
+        tracker = ks.trackers.get(rule)
+        enabled = _enabled(rules, rule, ks.subject.area_code)
+        if tracker is None:
+            if not enabled:
+                return None
+            tracker = ks.trackers[rule] = LevelTracker(levels=_levels(rules, rule))
+        else:
+            # Overrides and profiles may change the candidate levels; the open level stays.
+            tracker.levels = _levels(rules, rule)
+        return tracker if enabled or tracker.level > Stage.NORMAL else None
+
+    def _decision(
+        self,
+        ks: _KeyState,
+        rule: RuleKind,
+        rules: RuleSet,
+        previous: Stage,
+        level: Stage,
+        reading: Reading,
+        now: datetime,
+        reason: str | None = None,
+    ) -> AlertDecision:
+        key = dedup_key(ks.subject.key, rule)
+        why = reason or _reason(rule, rules, previous, level, reading)
+        s = ks.subject
+        if previous == Stage.NORMAL:
+            return Fire(
+                dedup_key=key, rule=rule, subject=s, severity=level, reading=reading,
+                reason=why, decided_at=now, profile=rules.profile, extra_groups=rules.extra_groups,
+            )  # fmt: skip
+        if level == Stage.NORMAL:
+            return Resolve(
+                dedup_key=key, rule=rule, subject=s, severity=previous, reading=reading,
+                reason=why, decided_at=now,
+            )  # fmt: skip
+        change = Escalate if level > previous else Deescalate
+        return change(
+            dedup_key=key, rule=rule, subject=s, severity=level, previous=previous,
+            reading=reading, reason=why, decided_at=now,
+        )  # fmt: skip
+
+    def _muted(self, d: AlertDecision, now: datetime) -> AlertDecision:
+        if not isinstance(d, Fire | Escalate | Deescalate):
+            return d
+        s = d.subject
+        silence = matching_silence(self.silences, s.area_code, s.district, d.rule, d.severity, now)
+        mute: Mute | None = None
+        if silence is not None:
+            mute = Mute("silence", silence.silence_id, f"{silence.created_by}: {silence.reason}")
+        else:
+            by = self._inhibitor(s.area_code, d.dedup_key, d.rule, d.severity)
+            if by is not None:
+                mute = Mute("inhibition", by, f"{by} is open at a higher stage")
+        if mute is None:
+            return d
+        return _with_mute(d, mute)
+
+    def _inhibitor(self, area_code: str, dedup: str, rule: RuleKind, level: Stage) -> str | None:
+        if rule not in self.policy.inhibited_rules:
+            return None
+        best: tuple[Stage, str] | None = None
+        for other, other_level in self.open_levels().items():
+            if other == dedup or other_level < self.policy.inhibit_min_stage:
+                continue
+            other_key = other.rpartition(":")[0]
+            if self._keys[other_key].subject.area_code != area_code or other_level <= level:
+                continue
+            if RuleKind(other.rpartition(":")[2]) is RuleKind.DATA_GAP:
+                continue
+            if best is None or (other_level, other) > best:
+                best = (other_level, other)
+        return best[1] if best else None
+
+
+def _with_mute(d: Fire | Escalate | Deescalate, mute: Mute) -> AlertDecision:
+    return replace(d, muted=mute)
+
+
+def _enabled(rules: RuleSet, rule: RuleKind, area_code: str) -> bool:
+    return {
+        RuleKind.STAGE: rules.stage.enabled,
+        RuleKind.RATE_OF_RISE: rules.rate_of_rise.enabled,
+        RuleKind.FORECAST: rules.forecast.enabled,
+        RuleKind.DATA_GAP: rules.data_gap.watches(area_code),
+    }[rule]
+
+
+def _levels(rules: RuleSet, rule: RuleKind) -> tuple[Stage, ...]:
+    if rule is RuleKind.STAGE:
+        return tuple(s for s in Stage if s >= rules.stage.min_stage)
+    severity = {
+        RuleKind.RATE_OF_RISE: rules.rate_of_rise.severity,
+        RuleKind.FORECAST: rules.forecast.severity,
+        RuleKind.DATA_GAP: rules.data_gap.severity,
+    }[rule]
+    return (severity,)
+
+
+def _holds(rules: RuleSet, rule: RuleKind) -> tuple[float, float]:
+    return {
+        RuleKind.STAGE: (rules.stage.hold_s, rules.stage.clear_hold_s),
+        RuleKind.RATE_OF_RISE: (rules.rate_of_rise.hold_s, rules.rate_of_rise.clear_hold_s),
+        RuleKind.FORECAST: (rules.forecast.hold_s, rules.forecast.clear_hold_s),
+        RuleKind.DATA_GAP: (rules.data_gap.hold_s, 0.0),
+    }[rule]
+
+
+def _reason(rule: RuleKind, rules: RuleSet, previous: Stage, level: Stage, r: Reading) -> str:
+    d = f"{r.density_per_m2:.1f}/m²"
+    if rule is RuleKind.STAGE:
+        return f"density {d}: {previous.label_en} -> {level.label_en}"
+    if rule is RuleKind.RATE_OF_RISE:
+        trend = "n/a" if r.trend_per_min is None else f"{r.trend_per_min:+.2f}/m²/min"
+        return f"trend {trend} at {d}"
+    if rule is RuleKind.FORECAST:
+        if level == Stage.NORMAL:
+            return f"{rules.forecast.target_stage.label_en} no longer forecast"
+        return (
+            f"{rules.forecast.target_stage.label_en} forecast in {r.forecast_horizon_min} min "
+            f"({r.forecast_density_per_m2:.1f}/m²)"
+        )
+    return "feed stale" if level > Stage.NORMAL else "feed back"

@@ -1,0 +1,293 @@
+"""AlertEngine: hold, hysteresis, ramps, noise, rate of rise, forecast, data gap."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from alerts_factories import at, make_state
+
+from alerts.rules import (
+    AlertDecision,
+    AlertEngine,
+    AlertPolicy,
+    AreaInfo,
+    Deescalate,
+    Escalate,
+    Fire,
+    NoChange,
+    Resolve,
+    RuleKind,
+    RuleSet,
+    StageRule,
+)
+from streams.crowd.stages import Stage
+
+C, A, S = Stage.CAUTION, Stage.ALERT, Stage.SERIOUS
+AREAS = {"POI009": AreaInfo("POI009", "광화문·덕수궁", "Gwanghwamun", "종로구")}
+
+
+def summary(decisions: list[AlertDecision]) -> list[tuple[str, str, int]]:
+    """(decision type, rule, stage) of each change; NoChange is left out."""
+    return [
+        (type(d).__name__, d.rule.value, int(d.severity))
+        for d in decisions
+        if not isinstance(d, NoChange)
+    ]
+
+
+def run(
+    samples: list[tuple[float, float]], engine: AlertEngine | None = None, **kw: object
+) -> list[tuple[float, str, str, int]]:
+    """Feed (t_s, density) samples; return (t_s, type, rule, stage) of each change."""
+    eng = engine or AlertEngine(areas=AREAS)
+    out = []
+    for t, d in samples:
+        for kind, rule, stage in summary(eng.evaluate(make_state(t, d, **kw), at(t))):  # type: ignore[arg-type]
+            out.append((t, kind, rule, stage))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("samples", "expected"),
+    [
+        # Held 60 s in event time: fires at the sample that completes the hold.
+        ([(0, 2.5), (30, 2.5), (60, 2.5)], [(60, "Fire", "stage", C)]),
+        # A dip below the bound restarts the hold.
+        ([(0, 2.5), (30, 1.9), (60, 2.5), (90, 2.5), (120, 2.5)], [(120, "Fire", "stage", C)]),
+        # 59 s is not 60 s.
+        ([(0, 2.5), (59, 2.5)], []),
+        # A jump straight to 심각 held for the hold time fires 심각 directly.
+        ([(0, 5.5), (60, 5.5)], [(60, "Fire", "stage", S)]),
+        # 관심 (1.5-2.0) is below min_stage: nothing is texted.
+        ([(0, 1.8), (600, 1.8)], []),
+        # Telecom data every 5 minutes: the second sample completes the hold.
+        ([(0, 3.2), (300, 3.2)], [(300, "Fire", "stage", A)]),
+        # Samples further apart than max_sample_gap_s (630 s) do not make a hold.
+        ([(0, 3.2), (700, 3.2), (1400, 3.2)], []),
+        ([(0, 3.2), (700, 3.2), (760, 3.2)], [(760, "Fire", "stage", A)]),
+        # Exactly on the lower bound counts as inside the stage.
+        ([(0, 2.0), (60, 2.0)], [(60, "Fire", "stage", C)]),
+    ],
+)
+def test_stage_hold(samples: list[tuple[float, float]], expected: list[tuple[object, ...]]) -> None:
+    assert run(samples) == expected
+
+
+@pytest.mark.parametrize(
+    ("tail", "expected"),
+    [
+        # 1.8 is below 2.0 but not below 2.0 - 0.3: hysteresis keeps the alert open.
+        ([(200, 1.8), (2000, 1.8)], []),
+        # Below 1.7 for 299 s: not yet; 300 s: auto-resolve.
+        ([(200, 1.6), (499, 1.6)], []),
+        ([(200, 1.6), (500, 1.6)], [(500, "Resolve", "stage", C)]),
+        # A bounce above the clear bound restarts the clear hold.
+        ([(200, 1.6), (400, 1.75), (500, 1.6), (799, 1.6), (800, 1.6)],
+         [(800, "Resolve", "stage", C)]),
+        # 1.69 is below 1.7 (strict).
+        ([(200, 1.69), (500, 1.69)], [(500, "Resolve", "stage", C)]),
+    ],
+)  # fmt: skip
+def test_stage_hysteresis(tail: list[tuple[float, float]], expected: list[object]) -> None:
+    opened = run([(0, 2.5), (60, 2.5), *tail])
+    assert opened[0] == (60, "Fire", "stage", C)
+    assert opened[1:] == expected
+
+
+def festival_ramp() -> list[tuple[float, float]]:
+    """One sample a minute: 1.0 -> 6.0 over 50 min, 30 min at 6.0, back to 1.0 in 50 min."""
+    up = [(m * 60.0, 1.0 + 0.1 * m) for m in range(51)]
+    top = [((50 + m) * 60.0, 6.0) for m in range(1, 31)]
+    down = [((80 + m) * 60.0, 6.0 - 0.1 * m) for m in range(1, 51)]
+    return up + top + down
+
+
+def test_festival_ramp_escalates_then_deescalates_in_order() -> None:
+    changes = run(festival_ramp())
+    assert [(k, s) for _, k, _, s in changes] == [
+        ("Fire", C),
+        ("Escalate", A),
+        ("Escalate", S),
+        ("Deescalate", A),
+        ("Deescalate", C),
+        ("Resolve", C),
+    ]
+    times_min = [t / 60 for t, *_ in changes]
+    # Up: 2.0 reached at minute 10, 3.0 at 20, 5.0 at 40, each +1 min hold.
+    # Down: below 4.7 from minute 94 (6.0 - 0.1*14 = 4.6), +5 min clear hold = 99;
+    # below 2.7 from 113, +5 = 118; below 1.7 from 124 (1.6), +5 = 129.
+    assert times_min == pytest.approx([11, 21, 41, 99, 118, 129])
+
+
+@pytest.mark.parametrize(("centre", "seed"), [(2.0, 1), (2.0, 2), (3.0, 3), (5.0, 4)])
+def test_noisy_day_near_a_threshold_gives_one_alert(centre: float, seed: int) -> None:
+    rng = random.Random(seed)
+    samples = [(m * 60.0, centre + rng.uniform(-0.25, 0.25)) for m in range(24 * 60)]
+    changes = run(samples)
+    kinds = [k for _, k, _, _ in changes]
+    assert kinds.count("Fire") == 1
+    assert "Resolve" not in kinds
+    assert "Deescalate" not in kinds
+    # At most one step up within the day (e.g. 주의 then 경계 around 3.0).
+    assert len(changes) <= 2
+
+
+@pytest.mark.parametrize(
+    ("trends", "density", "expected"),
+    [
+        # +0.1/m²/min held 120 s fires at 주의.
+        ([(0, 0.15), (60, 0.15), (120, 0.15)], 2.0, [(120, "Fire", "rate_of_rise", C)]),
+        # Below the rate: nothing.
+        ([(0, 0.05), (60, 0.05), (120, 0.05)], 2.0, []),
+        # Fast rise in a near-empty square: nothing.
+        ([(0, 0.3), (60, 0.3), (120, 0.3)], 0.5, []),
+        # Unknown trend neither raises nor clears.
+        ([(0, None), (60, None), (120, None)], 2.0, []),
+        # Fires, then the rise stops (< 0.03) for 300 s: resolves.
+        ([(0, 0.2), (120, 0.2), (180, 0.0), (479, 0.0), (480, 0.0)], 2.0,
+         [(120, "Fire", "rate_of_rise", C), (480, "Resolve", "rate_of_rise", C)]),
+    ],
+)  # fmt: skip
+def test_rate_of_rise(
+    trends: list[tuple[float, float | None]], density: float, expected: list[object]
+) -> None:
+    # Density 2.0 is 주의 too; look only at the rate-of-rise rule.
+    eng = AlertEngine(
+        areas=AREAS, policy=AlertPolicy(defaults=RuleSet(stage=StageRule(enabled=False)))
+    )
+    out = []
+    for t, trend in trends:
+        for kind, rule, stage in summary(eng.evaluate(make_state(t, density, trend=trend), at(t))):
+            out.append((t, kind, rule, stage))
+    assert out == expected
+
+
+@pytest.mark.parametrize(
+    ("forecast", "expected"),
+    [
+        # 5.2/m² forecast in 10 min: early warning at 경계 after the hold.
+        (((10, 5.2), (30, 4.0)), [(60, "Fire", "forecast", A)]),
+        (((10, 4.0), (30, 5.0)), [(60, "Fire", "forecast", A)]),
+        # Beyond the 30-minute horizon does not count.
+        (((10, 3.0), (60, 6.0)), []),
+        (((10, 4.9), (30, 4.99)), []),
+        ((), []),
+    ],
+)
+def test_forecast_crossing(forecast: tuple[tuple[int, float], ...], expected: list[object]) -> None:
+    eng = AlertEngine(areas=AREAS)
+    out = []
+    for t in (0, 60):
+        for kind, rule, stage in summary(
+            eng.evaluate(make_state(t, 1.0, forecast=forecast), at(t))
+        ):
+            out.append((t, kind, rule, stage))
+    assert out == expected
+
+
+def test_forecast_clears_with_margin_and_hold() -> None:
+    eng = AlertEngine(areas=AREAS)
+    seq = [(0, 5.1), (60, 5.1), (120, 4.8), (500, 4.8), (600, 4.6), (899, 4.6), (900, 4.6)]
+    out = []
+    for t, f in seq:
+        for kind, _, _ in summary(eng.evaluate(make_state(t, 1.0, forecast=((30, f),)), at(t))):
+            out.append((t, kind))
+    # 4.8 is within the 0.3 margin of 5.0: stays; below 4.7 for 300 s: resolves.
+    assert out == [(60, "Fire"), (900, "Resolve")]
+
+
+def test_stale_feed_never_clears_and_raises_data_gap() -> None:
+    eng = AlertEngine(areas=AREAS)
+    log: list[tuple[float, str, str, int]] = []
+
+    def feed(t: float, d: float, stale: bool = False) -> None:
+        for k, r, s in summary(eng.evaluate(make_state(t, d, stale=stale), at(t))):
+            log.append((t, k, r, s))
+
+    feed(0, 3.5)
+    feed(60, 3.5)  # 경계 opens
+    feed(120, 0.0, stale=True)  # silent feed reports 0: must not look calm
+    feed(1000, 0.0, stale=True)
+    feed(1100, 3.4)  # back: gap resolves at once, stage alert still open
+    assert log == [
+        (60, "Fire", "stage", A),
+        (120, "Fire", "data_gap", C),
+        (1100, "Resolve", "data_gap", C),
+    ]
+    assert eng.open_levels() == {"POI009:stage": A}
+
+
+@pytest.mark.parametrize(
+    ("silent_s", "watched", "fires"),
+    [(899, None, False), (900, None, True), (3600, frozenset({"POI001"}), False)],
+)
+def test_sweep_fires_data_gap_for_silent_keys(
+    silent_s: float, watched: frozenset[str] | None, fires: bool
+) -> None:
+    from alerts.rules import DataGapRule
+
+    eng = AlertEngine(
+        areas=AREAS, policy=AlertPolicy(defaults=RuleSet(data_gap=DataGapRule(watched=watched)))
+    )
+    eng.evaluate(make_state(0, 1.0), at(0))
+    first = summary(eng.sweep(at(silent_s)))
+    assert first == ([("Fire", "data_gap", C)] if fires else [])
+    if fires:
+        assert summary(eng.sweep(at(silent_s + 600))) == []  # one open alert per key
+
+
+def test_out_of_order_and_duplicate_states_are_ignored() -> None:
+    eng = AlertEngine(areas=AREAS)
+    eng.evaluate(make_state(60, 2.5), at(60))
+    late = eng.evaluate(make_state(30, 2.5), at(61))
+    dup = eng.evaluate(make_state(60, 2.5), at(62))
+    assert late == [NoChange("POI009", "out_of_order_or_duplicate", at(61))]
+    assert isinstance(dup[0], NoChange)
+
+
+def test_decision_carries_subject_reading_and_dedup_key() -> None:
+    eng = AlertEngine(areas=AREAS)
+    eng.evaluate(make_state(0, 3.25, trend=0.02), at(0))
+    (fire,) = eng.evaluate(make_state(60, 3.25, trend=0.02), at(65))
+    assert isinstance(fire, Fire)
+    assert fire.dedup_key == "POI009:stage"
+    assert fire.subject.district == "종로구"
+    assert fire.subject.name_ko == "광화문·덕수궁"
+    assert fire.reading.density_per_m2 == 3.25
+    assert fire.reading.people == 32_500
+    assert fire.reading.as_of == at(60)
+    assert fire.decided_at == at(65)
+    assert fire.muted is None
+    assert fire.reason == "density 3.2/m²: normal -> alert"
+
+
+def test_restore_and_release() -> None:
+    from alerts.rules import AlertSubject, OpenAlert
+
+    subject = AlertSubject("POI009", "POI009", None, "종로구", "광화문·덕수궁", "Gwanghwamun")
+    eng = AlertEngine(areas=AREAS)
+    eng.restore([OpenAlert("POI009:stage", subject, RuleKind.STAGE, A)], at(0))
+    # After a restart the open 경계 is known: 3.5 is no new alert, 1.0 held resolves it.
+    assert summary(eng.evaluate(make_state(0, 3.5), at(0))) == []
+    assert summary(eng.evaluate(make_state(60, 1.0), at(60))) == []
+    assert summary(eng.evaluate(make_state(360, 1.0), at(360))) == [("Resolve", "stage", A)]
+    # An operator resolves by hand: the rule may fire again after a fresh hold.
+    eng.evaluate(make_state(400, 3.5), at(400))
+    eng.evaluate(make_state(460, 3.5), at(460))
+    eng.release("POI009:stage")
+    assert eng.open_levels() == {}
+    assert summary(eng.evaluate(make_state(480, 3.5), at(480))) == []
+    assert summary(eng.evaluate(make_state(540, 3.5), at(540))) == [("Fire", "stage", A)]
+
+
+def test_decision_types_are_distinct() -> None:
+    # Escalate/Deescalate carry the stage they came from.
+    changes = []
+    eng = AlertEngine(areas=AREAS)
+    for t, d in [(0, 2.5), (60, 2.5), (120, 3.5), (180, 3.5), (240, 2.5), (540, 2.5)]:
+        changes += eng.evaluate(make_state(t, d), at(t))
+    esc, de = changes[1], changes[2]
+    assert isinstance(esc, Escalate) and (esc.previous, esc.severity) == (C, A)
+    assert isinstance(de, Deescalate) and (de.previous, de.severity) == (A, C)
+    assert not any(isinstance(c, Resolve) for c in changes)

@@ -15,18 +15,19 @@ Receipts for a receiver that is not bound wait until one binds, as a real SMSC's
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import count
+from typing import Any
 
 from alerts.providers.smpp_pdu import (
     ESM_CLASS_DELIVERY_RECEIPT,
     ESM_CLASS_UDHI,
+    REGISTERED_DELIVERY_FINAL,
     Bind,
     BindResp,
     CommandId,
@@ -36,7 +37,6 @@ from alerts.providers.smpp_pdu import (
     ShortMessage,
     Tlv,
     TlvTag,
-    encode,
     response_to,
 )
 from alerts.providers.smpp_receipt import Receipt, format_receipt
@@ -47,19 +47,25 @@ log = logging.getLogger("carrier_standin")
 
 REFUSE_SUFFIX = "9999"
 UNDELIVERABLE_SUFFIX = "0000"
-_STATE = {"DELIVRD": 2, "UNDELIV": 5}
-_RECEIVERS = {CommandId.BIND_RECEIVER, CommandId.BIND_TRANSCEIVER}
-_BINDS = _RECEIVERS | {CommandId.BIND_TRANSMITTER}
+_MESSAGE_STATE = {"DELIVRD": 2, "UNDELIV": 5}
+_RECEIVER_BINDS = {CommandId.BIND_RECEIVER, CommandId.BIND_TRANSCEIVER}
+_BINDS = _RECEIVER_BINDS | {CommandId.BIND_TRANSMITTER}
 
 
 @dataclass(frozen=True, slots=True)
 class ReceivedSms:
-    message_id: str
+    smsc_message_id: str
     source: str
     destination: str
-    text: str
+    text: str  # this segment's text, UDH removed
     data_coding: int
     tlvs: tuple[Tlv, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _PendingReceipt:
+    sm: ShortMessage
+    due: float  # loop time
 
 
 class CarrierStandin:
@@ -67,7 +73,7 @@ class CarrierStandin:
         self,
         *,
         system_id: str = "citypulse",
-        password: str = "",  # empty: any password
+        password: str = "",  # empty: any password is accepted
         receipt_delay_s: float = 0.2,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -78,14 +84,14 @@ class CarrierStandin:
         self.received: list[ReceivedSms] = []
         self._ids = count(1_000_001)
         self._receivers: list[SmppSession] = []
-        self._undelivered: asyncio.Queue[ShortMessage] = asyncio.Queue()
+        self._receipts: asyncio.Queue[_PendingReceipt] = asyncio.Queue()
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Listen; returns the port (pass 0 for a free one)."""
         self._server = await asyncio.start_server(self._serve, host, port)
-        self._spawn(self._deliver_receipts())
+        self._spawn(self._send_receipts())
         return int(self._server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
@@ -95,43 +101,131 @@ class CarrierStandin:
             await session.close()
         for task in list(self._tasks):
             task.cancel()
-        if self._server is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 2)
 
-    def _spawn(self, coro: object) -> None:
-        task: asyncio.Task[None] = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    async def serve_forever(self, host: str, port: int) -> None:
+        await self.start(host, port)
+        assert self._server is not None  # noqa: S101 - set by start()
+        await self._server.serve_forever()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        # Requests from the ESME arrive through SmppSession's handler hook; binds and
-        # submits are not deliver_sm, so we read the first PDU (the bind) ourselves.
-        from alerts.providers.smpp_session import read_pdu
+        bound: list[SmppSession] = []  # filled once the bind is accepted
 
-        try:
-            bind = await read_pdu(reader)
-        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
-            writer.close()
-            return
-        if bind.command_id not in _BINDS or not isinstance(bind.body, Bind):
-            writer.write(encode(response_to(bind, status=CommandStatus.ESME_RINVBNDSTS)))
-            writer.close()
-            return
-        if bind.body.system_id != self.system_id or (
-            self.password and bind.body.password != self.password
-        ):
-            writer.write(encode(response_to(bind, BindResp(), CommandStatus.ESME_RINVPASWD)))
-            writer.close()
-            return
-        writer.write(encode(response_to(bind, BindResp("STANDIN"))))
-        session = SmppSession(reader, writer, self._handle_request)
-        log.info("bound %s as %s", bind.body.system_id, CommandId(bind.command_id).name)
-        if bind.command_id in _RECEIVERS:
-            self._receivers.append(session)
+        async def on_request(pdu: Pdu) -> Pdu | None:
+            if pdu.command_id in _BINDS and isinstance(pdu.body, Bind):
+                return self._bind(pdu, pdu.body, session, bound)
+            if not bound:
+                return response_to(pdu, status=CommandStatus.ESME_RINVBNDSTS)
+            if pdu.command_id == CommandId.SUBMIT_SM and isinstance(pdu.body, ShortMessage):
+                return self._submit(pdu, pdu.body)
+            return None
+
+        session = SmppSession(reader, writer, on_request)
         await session.closed.wait()
         if session in self._receivers:
             self._receivers.remove(session)
 
-    async def _handle_request(self, pdu: Pdu) -> tuple[int, MessageIdResp] | int:
-        raise NotImplementedError  # replaced per session below
+    def _bind(self, pdu: Pdu, bind: Bind, session: SmppSession, bound: list[SmppSession]) -> Pdu:
+        if bound:
+            return response_to(pdu, BindResp(), CommandStatus.ESME_RALYBND)
+        if bind.system_id != self.system_id or (self.password and bind.password != self.password):
+            log.warning("bind refused for system_id %r", bind.system_id)
+            return response_to(pdu, BindResp(), CommandStatus.ESME_RINVPASWD)
+        bound.append(session)
+        if pdu.command_id in _RECEIVER_BINDS:
+            self._receivers.append(session)
+        log.info("bound %s (%s)", bind.system_id, CommandId(pdu.command_id).name)
+        return response_to(pdu, BindResp("STANDIN"))
+
+    def _submit(self, pdu: Pdu, sm: ShortMessage) -> Pdu:
+        if sm.destination_addr.endswith(REFUSE_SUFFIX):
+            return response_to(pdu, MessageIdResp(), CommandStatus.ESME_RINVDSTADR)
+        smsc_id = str(next(self._ids))
+        payload = sm.short_message
+        if sm.esm_class & ESM_CLASS_UDHI and payload:
+            payload = payload[payload[0] + 1 :]  # drop the concatenation header
+        payload_tlv = sm.tlv(TlvTag.MESSAGE_PAYLOAD)
+        if payload_tlv is not None:
+            payload = payload_tlv.value
+        text = decode_text(sm.data_coding, payload)
+        self.received.append(
+            ReceivedSms(smsc_id, sm.source_addr, sm.destination_addr, text, sm.data_coding, sm.tlvs)
+        )
+        log.info("accepted %s for %s (%d chars)", smsc_id, sm.destination_addr[-4:], len(text))
+        if sm.registered_delivery & REGISTERED_DELIVERY_FINAL:
+            stat = "UNDELIV" if sm.destination_addr.endswith(UNDELIVERABLE_SUFFIX) else "DELIVRD"
+            receipt = self._receipt(smsc_id, sm, stat, text)
+            due = asyncio.get_running_loop().time() + self.receipt_delay_s
+            self._receipts.put_nowait(_PendingReceipt(receipt, due))
+        return response_to(pdu, MessageIdResp(smsc_id))
+
+    def _receipt(self, smsc_id: str, sm: ShortMessage, stat: str, text: str) -> ShortMessage:
+        stamp = self.clock().strftime("%y%m%d%H%M")
+        body = format_receipt(
+            Receipt(
+                id=smsc_id,
+                stat=stat,
+                err="000" if stat == "DELIVRD" else "001",
+                sub="001",
+                dlvrd="001" if stat == "DELIVRD" else "000",
+                submit_date=stamp,
+                done_date=stamp,
+                text=text if text.isascii() else "",
+            )
+        )
+        return ShortMessage(
+            source_addr=sm.destination_addr,
+            source_addr_ton=sm.dest_addr_ton,
+            source_addr_npi=sm.dest_addr_npi,
+            destination_addr=sm.source_addr,
+            esm_class=ESM_CLASS_DELIVERY_RECEIPT,
+            short_message=body.encode("ascii"),
+            tlvs=(
+                Tlv.cstring(TlvTag.RECEIPTED_MESSAGE_ID, smsc_id),
+                Tlv.u8(TlvTag.MESSAGE_STATE, _MESSAGE_STATE[stat]),
+            ),
+        )
+
+    async def _send_receipts(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            pending = await self._receipts.get()
+            await asyncio.sleep(max(0.0, pending.due - loop.time()))
+            if not await self._deliver(pending.sm):
+                # Nobody bound to receive it (or it was refused): keep it, like an SMSC.
+                await asyncio.sleep(0.5)
+                self._receipts.put_nowait(_PendingReceipt(pending.sm, loop.time()))
+
+    async def _deliver(self, receipt: ShortMessage) -> bool:
+        for session in list(self._receivers):
+            with contextlib.suppress(SmppLinkError):
+                resp = await session.request(CommandId.DELIVER_SM, receipt)
+                if resp.command_status == CommandStatus.ESME_ROK:
+                    return True
+        return False
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="SMPP carrier stand-in for Kannel")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--system-id", default="citypulse")
+    parser.add_argument("--password", default="")
+    parser.add_argument("--receipt-delay", type=float, default=0.2)
+    parser.add_argument("--var-dir", help="the gateway var dir this stand-in belongs to")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    standin = CarrierStandin(
+        system_id=args.system_id, password=args.password, receipt_delay_s=args.receipt_delay
+    )
+    asyncio.run(standin.serve_forever(args.host, args.port))
+
+
+if __name__ == "__main__":
+    main()

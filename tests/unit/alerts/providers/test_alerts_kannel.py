@@ -1,0 +1,237 @@
+"""KannelProvider's sendsms request and answers, and the DLR callback parser."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from alerts.providers.base import OutgoingSms, SubmitResult
+from alerts.providers.kannel import KannelConfig, KannelProvider, classify_sendsms_answer
+from alerts.providers.kannel_dlr import (
+    DlrParseError,
+    dlr_callback_url,
+    parse_kannel_dlr,
+    status_for_type,
+)
+
+NOW = datetime(2025, 12, 31, 23, 30, tzinfo=UTC)
+CONFIG = KannelConfig(
+    sendsms_url="http://127.0.0.1:13013/cgi-bin/sendsms",
+    username="citypulse",
+    password=SecretStr("s3cret"),
+    dlr_callback_url="http://127.0.0.1:8000/sms/dlr/kannel",
+    sender="0215880000",
+)
+
+
+@pytest.mark.parametrize(
+    ("dlr_type", "status"),
+    [
+        (1, "delivered"),
+        (2, "failed"),
+        (4, "queued"),
+        (8, "at_smsc"),
+        (16, "rejected"),
+        (0, "unknown"),
+        (9, "delivered"),
+        (18, "rejected"),
+        (12, "at_smsc"),
+    ],
+)
+def test_status_for_type(dlr_type: int, status: str) -> None:
+    assert status_for_type(dlr_type) == status
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "provider_id", "error_code"),
+    [
+        (
+            {"message_id": "m-1", "type": "8", "reply": "ACK/", "foreign_id": "1000001"},
+            "at_smsc",
+            "1000001",
+            None,
+        ),
+        (
+            {
+                "message_id": "m-1",
+                "type": "1",
+                "reply": "id:1000001 sub:001 dlvrd:001 submit date:2512312330 done date:2512312330 "
+                "stat:DELIVRD err:000 text:",
+                "foreign_id": "1000001",
+            },
+            "delivered",
+            "1000001",
+            None,
+        ),
+        (
+            {"message_id": "m-2", "type": "2", "reply": "id:7 stat:UNDELIV err:001"},
+            "failed",
+            None,
+            "001",
+        ),
+        (
+            {"message_id": "m-2", "type": "2", "reply": "id:7 stat:EXPIRED err:027"},
+            "expired",
+            None,
+            "027",
+        ),
+        (
+            {"message_id": "m-2", "type": "2", "reply": "id:7 stat:REJECTD err:011"},
+            "rejected",
+            None,
+            "011",
+        ),
+        (
+            {
+                "message_id": "m-3",
+                "type": "16",
+                "reply": "NACK/0x0000000b/Invalid Destination Address",
+                "foreign_id": "",
+            },
+            "rejected",
+            None,
+            None,
+        ),
+        ({"message_id": "550e8400-e29b-41d4-a716-446655440000", "type": "4"}, "queued", None, None),
+    ],
+    ids=["smsc_ack", "delivered", "undeliv", "expired", "rejectd", "smsc_nack", "uuid_queued"],
+)
+def test_parse_kannel_dlr(
+    params: dict[str, str], status: str, provider_id: str | None, error_code: str | None
+) -> None:
+    report = parse_kannel_dlr(params, NOW)
+    assert (report.message_id, report.status, report.provider_message_id, report.error_code) == (
+        params["message_id"],
+        status,
+        provider_id,
+        error_code,
+    )
+    assert report.at == NOW
+    assert report.provider_status.startswith(f"type={params['type']}")
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"type": "1"}, "message_id"),
+        ({"message_id": "a b", "type": "1"}, "message_id"),
+        ({"message_id": "m-1"}, "not a number"),
+        ({"message_id": "m-1", "type": "%d"}, "not a number"),
+    ],
+)
+def test_parse_kannel_dlr_refuses(params: dict[str, str], match: str) -> None:
+    with pytest.raises(DlrParseError, match=match):
+        parse_kannel_dlr(params, NOW)
+
+
+@pytest.mark.parametrize(
+    ("base", "expected"),
+    [
+        ("http://h/dlr", "http://h/dlr?message_id=42&type=%d&reply=%A&foreign_id=%F&smsc=%i&ts=%T"),
+        (
+            "http://h/dlr?k=v",
+            "http://h/dlr?k=v&message_id=42&type=%d&reply=%A&foreign_id=%F&smsc=%i&ts=%T",
+        ),
+    ],
+)
+def test_dlr_callback_url(base: str, expected: str) -> None:
+    assert dlr_callback_url(base, "42") == expected
+
+
+def test_dlr_callback_url_refuses_ids_kannel_would_rewrite() -> None:
+    with pytest.raises(ValueError, match="message_id"):
+        dlr_callback_url("http://h/dlr", "50%off")
+
+
+@pytest.mark.parametrize(
+    ("code", "body", "expected"),
+    [
+        (202, "0: Accepted for delivery", SubmitResult.ok()),
+        (202, "3: Queued for later delivery", SubmitResult.ok()),
+        (
+            503,
+            "4: Temporal failure, try again later.",
+            SubmitResult.retry("HTTP 503: 4: Temporal failure, try again later."),
+        ),
+        (503, "Sending failed.", SubmitResult.retry("HTTP 503: Sending failed.")),
+        (
+            403,
+            "Authorization failed for sendsms",
+            SubmitResult.final("HTTP 403: Authorization failed for sendsms"),
+        ),
+        (
+            400,
+            "Missing receiver number, rejected",
+            SubmitResult.final("HTTP 400: Missing receiver number, rejected"),
+        ),
+        (429, "slow down", SubmitResult.retry("HTTP 429: slow down")),
+    ],
+    ids=["accepted", "queued", "temporal", "sending_failed", "auth", "missing_to", "429"],
+)
+def test_classify_sendsms_answer(code: int, body: str, expected: SubmitResult) -> None:
+    assert classify_sendsms_answer(code, body) == expected
+
+
+@pytest.mark.parametrize(
+    ("message", "coding", "text"),
+    [
+        (
+            OutgoingSms("m-1", "+821012345678", "[주의] 홍대 관광특구 2.6명/m²"),
+            "2",
+            "[주의] 홍대 관광특구 2.6명/m²",
+        ),
+        (OutgoingSms("m-2", "+821012345678", "Crowd alert"), "0", "Crowd alert"),
+        (
+            OutgoingSms("m-3", "+821012345678", "본문", kind="lms", subject="심각"),
+            "2",
+            "[심각]\n본문",
+        ),
+    ],
+)
+async def test_send_builds_the_sendsms_request(
+    message: OutgoingSms, coding: str, text: str
+) -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(202, text="0: Accepted for delivery")
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
+        result = await KannelProvider(CONFIG, client=client).send(message)
+    assert result == SubmitResult.ok()
+    (request,) = seen
+    assert request.url.path == "/cgi-bin/sendsms"
+    query = {k: v[0] for k, v in parse_qs(urlsplit(str(request.url)).query).items()}
+    assert query == {
+        "username": "citypulse",
+        "password": "s3cret",
+        "from": "0215880000",
+        "to": "+821012345678",
+        "text": text,
+        "charset": "UTF-8",
+        "coding": coding,
+        "dlr-mask": "31",
+        "dlr-url": f"http://127.0.0.1:8000/sms/dlr/kannel?message_id={message.message_id}"
+        "&type=%d&reply=%A&foreign_id=%F&smsc=%i&ts=%T",
+    }
+
+
+@pytest.mark.parametrize(
+    ("error", "retryable"),
+    [(httpx.ConnectError("refused"), True), (httpx.ReadTimeout("slow"), True)],
+)
+async def test_transport_errors_are_retryable(error: Exception, retryable: bool) -> None:
+    def fail(request: httpx.Request) -> httpx.Response:
+        raise error
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(fail)) as client:
+        result = await KannelProvider(CONFIG, client=client).send(
+            OutgoingSms("m-1", "+821012345678", "x")
+        )
+    assert (result.accepted, result.retryable) == (False, retryable)
+    assert result.error is not None and "s3cret" not in result.error

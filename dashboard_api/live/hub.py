@@ -15,14 +15,13 @@ import time
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import TopicPartition
 
 from dashboard_api.live.conflate import ConflatingQueue
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(eq=False)  # identity, so clients can live in a set
 class Client:
     queue: ConflatingQueue = field(default_factory=ConflatingQueue)
 
@@ -65,7 +64,10 @@ class AreaStateHub:
     async def _run(self) -> None:
         backoff = 0.5
         while True:
+            # No group: every API process reads every partition from the start of the
+            # compacted topic, which is the full current picture.
             consumer = AIOKafkaConsumer(
+                self.topic,
                 bootstrap_servers=self.bootstrap,
                 enable_auto_commit=False,
                 group_id=None,
@@ -73,12 +75,6 @@ class AreaStateHub:
             )
             try:
                 await consumer.start()
-                partitions = consumer.partitions_for_topic(self.topic) or set()
-                if not partitions:
-                    raise RuntimeError(f"topic {self.topic} has no partitions yet")
-                tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
-                consumer.assign(tps)
-                await consumer.seek_to_beginning(*tps)
                 self.connected = True
                 backoff = 0.5
                 async for msg in consumer:

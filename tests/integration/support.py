@@ -37,13 +37,16 @@ def read_topic(
         consumer.close()
 
 
-def wait_for(check: Callable[[], bool], timeout_s: float, what: str) -> None:
+def wait_for(
+    check: Callable[[], bool], timeout_s: float, what: str, explain: Callable[[], str] | None = None
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if check():
             return
         time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+    detail = f": {explain()}" if explain else ""
+    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}{detail}")
 
 
 def settings_env(settings: StackSettings) -> dict[str, str]:

@@ -144,7 +144,7 @@ def _cmdline_has(pid: int, marker: str) -> bool:
         return False
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return marker.encode() in f.read()
+            return marker.encode() in f.read().replace(b"\0", b" ")
     except FileNotFoundError:
         return False
 

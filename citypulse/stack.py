@@ -110,16 +110,17 @@ def up(settings: StackSettings, *, simulate: bool = True, timeout_s: float = 90.
     start_infra(settings)
     import_areas(settings)
     seed_demo_recipients(settings)
-    for proc in APP_PROCESSES:
-        if proc.name == "simulator" and not simulate:
-            continue
+    wanted = [p for p in APP_PROCESSES if simulate or p.name != "simulator"]
+    # `status` checks what `up` was asked to run, not more.
+    _selection_file(settings).write_text(json.dumps([p.name for p in wanted]))
+    for proc in wanted:
         d = daemon(settings, proc.name)
         if d.is_running():
             continue
         if proc.name == "api":
             require_port_free(settings.api_host, settings.api_port, "API", "CITYPULSE_API_PORT")
         argv = proc.argv(settings)
-        d.start(argv, marker=" ".join(argv[1:4]), cwd=Path.cwd())
+        d.start(argv, marker=" ".join(argv[1:]), cwd=Path.cwd())
     wait_healthy(settings, timeout_s)
 
 
@@ -162,13 +163,26 @@ def down(settings: StackSettings) -> list[str]:
     return stopped
 
 
+def _selection_file(settings: StackSettings) -> Path:
+    settings.run_dir.mkdir(parents=True, exist_ok=True)
+    return settings.run_dir / "stack.json"
+
+
+def _selected(settings: StackSettings) -> list[str]:
+    try:
+        names: list[str] = json.loads(_selection_file(settings).read_text())
+        return names
+    except (FileNotFoundError, ValueError):
+        return [p.name for p in APP_PROCESSES]
+
+
 def status(settings: StackSettings) -> dict[str, bool]:
     result = {
         "postgres": cluster.is_running(settings) and port_open(settings.db_host, settings.db_port),
         "kafka": broker.daemon(settings).is_running()
         and port_open(settings.kafka_host, settings.kafka_port),
     }
-    for proc in APP_PROCESSES:
-        result[proc.name] = daemon(settings, proc.name).is_running()
+    for name in _selected(settings):
+        result[name] = daemon(settings, name).is_running()
     result["api_health"] = health(settings).get("status") == "ok"
     return result

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import os
 import socket
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -49,9 +48,9 @@ def _ingest(records: list[RawRecord]) -> BatchResult:
 
 
 async def _publish_states(keys: set[tuple[str, str | None]]) -> None:
-    now_ms = time.time_ns() // 1_000_000
+    now = datetime.now(UTC)
     for area, zone in sorted(keys, key=lambda k: (k[0], k[1] or "")):
-        state = live.state(area, zone, now_ms)
+        state = live.state(area, zone, now)
         if state is not None:
             await area_state_topic.send(
                 key=state.key.encode(), value=state.model_dump_json().encode()

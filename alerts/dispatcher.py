@@ -18,6 +18,7 @@ from datetime import timedelta
 
 import psycopg
 
+from alerts.delivery import record_delivery_report
 from alerts.providers.base import DeliveryReport, OutgoingSms, ReportSink, SmsProvider
 
 log = logging.getLogger(__name__)
@@ -64,25 +65,7 @@ class OutboxDispatcher:
         return await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
 
     async def record_report(self, report: DeliveryReport) -> None:
-        if report.message_id is None:
-            return
-        status = {
-            "delivered": "delivered",
-            "failed": "failed",
-            "rejected": "failed",
-            "expired": "failed",
-        }.get(report.status)
-        async with await self._connect() as conn, conn.transaction():
-            await conn.execute(
-                "INSERT INTO delivery_reports (outbox_id, status, provider_status) "
-                "VALUES (%s, %s, %s)",
-                (int(report.message_id), report.status, report.provider_status),
-            )
-            if status is not None:
-                await conn.execute(
-                    "UPDATE sms_outbox SET status = %s, final_at = now() WHERE id = %s",
-                    (status, int(report.message_id)),
-                )
+        await record_delivery_report(self.conninfo, report)
 
     async def dispatch_once(self) -> int:
         async with await self._connect() as conn:

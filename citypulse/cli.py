@@ -119,14 +119,15 @@ def cmd_areas(args: argparse.Namespace, settings: StackSettings) -> int:
 
 def cmd_dispatcher(args: argparse.Namespace, settings: StackSettings) -> int:
     from alerts.dispatcher import OutboxDispatcher
-    from alerts.providers.log_provider import LogProvider
+    from alerts.providers.settings import SmsSettings, build_provider
 
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        dispatcher = OutboxDispatcher(settings.db_conninfo, lambda sink: LogProvider(sink))
+        sms = SmsSettings()
+        dispatcher = OutboxDispatcher(settings.db_conninfo, lambda sink: build_provider(sms, sink))
         log.info("dispatcher running with provider %s", dispatcher.provider.name)
         await dispatcher.run(stop)
 

@@ -136,9 +136,18 @@ def cmd_dispatcher(args: argparse.Namespace, settings: StackSettings) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace, settings: StackSettings) -> int:
-    from sensors.simulator.cli import run_simulator
+    from citypulse.topics import CITY_EVENTS
+    from sensors.simulator.__main__ import main as simulator_main
 
-    return run_simulator(args, settings)
+    speed = 1.0 if args.realtime else (args.speed if args.speed is not None else 60.0)
+    argv = [args.scenario, "--seed", str(args.seed), "--speed", str(speed),
+            "--bootstrap", settings.kafka_bootstrap,
+            "--topic", CITY_EVENTS.name(settings.topic_prefix)]  # fmt: skip
+    if args.duration_min is not None:
+        argv += ["--minutes", str(args.duration_min)]
+    elif args.realtime:
+        argv += ["--minutes", str(7 * 24 * 60)]  # a week of live city for `up`
+    return simulator_main(argv)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -166,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_dispatcher
     )
     sim = sub.add_parser("simulate", help="publish a simulated city to Kafka")
-    sim.add_argument("--scenario", default="normal")
+    sim.add_argument("--scenario", default="normal_day")
     sim.add_argument("--seed", type=int, default=7)
     sim.add_argument("--realtime", action="store_true", help="pace events in wall-clock time")
     sim.add_argument("--speed", type=float, default=None, help="simulated seconds per second")

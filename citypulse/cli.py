@@ -9,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
+from citypulse import ingest_cmd
 from citypulse.config import StackSettings
 from citypulse.processes import ProcessError
 
@@ -174,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("dispatcher", help="run the SMS outbox dispatcher").set_defaults(
         func=cmd_dispatcher
     )
+    ingest_cmd.add_commands(sub)
     sim = sub.add_parser("simulate", help="publish a simulated city to Kafka")
     sim.add_argument("--scenario", default="normal_day")
     sim.add_argument("--seed", type=int, default=7)

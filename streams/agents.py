@@ -33,7 +33,11 @@ area_state_topic = app.topic(
 CONSUMER = f"{settings.topic_prefix}-worker"
 hotspots = hotspots_by_code()
 processor = BatchProcessor(
-    hotspots, ValidationPolicy(allowed_lateness=timedelta(seconds=settings.allowed_lateness_s))
+    hotspots,
+    ValidationPolicy(
+        allowed_lateness=timedelta(seconds=settings.allowed_lateness_s),
+        max_age=timedelta(seconds=settings.max_event_age_s),
+    ),
 )
 store = PostgresBatchStore(settings.db_conninfo, CONSUMER)
 housekeeping = PostgresBatchStore(settings.db_conninfo, CONSUMER)  # its own connection

@@ -12,4 +12,5 @@ class WorkerSettings(StackSettings):
     heartbeat_s: float = 5.0
     rollup_refresh_s: float = 15.0
     allowed_lateness_s: float = 600.0
+    max_event_age_s: float = 7 * 24 * 3600.0  # older events are dead-lettered as too_old
     alert_density_per_m2: float = 2.0  # thin-slice rule: open an alert at 주의 density

@@ -9,12 +9,10 @@ import socket
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from alerts.store import PostgresAlertStore
 from citypulse.topics import AREA_STATE, CITY_EVENTS, DEAD_LETTER
 from sensors.registry import hotspots_by_code
 from streams.app import app, settings
 from streams.batch import BatchProcessor, BatchResult, RawRecord, ValidationPolicy
-from streams.crowd.state import AreaState
 from streams.live import LiveStates
 from streams.sink import PostgresBatchStore
 
@@ -41,7 +39,6 @@ processor = BatchProcessor(
 )
 store = PostgresBatchStore(settings.db_conninfo, CONSUMER)
 housekeeping = PostgresBatchStore(settings.db_conninfo, CONSUMER)  # its own connection
-alert_store = PostgresAlertStore(settings.db_conninfo)
 live = LiveStates(hotspots)
 started_at = datetime.now(UTC)
 
@@ -97,19 +94,6 @@ async def aggregate_city_events(stream: Any) -> None:
             await asyncio.gather(*pending)
         await asyncio.to_thread(store.write, result)
         await _publish_states(live.apply(result.events))
-
-
-@app.agent(area_state_topic)
-async def evaluate_alerts(stream: Any) -> None:
-    """Thin rule until the alert engine lands: open an alert at a fixed density."""
-    async for raw in stream:
-        try:
-            state = AreaState.model_validate_json(raw)
-        except ValueError:
-            log.warning("unreadable area-state message skipped")
-            continue
-        if state.density_per_m2 >= settings.alert_density_per_m2:
-            await asyncio.to_thread(alert_store.open_density_alert, state, hotspots)
 
 
 @app.timer(interval=settings.state_refresh_s)

@@ -29,4 +29,5 @@ app = faust.App(
 )
 
 # Imported for their side effect of registering agents and timers on `app`.
-from streams import agents  # noqa: E402, F401
+from streams import agents  # noqa: E402, F401, I001
+from alerts import agents as alert_agents  # noqa: E402, F401

@@ -113,6 +113,27 @@ def cmd_ingest(args: argparse.Namespace, settings: StackSettings) -> int:
     return 0
 
 
+def cmd_poll(args: argparse.Namespace, settings: StackSettings) -> int:
+    import httpx
+    from pydantic import ValidationError
+
+    from sensors.poller import CitydataPoller, SeoulPollerSettings, run_poller
+    from sensors.registry import load_hotspots
+
+    try:
+        poll_settings = SeoulPollerSettings()  # type: ignore[call-arg]  # the key comes from env
+    except ValidationError:
+        sys.stderr.write("citypulse: set CITYPULSE_SEOUL_API_KEY to your data.seoul.go.kr key\n")
+        return 2
+    names = [h.name_ko for h in load_hotspots()]
+    pub = _publisher(settings)
+    with httpx.Client(timeout=poll_settings.timeout_s) as client:
+        sent = run_poller(CitydataPoller(poll_settings, client), names, pub, rounds=args.rounds)
+    pub.close()
+    sys.stdout.write(f"published {sent} population estimates\n")
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     rp = sub.add_parser("replay", help="replay a recorded Seoul log into Kafka in event-time order")
     rp.add_argument("path", help="hourly log CSV (121 areas) or 5-minute ppldata.json (113 areas)")
@@ -128,3 +149,6 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     ing.add_argument("path")
     ing.add_argument("--positions", help="S-DoT sensor_longitude_latitude.csv")
     ing.set_defaults(func=cmd_ingest)
+    poll = sub.add_parser("poll", help="poll Seoul's live citydata_ppltn API into Kafka")
+    poll.add_argument("--rounds", type=int, default=None, help="stop after N rounds")
+    poll.set_defaults(func=cmd_poll)

@@ -6,6 +6,7 @@ stops exactly those processes (and the project's own PostgreSQL cluster), nothin
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sys
@@ -83,6 +84,27 @@ def import_areas(settings: StackSettings, hotspots: list[Hotspot] | None = None)
     return len(rows)
 
 
+def import_zones(settings: StackSettings, hotspots: list[Hotspot] | None = None) -> int:
+    """The default zones (station exits, streets, narrow alleys) of every hotspot."""
+    from sensors.simulator.profile import load_calibration
+    from sensors.simulator.zones import default_zones
+    from streams.crowd.stages import NARROW_ALLEY_THRESHOLDS
+
+    narrow = json.dumps(dataclasses.asdict(NARROW_ALLEY_THRESHOLDS))
+    zones = default_zones(hotspots if hotspots is not None else load_hotspots(), load_calibration())
+    with psycopg.connect(settings.db_conninfo) as conn, conn.cursor() as cur:
+        # Existing zones keep what an operator set; only new ones are added.
+        cur.executemany(
+            """INSERT INTO zones (area_code, zone_id, name, walkable_m2, thresholds)
+               VALUES (%s, %s, %s, %s, %s) ON CONFLICT (area_code, zone_id) DO NOTHING""",
+            [
+                (z.area_code, z.zone_id, z.name_ko, z.walkable_m2, narrow if z.narrow else None)
+                for z in zones
+            ],
+        )
+    return len(zones)
+
+
 def seed_demo_recipients(settings: StackSettings) -> None:
     """Three demo tiers with numbers from a range no carrier assigns (010-0000-xxxx)."""
     demo = [
@@ -109,6 +131,7 @@ def start_infra(settings: StackSettings) -> None:
 def up(settings: StackSettings, *, simulate: bool = True, timeout_s: float = 90.0) -> None:
     start_infra(settings)
     import_areas(settings)
+    import_zones(settings)
     seed_demo_recipients(settings)
     wanted = [p for p in APP_PROCESSES if simulate or p.name != "simulator"]
     # `status` checks what `up` was asked to run, not more.

@@ -144,6 +144,8 @@ def cmd_simulate(args: argparse.Namespace, settings: StackSettings) -> int:
     argv = [args.scenario, "--seed", str(args.seed), "--speed", str(speed),
             "--bootstrap", settings.kafka_bootstrap,
             "--topic", CITY_EVENTS.name(settings.topic_prefix)]  # fmt: skip
+    if args.max_rate is not None:
+        argv += ["--max-rate", str(args.max_rate)]
     if args.duration_min is not None:
         argv += ["--minutes", str(args.duration_min)]
     elif args.realtime:
@@ -182,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--realtime", action="store_true", help="pace events in wall-clock time")
     sim.add_argument("--speed", type=float, default=None, help="simulated seconds per second")
     sim.add_argument("--duration-min", type=float, default=None)
+    sim.add_argument("--max-rate", type=float, default=None, help="events per wall second")
     sim.set_defaults(func=cmd_simulate)
     return p
 

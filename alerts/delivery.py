@@ -1,11 +1,14 @@
 """Recording delivery reports against the outbox, from whichever process receives them.
 
 Idempotent: a report for a message already in a final state is kept for the audit trail
-but never moves the message back.
+but never moves the message back. Kannel calls back once or twice per message and many
+at a time, so reports share one connection per process (and event loop) instead of
+opening one each, which exhausted the server's connections in a 1,000-message burst.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import psycopg
@@ -15,9 +18,39 @@ from alerts.providers.base import DeliveryReport
 _FINAL = {"delivered": "delivered", "failed": "failed", "rejected": "failed", "expired": "failed"}
 
 
+class DeliveryRecorder:
+    """One connection, used under a lock; reconnects after the database comes back."""
+
+    def __init__(self, conninfo: str) -> None:
+        self.conninfo = conninfo
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._lock = asyncio.Lock()
+
+    async def record(self, report: DeliveryReport) -> None:
+        async with self._lock:
+            if self._conn is None or self._conn.closed:
+                self._conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+            try:
+                await store_report(self._conn, report)
+            except psycopg.OperationalError:
+                await self._conn.close()
+                self._conn = None
+                raise  # the caller answers 500 and Kannel calls back again
+
+    async def aclose(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+
+
+_recorders: dict[tuple[str, int], DeliveryRecorder] = {}
+
+
 async def record_delivery_report(conninfo: str, report: DeliveryReport) -> None:
-    async with await psycopg.AsyncConnection.connect(conninfo) as conn:
-        await store_report(conn, report)
+    loop = id(asyncio.get_running_loop())  # a connection belongs to the loop that made it
+    recorder = _recorders.get((conninfo, loop))
+    if recorder is None:
+        recorder = _recorders[(conninfo, loop)] = DeliveryRecorder(conninfo)
+    await recorder.record(report)
 
 
 async def store_report(conn: psycopg.AsyncConnection[Any], report: DeliveryReport) -> None:

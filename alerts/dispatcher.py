@@ -1,9 +1,26 @@
 """Sends what the outbox holds through one SmsProvider and records every outcome.
 
-A row is claimed ('sending', attempts + 1, a lease) and committed before the provider is
-called. After a crash, a claimed row whose lease ran out is sent again only if no
-delivery report arrived for it in the meantime; so a restart neither drops a message
-nor, when the gateway reports back, sends it twice.
+Exactly once, step by step:
+1. Claim a batch: status 'sending' with a lease (`next_attempt_at = now + lease`),
+   committed. Claimed rows are not yet handed to anyone.
+2. Per row, just before `provider.send`: `handed_over_at = now()`, attempts + 1,
+   committed. Only now can the gateway have the message.
+3. After the answer: 'sent' (accepted), back to 'pending' with backoff and
+   `handed_over_at = NULL` (refused: the gateway did not take it), or 'failed'.
+
+After a crash (kill -9), rows of a dead dispatcher fall in two classes:
+- claimed, never handed over (`handed_over_at IS NULL`): re-sent once the lease ends;
+- handed over, no answer recorded: the *uncertainty window*, at most one row per
+  dispatcher (sends are sequential). It is re-sent only after lease + `uncertain_grace_s`
+  and only if no delivery report arrived. Kannel reports every message it took (dlr-mask
+  31: type 8 when the SMSC takes it, type 1/2/16 after), so a message Kannel accepted
+  has a report long before the grace ends while Kannel and the carrier run. Only if the
+  gateway took the message and then lost it with its report can that row go twice; we
+  prefer that to losing an alert.
+
+A gateway that is down (connection refused, 5xx) does not use up attempts of the whole
+batch: the first transport failure puts the rest of the batch back unsent. Retryable
+failures keep trying (backoff with jitter, capped at `max_s`) for `give_up_after_s`.
 """
 
 from __future__ import annotations
@@ -15,8 +32,10 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import psycopg
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerts.delivery import record_delivery_report
 from alerts.providers.base import DeliveryReport, OutgoingSms, ReportSink, SmsProvider
@@ -24,27 +43,65 @@ from alerts.providers.base import DeliveryReport, OutgoingSms, ReportSink, SmsPr
 log = logging.getLogger(__name__)
 
 _CLAIM = """
-UPDATE sms_outbox o SET status = 'sending', attempts = o.attempts + 1,
-       next_attempt_at = now() + %(lease)s, provider = %(provider)s
+UPDATE sms_outbox o SET status = 'sending', next_attempt_at = now() + %(lease)s,
+       provider = %(provider)s
  WHERE o.id IN (
-    SELECT id FROM sms_outbox
-     WHERE status IN ('pending', 'sending') AND next_attempt_at <= now()
-       AND NOT EXISTS (SELECT 1 FROM delivery_reports r WHERE r.outbox_id = sms_outbox.id)
+    SELECT id FROM sms_outbox s
+     WHERE s.next_attempt_at <= now()
+       AND (s.status = 'pending'
+            OR (s.status = 'sending' AND (s.handed_over_at IS NULL
+                OR s.handed_over_at <= now() - %(lease)s - %(grace)s)))
+       AND NOT EXISTS (SELECT 1 FROM delivery_reports r WHERE r.outbox_id = s.id)
      ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
-RETURNING o.id, o.phone_e164, o.kind, o.subject, o.body, o.attempts
+RETURNING o.id, o.phone_e164, o.kind, o.subject, o.body, o.attempts,
+          extract(epoch FROM now() - o.created_at) AS age_s
 """
+_HAND_OVER = (
+    "UPDATE sms_outbox SET handed_over_at = now(), attempts = attempts + 1, "
+    "next_attempt_at = now() + %s WHERE id = %s AND status = 'sending'"
+)
+_ACCEPTED = (
+    "UPDATE sms_outbox SET status = CASE WHEN status = 'sending' THEN 'sent' ELSE status END, "
+    "sent_at = now(), provider_message_id = %s, last_error = NULL WHERE id = %s"
+)
+_RETRY = (
+    "UPDATE sms_outbox SET status = 'pending', handed_over_at = NULL, last_error = %s, "
+    "next_attempt_at = now() + %s WHERE id = %s AND status = 'sending'"
+)
+_FAILED = "UPDATE sms_outbox SET status = 'failed', last_error = %s, final_at = now() WHERE id = %s"
+_UNCLAIM = (
+    "UPDATE sms_outbox SET status = 'pending', next_attempt_at = now() + %s "
+    "WHERE id = ANY(%s) AND status = 'sending' AND handed_over_at IS NULL"
+)
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 8
+class RetryPolicy(BaseSettings):
+    """CITYPULSE_DISPATCH_* variables; the defaults suit a control room."""
+
+    model_config = SettingsConfigDict(env_prefix="CITYPULSE_DISPATCH_", extra="ignore")
+
+    max_attempts: int = 8  # a final refusal ends a message at once; retryable ones see below
+    give_up_after_s: float = 3600.0  # retryable failures end as 'failed' only after this
     base_s: float = 1.0
-    max_s: float = 300.0
-    lease_s: float = 30.0  # how long a claimed row waits for its outcome before a retry
+    max_s: float = 30.0  # an alert must not wait minutes once the gateway is back
+    lease_s: float = 30.0  # a claimed row waits this long before another dispatcher takes it
+    uncertain_grace_s: float = 60.0  # handed over, no answer: wait this long for a report
+    batch_size: int = 50
 
     def backoff(self, attempt: int, rng: random.Random) -> float:
         """Exponential backoff with full jitter, so a gateway coming back is not stampeded."""
-        return rng.uniform(0, min(self.max_s, self.base_s * 2 ** (attempt - 1)))
+        return rng.uniform(0, min(self.max_s, self.base_s * 2 ** max(0, attempt - 1)))
+
+    def gives_up(self, attempts: int, age_s: float) -> bool:
+        return attempts >= self.max_attempts and age_s >= self.give_up_after_s
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    oid: int
+    message: OutgoingSms
+    attempts: int
+    age_s: float
 
 
 class OutboxDispatcher:
@@ -53,56 +110,53 @@ class OutboxDispatcher:
         conninfo: str,
         provider_factory: Callable[[ReportSink], SmsProvider],
         policy: RetryPolicy | None = None,
-        batch_size: int = 50,
+        batch_size: int | None = None,
     ) -> None:
         self.conninfo = conninfo
         self.policy = policy or RetryPolicy()
-        self.batch_size = batch_size
+        self.batch_size = batch_size or self.policy.batch_size
         self.provider = provider_factory(self.record_report)
         self._rng = random.Random()  # noqa: S311 - jitter, not security
 
-    async def _connect(self) -> psycopg.AsyncConnection[tuple[object, ...]]:
+    async def _connect(self) -> psycopg.AsyncConnection[Any]:
         return await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
 
     async def record_report(self, report: DeliveryReport) -> None:
         await record_delivery_report(self.conninfo, report)
 
     async def dispatch_once(self) -> int:
+        """Claim and send one batch; returns how many were handed to the gateway."""
+        p = self.policy
+        lease = timedelta(seconds=p.lease_s)
         async with await self._connect() as conn:
-            rows = await (
-                await conn.execute(
-                    _CLAIM,
-                    {
-                        "lease": timedelta(seconds=self.policy.lease_s),
-                        "limit": self.batch_size,
-                        "provider": self.provider.name,
-                    },
-                )
-            ).fetchall()
-            for oid, phone, kind, subject, body, attempts in rows:
-                msg = OutgoingSms(str(oid), str(phone), str(body), kind, subject)  # type: ignore[arg-type]
-                result = await self.provider.send(msg)
+            cur = await conn.execute(
+                _CLAIM,
+                {"lease": lease, "grace": timedelta(seconds=p.uncertain_grace_s),
+                 "limit": self.batch_size, "provider": self.provider.name},
+            )  # fmt: skip
+            claimed = [
+                _Claimed(int(oid), OutgoingSms(str(oid), phone, body, kind, subject), att, age)
+                for oid, phone, kind, subject, body, att, age in await cur.fetchall()
+            ]
+            handed = 0
+            for i, row in enumerate(claimed):
+                await conn.execute(_HAND_OVER, (lease, row.oid))
+                handed += 1
+                result = await self.provider.send(row.message)
+                attempts = row.attempts + 1
                 if result.accepted:
-                    await conn.execute(
-                        "UPDATE sms_outbox SET status = CASE WHEN status = 'sending' THEN 'sent' "
-                        "ELSE status END, sent_at = now(), provider_message_id = %s, "
-                        "last_error = NULL WHERE id = %s",
-                        (result.provider_message_id, oid),
-                    )
-                elif result.retryable and int(str(attempts)) < self.policy.max_attempts:
-                    delay = self.policy.backoff(int(str(attempts)), self._rng)
-                    await conn.execute(
-                        "UPDATE sms_outbox SET status = 'pending', last_error = %s, "
-                        "next_attempt_at = now() + %s WHERE id = %s",
-                        (result.error, timedelta(seconds=delay), oid),
-                    )
+                    await conn.execute(_ACCEPTED, (result.provider_message_id, row.oid))
+                elif result.retryable and not p.gives_up(attempts, float(row.age_s)):
+                    delay = timedelta(seconds=p.backoff(attempts, self._rng))
+                    await conn.execute(_RETRY, (result.error, delay, row.oid))
+                    # The gateway is in trouble: the rest of the batch waits unsent.
+                    rest = [r.oid for r in claimed[i + 1 :]]
+                    await conn.execute(_UNCLAIM, (delay, rest))
+                    log.warning("gateway refused (%s); %d put back", result.error, len(rest))
+                    break
                 else:
-                    await conn.execute(
-                        "UPDATE sms_outbox SET status = 'failed', last_error = %s, "
-                        "final_at = now() WHERE id = %s",
-                        (result.error, oid),
-                    )
-            return len(rows)
+                    await conn.execute(_FAILED, (result.error, row.oid))
+            return handed
 
     async def run(self, stop: asyncio.Event, idle_s: float = 0.5) -> None:
         while not stop.is_set():

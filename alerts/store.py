@@ -1,108 +1,140 @@
-"""The database edge of alerting: alert rows, their audit trail and the SMS outbox.
+"""The database writes of alerting: alert rows, their audit trail and the SMS outbox.
 
-An alert change and the SMS rows announcing it are written in one transaction (outbox
-pattern), so the dispatcher can never send for an alert that was not stored, nor miss
-one that was.
+Callers open the transaction; everything written for one alert change (the row, its
+audit entries, its outbox rows or its place in a grouping window) goes into it, so the
+dispatcher can never send for a change that was not stored, nor miss one that was.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Mapping
-from datetime import timedelta, timezone
+from collections.abc import Iterable
+from datetime import datetime
 
-import psycopg
-
-from sensors.registry import Hotspot
-from streams.crowd.state import AreaState
-
-log = logging.getLogger(__name__)
-KST = timezone(timedelta(hours=9))
-SMS_MAX_BYTES = 90
+from alerts.fanout import Fanout
+from alerts.lifecycle import SYSTEM, AlertRecord, AuditEntry, Notification, Transition
+from alerts.recipients import Recipient, mask_phone
+from alerts.repository import Conn, alert_db_id, mute_json, reading_json, stage_text
 
 
-def sms_kind(body: str) -> str:
-    return "sms" if len(body.encode("euc_kr", errors="replace")) <= SMS_MAX_BYTES else "lms"
+async def save_record(conn: Conn, r: AlertRecord, *, new: bool) -> None:
+    values = {
+        "id": alert_db_id(r.alert_id),
+        "dedup_key": r.dedup_key,
+        "area_code": r.subject.area_code,
+        "zone_id": r.subject.zone_id or "",
+        "rule": r.rule.value,
+        "stage": stage_text(r.severity),
+        "peak_stage": stage_text(r.peak_severity),
+        "status": r.status.value,
+        "density": r.reading.density_per_m2,
+        "people": r.reading.people,
+        "opened_at": r.opened_at,
+        "updated_at": r.updated_at,
+        "acknowledged_at": r.acknowledged_at,
+        "acknowledged_by": r.acknowledged_by,
+        "resolved_at": r.resolved_at,
+        "resolved_by": r.resolved_by,
+        "tier": r.tier,
+        "district": r.subject.district,
+        "name_ko": r.subject.name_ko,
+        "name_en": r.subject.name_en,
+        "reading": reading_json(r.reading),
+        "tier_since": r.tier_since,
+        "last_notified_at": r.last_notified_at,
+        "reminders_sent": r.reminders_sent,
+        "muted": mute_json(r.muted),
+        "resolution": r.resolution,
+        "profile": r.profile,
+        "extra_groups": list(r.extra_groups),
+    }
+    columns = [c for c in values if c != "density"]
+    if new:
+        await conn.execute(
+            f"INSERT INTO alerts ({', '.join(columns)}, density_per_m2) VALUES "  # noqa: S608 - fixed names
+            f"({', '.join(f'%({c})s' for c in columns)}, %(density)s)",
+            values,
+        )
+        return
+    sets = ", ".join(f"{c} = %({c})s" for c in columns if c != "id")
+    await conn.execute(
+        f"UPDATE alerts SET {sets}, density_per_m2 = %(density)s WHERE id = %(id)s",  # noqa: S608
+        values,
+    )
 
 
-class PostgresAlertStore:
-    def __init__(self, conninfo: str) -> None:
-        self.conninfo = conninfo
-        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
-        self._open_keys: set[str] | None = None
-
-    def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
-        if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.conninfo)
-        return self._conn
-
-    def open_density_alert(self, state: AreaState, hotspots: Mapping[str, Hotspot]) -> int | None:
-        """Open one alert per (area or zone, rule) and queue its SMS; None if already open."""
-        dedup_key = f"{state.key}:density"
-        try:
-            conn = self._connection()
-            if self._open_keys is None:
-                rows = conn.execute(
-                    "SELECT dedup_key FROM alerts WHERE status IN ('open', 'acknowledged')"
-                ).fetchall()
-                conn.commit()
-                self._open_keys = {str(r[0]) for r in rows}
-            if dedup_key in self._open_keys:
-                return None
-            alert_id = self._insert(conn, state, dedup_key, hotspots.get(state.area_code))
-            self._open_keys.add(dedup_key)
-            return alert_id
-        except psycopg.OperationalError as exc:
-            log.warning("alert for %s not stored yet, database unavailable: %s", dedup_key, exc)
-            self._conn = None
-            return None
-
-    def _insert(
-        self,
-        conn: psycopg.Connection[tuple[object, ...]],
-        state: AreaState,
-        dedup_key: str,
-        hotspot: Hotspot | None,
-    ) -> int | None:
-        with conn.transaction():
-            row = conn.execute(
-                """INSERT INTO alerts (dedup_key, area_code, zone_id, rule, stage, status,
-                       density_per_m2, people, opened_at, details)
-                   VALUES (%s, %s, %s, 'density', %s, 'open', %s, %s, %s, %s)
-                   ON CONFLICT (dedup_key) WHERE status IN ('open', 'acknowledged') DO NOTHING
-                   RETURNING id""",
-                (
-                    dedup_key,
-                    state.area_code,
-                    state.zone_id or "",
-                    state.stage,
-                    state.density_per_m2,
-                    state.people,
-                    state.as_of,
-                    json.dumps({"seq": state.seq}),
-                ),
-            ).fetchone()
-            if row is None:
-                return None
-            alert_id = int(str(row[0]))
-            conn.execute(
-                "INSERT INTO alert_audit (alert_id, actor, action, reason) VALUES (%s, 'system', "
-                "'open', %s)",
-                (alert_id, f"density {state.density_per_m2:.2f}/m² at {state.as_of.isoformat()}"),
+async def append_audit(conn: Conn, entries: Iterable[AuditEntry]) -> None:
+    rows = [
+        (
+            alert_db_id(e.alert_id),
+            e.at,
+            e.who,
+            e.action,
+            e.why or "",
+            json.dumps({"detail": e.detail}),
+        )
+        for e in entries
+    ]
+    if rows:
+        async with conn.cursor() as cur:
+            await cur.executemany(
+                "INSERT INTO alert_audit (alert_id, at, actor, action, reason, data) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                rows,
             )
-            district = hotspot.district if hotspot else ""
-            name = hotspot.name_ko if hotspot else state.area_code
-            body = (
-                f"[CityPulse] {name} {state.stage_ko} {state.density_per_m2:.1f}명/㎡ "
-                f"{state.as_of.astimezone(KST):%H:%M} #{alert_id}"
+
+
+async def write_transition(conn: Conn, tr: Transition, *, new: bool = False) -> None:
+    """The record and its audit; notifications are the caller's (send now or batch)."""
+    await save_record(conn, tr.record, new=new)
+    await append_audit(conn, tr.audit)
+
+
+async def queue_sms(conn: Conn, fanout: Fanout, now: datetime) -> int:
+    """Outbox rows for planned messages, plus who was texted or held back, in the audit."""
+    rows = []
+    for m in fanout.messages:
+        ids = [alert_db_id(a) for a in m.alert_ids]
+        r, msg = m.recipient, m.message
+        rows.append(
+            (ids[0], ids, int(r.recipient_id), r.phone, msg.sms.kind.lower(), msg.subject,
+             msg.text, msg.kind.value)
+        )  # fmt: skip
+    if rows:
+        async with conn.cursor() as cur:
+            await cur.executemany(
+                "INSERT INTO sms_outbox (alert_id, alert_ids, recipient_id, phone_e164, kind, "
+                "subject, body, template) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                rows,
             )
-            conn.execute(
-                """INSERT INTO sms_outbox (alert_id, recipient_id, phone_e164, kind, body)
-                   SELECT %s, id, phone_e164, %s, %s FROM recipients
-                    WHERE active AND tier = 1
-                      AND (districts = '{}' OR %s = ANY(districts))
-                      AND (areas = '{}' OR %s = ANY(areas))""",
-                (alert_id, sms_kind(body), body, district, state.area_code),
-            )
-        return alert_id
+    # (alert id, action, template) -> who; one audit entry each, naming masked numbers.
+    audit: dict[tuple[str, str, str | None], list[str]] = {}
+    for m in fanout.messages:
+        for a in m.alert_ids:
+            key = (a, "sms_queued", m.message.kind.value)
+            audit.setdefault(key, []).append(_who(m.recipient))
+    for recipient, alert_ids in fanout.rate_limited:
+        for a in alert_ids:
+            audit.setdefault((a, "sms_rate_limited", None), []).append(_who(recipient))
+    await append_audit(
+        conn,
+        (AuditEntry(a, now, SYSTEM, act, ", ".join(w), tpl) for (a, act, tpl), w in audit.items()),
+    )
+    return len(rows)
+
+
+def _who(r: Recipient) -> str:
+    return f"{r.name} (tier {r.tier}, {mask_phone(r.phone)})"
+
+
+async def hold_for_grouping(conn: Conn, n: Notification) -> int:
+    """Store a FIRE that waits for its district's window; returns its row id."""
+    cur = await conn.execute(
+        "INSERT INTO alert_notifications (alert_id, template, tiers, district, stage) "
+        "VALUES (%s, %s, %s, %s, %s) RETURNING id",
+        (alert_db_id(n.alert_id), n.kind.value, sorted(n.tiers), n.district,
+         stage_text(n.record.severity)),
+    )  # fmt: skip
+    row = await cur.fetchone()
+    assert row is not None  # noqa: S101 - RETURNING always yields the row
+    return int(row[0])

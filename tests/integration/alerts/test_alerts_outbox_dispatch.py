@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 
 from alerts.dispatcher import OutboxDispatcher
 from alerts.providers.log_provider import LogProvider
-from alerts.store import PostgresAlertStore
+from alerts.rules import AreaInfo
+from alerts.service import AlertService
+from alerts.settings import AlertSettings
 from citypulse.config import StackSettings
-from sensors.registry import hotspots_by_code
 from streams.crowd.state import AreaState
 
+AREAS = {"POI004": AreaInfo("POI004", "이태원 관광특구", "Itaewon", "용산구")}
+T0 = datetime.now(UTC).replace(microsecond=0)
 
-def _state(density: float) -> AreaState:
+
+def _state(t_s: float, density: float, seq: int) -> AreaState:
     return AreaState(
-        scope="zone", area_code="POI004", zone_id="alley-1", as_of=datetime.now(UTC),
+        scope="zone", area_code="POI004", zone_id="alley-1", as_of=T0 + timedelta(seconds=t_s),
         people=density * 500, walkable_m2=500.0, density_per_m2=density, stage="alert",
-        stage_ko="경계", seq=1,
+        stage_ko="경계", seq=seq,
     )  # fmt: skip
 
 
-def test_alert_opens_once_and_its_sms_is_delivered_exactly_once(
+async def test_alert_opens_once_and_its_sms_is_delivered_exactly_once(
     isolated: StackSettings, db: psycopg.Connection[tuple[object, ...]]
 ) -> None:
     db.execute(
@@ -32,28 +35,34 @@ def test_alert_opens_once_and_its_sms_is_delivered_exactly_once(
         "('other district', '+821087654321', 1, '{강남구}'), "
         "('city room', '+821011112222', 2, '{}')"
     )
-    store = PostgresAlertStore(isolated.db_conninfo)
-    hotspots = hotspots_by_code()
-    first = store.open_density_alert(_state(3.4), hotspots)
-    assert first is not None
-    assert store.open_density_alert(_state(3.6), hotspots) is None  # one open alert per key
-    assert (
-        PostgresAlertStore(isolated.db_conninfo).open_density_alert(_state(3.6), hotspots) is None
-    )
+    service = AlertService(isolated.db_conninfo, AREAS, AlertSettings(stage_hold_s=30))
+    await service.start(T0)
+    assert await service.on_state(_state(0, 3.4, 1), T0) == []  # hold not yet over
+    fired = await service.on_state(_state(40, 3.4, 2), T0)
+    assert [type(d).__name__ for d in fired] == ["Fire"]
+    assert await service.on_state(_state(80, 3.6, 3), T0) == []  # one open alert per key
+    # A second worker restored from the database does not open it again either.
+    other = AlertService(isolated.db_conninfo, AREAS, AlertSettings(stage_hold_s=30))
+    await other.start(T0)
+    assert await other.on_state(_state(120, 3.6, 4), T0) == []
+    await service.close()
+    await other.close()
 
-    outbox = db.execute("SELECT phone_e164, kind, body FROM sms_outbox").fetchall()
-    assert [(p, k) for p, k, _ in outbox] == [("+821012345678", "sms")]
-    assert "이태원 관광특구" in str(outbox[0][2]) and "경계" in str(outbox[0][2])
-    assert db.execute("SELECT action FROM alert_audit").fetchall() == [("open",)]
+    alerts = db.execute("SELECT id, dedup_key, status, stage, tier FROM alerts").fetchall()
+    assert [a[1:] for a in alerts] == [("POI004/alley-1:stage", "open", "alert", 1)]
+    outbox = db.execute("SELECT alert_id, phone_e164, kind, body FROM sms_outbox").fetchall()
+    # Tier 1 of 용산구 only; written with the alert (same transaction).
+    assert [(a, p, k) for a, p, k, _ in outbox] == [(alerts[0][0], "+821012345678", "sms")]
+    assert "이태원 관광특구 alley-1" in str(outbox[0][3]) and "경계" in str(outbox[0][3])
+    assert f"#A{alerts[0][0]}" in str(outbox[0][3])
+    actions = [a for (a,) in db.execute("SELECT action FROM alert_audit ORDER BY id").fetchall()]
+    assert actions == ["opened", "sms_queued"]
 
-    async def run() -> tuple[int, int]:
-        dispatcher = OutboxDispatcher(isolated.db_conninfo, lambda sink: LogProvider(sink))
-        sent = await dispatcher.dispatch_once()
-        await dispatcher.provider.aclose()
-        again = await dispatcher.dispatch_once()
-        return sent, again
-
-    assert asyncio.run(run()) == (1, 0)
+    dispatcher = OutboxDispatcher(isolated.db_conninfo, lambda sink: LogProvider(sink))
+    sent = await dispatcher.dispatch_once()
+    again = await dispatcher.dispatch_once()
+    await dispatcher.provider.aclose()
+    assert (sent, again) == (1, 0)
     assert db.execute("SELECT status, attempts FROM sms_outbox").fetchall() == [("delivered", 1)]
     reports = db.execute("SELECT status FROM delivery_reports").fetchall()
     assert reports == [("delivered",)]

@@ -1,0 +1,278 @@
+"""AlertService: the pure alert core wired to the database, for the worker's agent and timers.
+
+    AreaState ─▶ engine.evaluate ─▶ decisions ─▶ per decision, ONE transaction:
+        lock the open record by dedup key ─▶ apply_decision ─▶ alert row + audit
+        ─▶ notifications: outbox rows now (fan-out), or a stored row waiting for the
+           district's grouping window (NotificationBatcher)
+
+Timers: `sweep` (data gaps), `tick` (reminders, tier chain, unmute), `flush` (grouped
+batches due), `sync` (operator resolutions -> engine.release, silences, recipients).
+Operators act through alerts/operations.py on the same rows; the worker sees a manual
+resolution on its next `sync` (or at once, when a decision finds the record closed).
+One connection, used under one lock: agent and timers share the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from alerts import repository as repo
+from alerts import store
+from alerts.batching import NotificationBatcher
+from alerts.fanout import plan_sms
+from alerts.lifecycle import (
+    AlertRecord,
+    AlertStatus,
+    InvalidTransition,
+    Notification,
+    TemplateKind,
+    Transition,
+    apply_decision,
+    tick,
+    unmute,
+)
+from alerts.recipients import RecipientDirectory
+from alerts.rules import (
+    AlertDecision,
+    AlertEngine,
+    AreaInfo,
+    Deescalate,
+    Escalate,
+    Fire,
+    NoChange,
+    OpenAlert,
+    Resolve,
+)
+from alerts.settings import AlertSettings
+from streams.crowd.stages import Stage
+from streams.crowd.state import AreaState
+
+log = logging.getLogger(__name__)
+Change = Fire | Escalate | Deescalate | Resolve
+_RELEASE_LOOKBACK = timedelta(hours=1)
+
+
+class AlertService:
+    def __init__(
+        self, conninfo: str, areas: Mapping[str, AreaInfo], settings: AlertSettings | None = None
+    ) -> None:
+        self.conninfo = conninfo
+        self.areas = areas
+        self.settings = settings or AlertSettings()
+        self.engine = AlertEngine(self.settings.policy(), areas)
+        self.escalation = self.settings.escalation()
+        self.limiter = self.settings.rate_limiter()
+        self.batcher = NotificationBatcher(
+            self.settings.group_window_s, self.settings.group_max_batch
+        )
+        self.directory = RecipientDirectory(())
+        self._released: dict[int, datetime] = {}  # manual resolutions already released
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._lock = asyncio.Lock()
+        self.started = False
+
+    async def _connection(self) -> psycopg.AsyncConnection[Any]:
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+        return self._conn
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+
+    # -- start ---------------------------------------------------------------------------
+
+    async def start(self, now: datetime) -> None:
+        """Rebuild from the database: thresholds, open alerts, waiting notifications,
+        recent sends (rate limits), silences and recipients."""
+        async with self._lock:
+            conn = await self._connection()
+            self.engine.policy = self.settings.policy(await repo.load_thresholds(conn))
+            opened = await repo.open_alerts(conn)
+            self.engine.restore(opened, now)
+            pending = await repo.fetch_rows(
+                conn,
+                "SELECT id, district, stage, created_at FROM alert_notifications "
+                "WHERE queued_at IS NULL ORDER BY id",
+            )
+            full = self.batcher.restore(
+                [(r["id"], r["district"], repo.stage_from_name(r["stage"]), now) for r in pending]
+            )
+            window = timedelta(seconds=self.limiter.window_s)
+            for r in await repo.fetch_rows(
+                conn,
+                "SELECT recipient_id, alert_id, created_at FROM sms_outbox "
+                "WHERE created_at > %s AND recipient_id IS NOT NULL ORDER BY created_at",
+                (now - window,),
+            ):
+                # Count what went out in the window; SERIOUS is always admitted, so counted.
+                self.limiter.admit(str(r["recipient_id"]), Stage.SERIOUS, r["created_at"])
+            await self._sync(conn, now, first=True)
+            self.started = True
+            log.info("alert engine restored %d open alerts, %d waiting notifications",
+                     len(opened), len(pending))  # fmt: skip
+        for batch in full:
+            await self._flush_batch(batch, now)
+
+    # -- inputs --------------------------------------------------------------------------
+
+    async def on_state(self, state: AreaState, now: datetime) -> list[Change]:
+        decisions = [d for d in self.engine.evaluate(state, now) if not isinstance(d, NoChange)]
+        await self.apply(decisions, now)
+        return decisions
+
+    async def sweep(self, now: datetime) -> None:
+        await self.apply(self.engine.sweep(now), now)
+
+    async def apply(self, decisions: Sequence[AlertDecision], now: datetime) -> None:
+        for d in decisions:
+            if isinstance(d, NoChange):
+                continue
+            try:
+                async with self._lock:
+                    await self._apply(await self._connection(), d, now)
+            except psycopg.Error as exc:
+                log.warning("alert change %s not stored (%s); engine rolled back", d.dedup_key, exc)
+                self._rollback_engine(d)
+                self._conn = None if isinstance(exc, psycopg.OperationalError) else self._conn
+
+    async def _apply(self, conn: psycopg.AsyncConnection[Any], d: Change, now: datetime) -> None:
+        async with conn.transaction():
+            record = await repo.lock_open_by_key(conn, d.dedup_key)
+            new_id: int | None = None
+            if isinstance(d, Fire):
+                if record is not None:  # e.g. a second worker opened it first
+                    log.info("%s already open as %s", d.dedup_key, record.alert_id)
+                    return
+                new_id = await repo.next_alert_id(conn)
+            try:
+                tr = apply_decision(
+                    record, d, now, self.escalation,
+                    new_alert_id=None if new_id is None else repo.alert_id_text(new_id),
+                )  # fmt: skip
+            except InvalidTransition:
+                # An operator resolved it by hand: fire again only after a fresh hold.
+                self.engine.release(d.dedup_key)
+                return
+            if tr is None:
+                return
+            await store.write_transition(conn, tr, new=new_id is not None)
+            await self._announce(conn, tr.notifications, now)
+
+    def _rollback_engine(self, d: Change) -> None:
+        """The database did not take the change: make the engine decide it again."""
+        if isinstance(d, Fire):
+            self.engine.release(d.dedup_key)
+            return
+        level = d.severity if isinstance(d, Resolve) else d.previous
+        self.engine.restore([OpenAlert(d.dedup_key, d.subject, d.rule, level)], d.decided_at)
+
+    async def _announce(
+        self, conn: psycopg.AsyncConnection[Any], notes: Sequence[Notification], now: datetime
+    ) -> None:
+        for n in notes:
+            severity = n.record.severity
+            if n.kind is not TemplateKind.FIRE or self.batcher.send_now(n.district, severity, now):
+                await store.queue_sms(conn, plan_sms([n], self.directory, self.limiter, now), now)
+                continue
+            row_id = await store.hold_for_grouping(conn, n)
+            for batch in self.batcher.add(row_id, n.district, severity, now):
+                await self._queue_batch(conn, batch, now)
+
+    # -- timers --------------------------------------------------------------------------
+
+    async def tick(self, now: datetime) -> int:
+        """Reminders, the tier chain and unmuting for every open, unacknowledged alert."""
+        async with self._lock:
+            conn = await self._connection()
+            rows = await repo.fetch_rows(conn, "SELECT id FROM alerts WHERE status = 'open'")
+        changed = 0
+        for r in rows:
+            async with self._lock:
+                conn = await self._connection()
+                async with conn.transaction():
+                    record = await repo.lock_by_id(conn, int(r["id"]))
+                    if record is None or record.status is not AlertStatus.OPEN:
+                        continue
+                    tr = await self._tick_one(conn, record, now)
+                    if tr.record is not record:
+                        await store.write_transition(conn, tr)
+                        await self._announce(conn, tr.notifications, now)
+                        changed += 1
+        return changed
+
+    async def _tick_one(
+        self, conn: psycopg.AsyncConnection[Any], record: AlertRecord, now: datetime
+    ) -> Transition:
+        m = record.muted
+        if m is None:
+            return tick(record, now, self.escalation)
+        if m.kind == "silence":
+            still = any(s.silence_id == m.by and s.active(now) for s in self.engine.silences)
+        else:
+            still = await repo.serious_open_in_area(
+                conn, record.subject.area_code, repo.alert_db_id(record.alert_id)
+            )
+        return Transition(record) if still else unmute(record, now, self.escalation)
+
+    async def flush(self, now: datetime) -> None:
+        for batch in self.batcher.due(now):
+            await self._flush_batch(batch, now)
+
+    async def _flush_batch(self, batch: list[int], now: datetime) -> None:
+        async with self._lock:
+            conn = await self._connection()
+            async with conn.transaction():
+                await self._queue_batch(conn, batch, now)
+
+    async def _queue_batch(
+        self, conn: psycopg.AsyncConnection[Any], batch: list[int], now: datetime
+    ) -> None:
+        rows = await repo.fetch_rows(
+            conn,
+            "SELECT id, alert_id, template, tiers FROM alert_notifications "
+            "WHERE id = ANY(%s) AND queued_at IS NULL ORDER BY id FOR UPDATE SKIP LOCKED",
+            (batch,),
+        )
+        records = await repo.records_by_ids(conn, [int(r["alert_id"]) for r in rows])
+        # A FIRE whose alert closed while it waited is dropped: its resolution went out.
+        notes = [
+            Notification(rec.alert_id, TemplateKind(r["template"]), frozenset(r["tiers"]), rec)
+            for r in rows
+            if (rec := records.get(int(r["alert_id"]))) is not None and rec.is_open
+        ]
+        if notes:
+            await store.queue_sms(conn, plan_sms(notes, self.directory, self.limiter, now), now)
+        await conn.execute(
+            "UPDATE alert_notifications SET queued_at = %s WHERE id = ANY(%s)",
+            (now, [r["id"] for r in rows]),
+        )
+
+    async def sync(self, now: datetime) -> None:
+        async with self._lock:
+            await self._sync(await self._connection(), now)
+
+    async def _sync(
+        self, conn: psycopg.AsyncConnection[Any], now: datetime, first: bool = False
+    ) -> None:
+        """Pick up what operators changed: manual resolutions, silences, recipients."""
+        rows = await repo.fetch_rows(
+            conn,
+            "SELECT id, dedup_key FROM alerts WHERE status = 'resolved' AND resolved_at > %s",
+            (now - _RELEASE_LOOKBACK,),
+        )
+        for r in rows:
+            if int(r["id"]) not in self._released:
+                self._released[int(r["id"])] = now
+                if not first:
+                    self.engine.release(r["dedup_key"])
+        cutoff = now - 2 * _RELEASE_LOOKBACK
+        self._released = {k: t for k, t in self._released.items() if t > cutoff}
+        self.engine.replace_silences(await repo.load_silences(conn, now))
+        self.directory = await repo.load_directory(conn)

@@ -1,0 +1,68 @@
+"""Alert service settings, read once from CITYPULSE_ALERT_* variables.
+
+The rule defaults live in alerts.rules.config; these settings only expose what an
+operator tunes per deployment (hold times, grouping window, reminder cadence, limits,
+timer periods).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from alerts.lifecycle import EscalationPolicy
+from alerts.recipients import MessageRateLimiter
+from alerts.rules import AlertPolicy, DataGapRule, RuleOverride, RuleSet, StageRule
+from streams.crowd.stages import StageThresholds
+
+
+class AlertSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CITYPULSE_ALERT_", extra="ignore")
+
+    stage_hold_s: float = StageRule.hold_s
+    # 30 min rather than the rule's 5: a narrow alley's evening crowd hovering at its
+    # 주의 bound (1.5/m²) otherwise closes and reopens within the hour; 15 min was not
+    # enough either (tests/unit/alerts/test_alerts_scenario_replay.py).
+    stage_clear_hold_s: float = 1800.0
+    data_gap_silent_s: float = DataGapRule.silent_after_s
+    group_window_s: float = 120.0
+    group_max_batch: int = 8
+    reminder_s: float = 300.0
+    tier_timeout_s: float = 600.0
+    max_reminders: int = 12
+    rate_limit_messages: int = 10
+    rate_limit_window_s: float = 3600.0
+    # Timer periods of the worker (alerts/agents.py).
+    sweep_s: float = 30.0  # data gaps of feeds that stopped entirely
+    tick_s: float = 10.0  # reminders, tier chain, unmute
+    flush_s: float = 1.0  # grouped notifications whose window passed
+    sync_s: float = 2.0  # operator resolutions, silences, recipients
+
+    def policy(self, thresholds: Mapping[str, StageThresholds] | None = None) -> AlertPolicy:
+        """Defaults with this deployment's holds; `thresholds` by area ("POI004") or zone
+        ("POI004/POI004-Z2"), e.g. the narrow alleys' stricter bounds from the zones table."""
+        defaults = RuleSet()
+        defaults = replace(
+            defaults,
+            stage=replace(
+                defaults.stage, hold_s=self.stage_hold_s, clear_hold_s=self.stage_clear_hold_s
+            ),
+            data_gap=replace(defaults.data_gap, silent_after_s=self.data_gap_silent_s),
+        )
+        overrides = [
+            RuleOverride(key, stage=replace(defaults.stage, thresholds=t))
+            for key, t in (thresholds or {}).items()
+        ]
+        return AlertPolicy.build(defaults=defaults, overrides=overrides)
+
+    def escalation(self) -> EscalationPolicy:
+        return EscalationPolicy(
+            reminder_s=self.reminder_s,
+            tier_timeout_s=self.tier_timeout_s,
+            max_reminders=self.max_reminders,
+        )
+
+    def rate_limiter(self) -> MessageRateLimiter:
+        return MessageRateLimiter(self.rate_limit_messages, self.rate_limit_window_s)

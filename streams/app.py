@@ -1,4 +1,5 @@
-"""The Faust application of the stream worker: `faust -A streams.app worker`.
+"""The Faust application of the stream worker (`faust -A streams.app worker`) and its
+Kafka input edge, `CityEventFeed`.
 
 Everything is configured from CITYPULSE_* variables so that tests and parallel stacks run
 on their own topics, consumer group and database schema.
@@ -6,11 +7,27 @@ on their own topics, consumer group and database schema.
 
 from __future__ import annotations
 
-import faust
+import asyncio
+import gc
+import logging
+import socket
+from collections.abc import Awaitable, Callable, Mapping
 
+import faust
+from aiokafka.errors import KafkaError
+
+from streams.batch import RawRecord
 from streams.settings import WorkerSettings
 
+log = logging.getLogger(__name__)
 settings = WorkerSettings()
+
+
+def _unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
 
 app = faust.App(
     f"{settings.topic_prefix}-worker",
@@ -18,16 +35,99 @@ app = faust.App(
     store="memory://",  # the database is the system of record, not Faust tables
     autodiscover=False,
     web_enabled=False,
+    # `faust worker` turns its web server on anyway (unless --without-web); on a fixed
+    # port (6066) a second worker on the machine would fail to start.
+    web_port=_unused_port(),
+    web_bind="127.0.0.1",
     producer_acks=-1,
     producer_linger_ms=5,
     broker_commit_every=1000,
     broker_commit_interval=1.0,
     consumer_auto_offset_reset="earliest",
-    stream_buffer_maxsize=20000,
+    broker_session_timeout=settings.session_timeout_s,
+    broker_heartbeat_interval=settings.group_heartbeat_s,
     topic_allow_declare=False,  # topics are declared in citypulse/topics.py
     topic_disable_leader=True,
 )
 
-# Imported for their side effect of registering agents and timers on `app`.
+
+class CityEventFeed:
+    """Raw city events in whole fetches, for one consumer group (the Kafka input edge).
+
+    A partition assigned to this worker resumes at the offset the database holds for it
+    (`resume_from`), so what another worker or an earlier run stored is never read again
+    and what it did not store is read again, whatever Kafka's committed offset says.
+    """
+
+    def __init__(
+        self,
+        settings: WorkerSettings,
+        topic: str,
+        group_id: str,
+        resume_from: Callable[[], Mapping[tuple[str, int], int]],
+    ) -> None:
+        self.settings = settings
+        self.topic = topic
+        self.group_id = group_id
+        self.resume_from = resume_from
+
+    async def run(self, handle: Callable[[list[RawRecord]], Awaitable[None]]) -> None:
+        from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+
+        s = self.settings
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=s.kafka_bootstrap,
+            group_id=self.group_id,
+            client_id=f"{self.group_id}-{s.worker_id}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=s.consumer_max_fetch_bytes,
+            fetch_max_bytes=4 * s.consumer_max_fetch_bytes,
+            session_timeout_ms=int(s.session_timeout_s * 1000),
+            heartbeat_interval_ms=int(s.group_heartbeat_s * 1000),
+            # A database outage stalls the loop (the write retries); stay in the group.
+            max_poll_interval_ms=3600 * 1000,
+        )
+        feed = self
+
+        class ResumeFromDatabase(ConsumerRebalanceListener):  # type: ignore[misc]
+            async def on_partitions_revoked(self, revoked: object) -> None:
+                return None  # batches are handled whole between fetches: nothing in flight
+
+            async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+                stored = await asyncio.to_thread(feed.resume_from)
+                for tp in assigned:
+                    offset = stored.get((tp.topic, tp.partition))
+                    if offset is not None:
+                        consumer.seek(tp, offset)
+
+        await consumer.start()
+        try:
+            consumer.subscribe([self.topic], listener=ResumeFromDatabase())
+            while True:
+                fetched = await consumer.getmany(
+                    timeout_ms=int(s.batch_within_s * 1000), max_records=s.batch_max_events
+                )
+                if not fetched:
+                    continue
+                records = [
+                    RawRecord(m.topic, m.partition, m.offset, m.key, m.value)
+                    for messages in fetched.values()
+                    for m in messages
+                ]
+                await handle(records)
+                try:
+                    await consumer.commit({tp: ms[-1].offset + 1 for tp, ms in fetched.items()})
+                except KafkaError as exc:  # a rebalance; the database holds the offsets
+                    log.info("Kafka offset commit skipped: %s", exc)
+        finally:
+            await consumer.stop()
+
+
+# A batch allocates tens of thousands of short-lived objects; the default young-generation
+# threshold (700) runs the collector hundreds of times per batch for nothing.
+gc.set_threshold(50_000, 20, 20)
+
+# Imported for their side effect of registering tasks, timers and agents on `app`.
 from streams import agents  # noqa: E402, F401, I001
 from alerts import agents as alert_agents  # noqa: E402, F401

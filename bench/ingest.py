@@ -1,0 +1,307 @@
+"""End-to-end ingest of one stream worker: throughput, state latency and memory.
+
+Starts its own worker subprocess (Faust, like `citypulse up`) on a fresh topic prefix and
+database schema of the services named by the CITYPULSE_* variables (default: the dev
+stack), then at each rate publishes live events (event and ingest time = the send instant,
+this machine's clock) and measures:
+- throughput: records committed in the database (stream_offsets) per second, against
+  what was produced; `max` publishes a backlog at full speed and times it until committed;
+- latency: for every area-state message, its receive time minus its `as_of` (the newest
+  event's time, equal to its ingest time here), p50 and p99;
+- worker RSS every second (`--duration-s N` adds a soak at `--soak-rate` for the curve).
+Topics, schema and worker are removed at the end.
+
+    CITYPULSE_KAFKA_PORT=29092 CITYPULSE_DB_PORT=25432 python bench/ingest.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
+from kafka import KafkaConsumer, TopicPartition  # noqa: E402
+
+from citypulse.config import StackSettings  # noqa: E402
+from citypulse.processes import Daemon  # noqa: E402
+from infra.db.migrate import drop_schema, migrate  # noqa: E402
+from infra.kafka import broker  # noqa: E402
+from sensors.events import decode_event  # noqa: E402
+from sensors.registry import hotspots_by_code  # noqa: E402
+from sensors.simulator.bulk_publisher import partition_for, publish_encoded  # noqa: E402
+
+ZONES_PER_AREA = 2
+ZONE_M2 = 500.0
+
+
+class LiveLoad:
+    """Valid telecom estimates and zone counts of every hotspot, stamped with the send time."""
+
+    def __init__(self) -> None:
+        hotspots = hotspots_by_code()
+        self.seq = 0
+        self.templates: list[tuple[bytes, str]] = []
+        for code, spot in sorted(hotspots.items()):
+            people = int(spot.walkable_m2 * 0.4)  # calm: no alert work in the worker
+            self.templates.append(
+                (
+                    code.encode(),
+                    f'"kind":"population_estimate","area_code":"{code}",'
+                    f'"people_min":{people},"people_max":{people + 100}}}',
+                )
+            )
+            for z in range(1, ZONES_PER_AREA + 1):
+                self.templates.append(
+                    (
+                        code.encode(),
+                        f'"kind":"zone_count","area_code":"{code}","zone_id":"Z{z}",'
+                        f'"counter_id":"c{z}","count":200,"walkable_m2":{ZONE_M2}}}',
+                    )
+                )
+        for _key, value in (self.make(), self.make()):
+            decode_event(value)  # the bench must send valid events only
+
+    def make(self) -> tuple[bytes, bytes]:
+        key, body = self.templates[self.seq % len(self.templates)]
+        self.seq += 1
+        now = datetime.now(UTC).isoformat()
+        head = f'{{"v":1,"event_id":"b{self.seq}","source":"bench","event_time":"{now}",'
+        return key, f'{head}"ingest_time":"{now}",{body}'.encode()
+
+
+async def produce_paced(
+    load: LiveLoad, bootstrap: str, topic: str, rate: float, secs: float
+) -> int:
+    """Publish `rate` events/s for `secs` in 20 ms ticks, each tick one batch per partition."""
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
+    await producer.start()
+    sent, pending = 0, []
+    try:
+        partitions = len(await producer.partitions_for(topic))
+        began = time.monotonic()
+        while (elapsed := time.monotonic() - began) < secs:
+            due = int(rate * elapsed) - sent
+            batches: dict[int, Any] = {}
+            for _ in range(max(due, 0)):
+                key, value = load.make()
+                p = partition_for(key, partitions, 0)
+                batch = batches.get(p) or batches.setdefault(p, producer.create_batch())
+                if batch.append(key=key, value=value, timestamp=None) is None:
+                    pending.append(await producer.send_batch(batch, topic, partition=p))
+                    batches[p] = producer.create_batch()
+                    batches[p].append(key=key, value=value, timestamp=None)
+                sent += 1
+            for p, batch in batches.items():
+                pending.append(await producer.send_batch(batch, topic, partition=p))
+            if len(pending) > 256:
+                await asyncio.gather(*pending)
+                pending.clear()
+            await asyncio.sleep(0.02)
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return sent
+
+
+class StateLatencyProbe(threading.Thread):
+    """Receives area-state messages; latency = receive time - as_of (same machine's clock)."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        super().__init__(daemon=True)
+        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+        tps = [TopicPartition(topic, p) for p in self.consumer.partitions_for_topic(topic) or []]
+        self.consumer.assign(tps)
+        self.consumer.seek_to_end(*tps)
+        self.samples: list[float] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            for msgs in self.consumer.poll(timeout_ms=200).values():
+                received = time.time()
+                for m in msgs:
+                    as_of = datetime.fromisoformat(json.loads(m.value)["as_of"])
+                    self.samples.append(received - as_of.timestamp())
+        self.consumer.close()
+
+    def take(self) -> list[float]:
+        out, self.samples = self.samples, []
+        return out
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pid: int, every_s: float = 1.0) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.every_s, self.began = pid, every_s, time.monotonic()
+        self.curve: list[tuple[float, float]] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(self.every_s):
+            try:
+                status = Path(f"/proc/{self.pid}/status").read_text()
+            except FileNotFoundError:
+                return
+            kb = next(int(line.split()[1]) for line in status.splitlines() if line[:6] == "VmRSS:")
+            self.curve.append((time.monotonic() - self.began, kb / 1024))
+
+
+def committed(conninfo: str) -> int:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        row = conn.execute("SELECT coalesce(sum(next_offset), 0) FROM stream_offsets").fetchone()
+    return int(str(row[0])) if row else 0
+
+
+def wait_committed(conninfo: str, target: int, timeout_s: float, worker: Daemon) -> float:
+    deadline = time.monotonic() + timeout_s
+    while committed(conninfo) < target:
+        if not worker.is_running():
+            raise RuntimeError(f"the worker died:\n{worker.log_tail(30)}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{committed(conninfo)} of {target} committed after {timeout_s}s")
+        time.sleep(0.1)
+    return time.monotonic()
+
+
+def percentile(xs: list[float], q: float) -> float | None:
+    return statistics.quantiles(xs, n=1000)[int(q * 1000) - 1] if len(xs) > 1 else None
+
+
+def run_paced(s: StackSettings, worker: Daemon, load: LiveLoad, probe: StateLatencyProbe,
+              rate: float, secs: float, produced: int) -> tuple[dict[str, Any], int]:  # fmt: skip
+    topic = s.topic("city-events.v1")
+    probe.take()
+    began, before = time.monotonic(), committed(s.db_conninfo)
+    sent = asyncio.run(produce_paced(load, s.kafka_bootstrap, topic, rate, secs))
+    elapsed = time.monotonic() - began
+    lag_at_end = produced + sent - committed(s.db_conninfo)
+    done = wait_committed(s.db_conninfo, produced + sent, 120, worker)
+    lat = probe.take()
+    step = {
+        "rate_target": rate,
+        "produced_per_s": round(sent / elapsed),
+        "committed_per_s": round((produced + sent - before) / (done - began)),
+        "lag_at_end": lag_at_end,
+        "drain_s": round(done - began - elapsed, 2),
+        "p50_s": percentile(lat, 0.5),
+        "p99_s": percentile(lat, 0.99),
+        "state_messages": len(lat),
+    }
+    return step, produced + sent
+
+
+def run_max(
+    s: StackSettings, worker: Daemon, load: LiveLoad, events: int, produced: int
+) -> tuple[dict[str, Any], int]:
+    pairs = [load.make() for _ in range(events)]  # stamped before: latency is meaningless here
+    began = time.monotonic()
+    acked = asyncio.run(publish_encoded(pairs, s.kafka_bootstrap, s.topic("city-events.v1")))
+    published = time.monotonic()
+    done = wait_committed(s.db_conninfo, produced + acked, 300, worker)
+    step = {
+        "rate_target": "max",
+        "events": acked,
+        "produced_per_s": round(acked / (published - began)),
+        "committed_per_s": round(acked / (done - began)),
+    }
+    return step, produced + acked
+
+
+def start_worker(s: StackSettings, workdir: Path, env: dict[str, str]) -> Daemon:
+    d = Daemon(f"{s.topic_prefix}-worker", workdir / "run", workdir / "log")
+    base = {"CITYPULSE_" + k.upper(): str(v) for k, v in {
+        "env": s.env, "var_dir": s.var_dir, "kafka_port": s.kafka_port,
+        "kafka_controller_port": s.kafka_controller_port, "db_port": s.db_port,
+        "topic_prefix": s.topic_prefix, "db_schema": s.db_schema, "worker_id": "bench",
+    }.items()}  # fmt: skip
+    argv = [sys.executable, "-m", "faust", "-A", "streams.app", "worker", "-l", "warn"]
+    d.start(argv, marker="streams.app", env={**base, **env, "PYTHONPATH": str(ROOT)}, cwd=workdir)
+    return d
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="short steps, under 60 s")
+    ap.add_argument("--rates", default="1000,5000,20000,max", help="events/s per step, or max")
+    ap.add_argument("--step-s", type=float, default=30.0)
+    ap.add_argument("--max-events", type=int, default=300_000)
+    ap.add_argument("--duration-s", type=float, default=0.0, help="soak for the RSS curve")
+    ap.add_argument("--soak-rate", type=float, default=5000.0)
+    ap.add_argument("--worker-env", action="append", default=[], help="KEY=VALUE for the worker")
+    args = ap.parse_args()
+    if args.quick:
+        args.rates, args.step_s, args.max_events = "1000,5000,max", 10.0, 60_000
+    tag = f"bench{uuid.uuid4().hex[:8]}"
+    s = StackSettings().model_copy(update={"topic_prefix": tag, "db_schema": tag})
+    migrate(s.db_conninfo, tag)
+    names = broker.ensure_topics(s)
+    workdir = Path(tempfile.mkdtemp(prefix="citypulse-bench-"))
+    worker = start_worker(s, workdir, dict(kv.split("=", 1) for kv in args.worker_env))
+    steps: list[dict[str, Any]] = []
+    try:
+        load = LiveLoad()
+        produced = asyncio.run(produce_paced(load, s.kafka_bootstrap, s.topic("city-events.v1"),
+                                             500, 1.0))  # fmt: skip
+        wait_committed(s.db_conninfo, produced, 120, worker)  # the worker is up and has joined
+        pid = worker.pid()
+        if pid is None:
+            raise RuntimeError(f"the worker is not running:\n{worker.log_tail(30)}")
+        rss = RssSampler(pid)
+        rss.start()
+        probe = StateLatencyProbe(s.kafka_bootstrap, s.topic("area-state.v1"))
+        probe.start()
+        for rate in args.rates.split(","):
+            if rate == "max":
+                step, produced = run_max(s, worker, load, args.max_events, produced)
+            else:
+                step, produced = run_paced(
+                    s, worker, load, probe, float(rate), args.step_s, produced
+                )
+            steps.append(step)
+            print(json.dumps(step), flush=True)
+        if args.duration_s > 0:
+            step, produced = run_paced(
+                s, worker, load, probe, args.soak_rate, args.duration_s, produced
+            )
+            steps.append({**step, "soak": True})
+            print(json.dumps(steps[-1]), flush=True)
+        probe.stop.set()
+        rss.stop.set()
+        curve = rss.curve[:: max(1, len(rss.curve) // 20)] + rss.curve[-1:]
+        print("worker RSS (s, MB):", [(round(t), round(m, 1)) for t, m in curve])
+    finally:
+        worker.stop(timeout_s=20)
+        broker.delete_topics(s, names)
+        drop_schema(s.db_conninfo, tag)
+    paced = [x for x in steps if x["rate_target"] != "max"]
+    at5k = next((x for x in paced if x["rate_target"] == 5000.0), None)
+    summary = {
+        "events_per_s_max": max((x["committed_per_s"] for x in steps), default=None),
+        "p50_s_at_5000": at5k and at5k["p50_s"],
+        "p99_s_at_5000": at5k and at5k["p99_s"],
+        "rss_mb_first": round(rss.curve[0][1], 1) if rss.curve else None,
+        "rss_mb_last": round(rss.curve[-1][1], 1) if rss.curve else None,
+        "rss_mb_max": round(max(m for _, m in rss.curve), 1) if rss.curve else None,
+        "steps": steps,
+    }
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool
 
 from alerts.delivery import record_delivery_report
@@ -13,8 +19,33 @@ from alerts.providers.base import DeliveryReport
 from alerts.providers.kannel_callback import build_kannel_dlr_router
 from citypulse.topics import AREA_STATE
 from dashboard_api.api.main import api_router
-from dashboard_api.core.config import get_api_settings
+from dashboard_api.core.config import ApiSettings, get_api_settings
+from dashboard_api.core.middleware import count_requests, rate_limit
+from dashboard_api.core.ratelimit import RateLimiter
+from dashboard_api.live.alert_feed import AlertFeed
 from dashboard_api.live.hub import AreaStateHub
+from dashboard_api.store.users import seed_user
+from sensors.registry import load_hotspots
+
+log = logging.getLogger(__name__)
+WEB_DIR = Path(__file__).parent / "web"
+
+
+async def seed_users(pool: AsyncConnectionPool, settings: ApiSettings) -> None:
+    """The admin and operator from settings; retried until the database answers."""
+    while True:
+        try:
+            async with pool.connection() as conn:
+                for name, secret, role in (
+                    (settings.admin_username, settings.admin_password, "admin"),
+                    (settings.operator_username, settings.operator_password, "operator"),
+                ):
+                    if await seed_user(conn, name, secret.get_secret_value(), role):
+                        log.info("created dashboard user %s (%s)", name, role)
+            return
+        except Exception as exc:
+            log.warning("cannot seed dashboard users yet: %s", type(exc).__name__)
+            await asyncio.sleep(2)
 
 
 @asynccontextmanager
@@ -22,12 +53,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_api_settings()
     pool = AsyncConnectionPool(settings.db_conninfo, min_size=1, max_size=10, open=False)
     await pool.open(wait=False)
-    hub = AreaStateHub(settings.kafka_bootstrap, settings.topic(AREA_STATE.suffix))
+    districts = {h.code: h.district for h in load_hotspots()}
+    hub = AreaStateHub(settings.kafka_bootstrap, settings.topic(AREA_STATE.suffix), districts)
     await hub.start()
+    feed = AlertFeed(pool, hub, settings.alert_poll_s)
+    await feed.start()
+    seeding = asyncio.create_task(seed_users(pool, settings), name="seed-users")
     app.state.pool, app.state.hub = pool, hub
     try:
         yield
     finally:
+        seeding.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await seeding
+        await feed.stop()
         await hub.stop()
         await pool.close()
 
@@ -36,7 +75,30 @@ async def _record_dlr(report: DeliveryReport) -> None:
     await record_delivery_report(get_api_settings().db_conninfo, report)
 
 
-app = FastAPI(title="CityPulse", version="0.1.0", lifespan=lifespan)
-app.include_router(api_router)
-# Kannel calls back here with delivery reports (the dlr-url of every sendsms).
-app.include_router(build_kannel_dlr_router(_record_dlr), tags=["sms"])
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    settings = settings or get_api_settings()
+    app = FastAPI(
+        title="CityPulse",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Live crowd-safety states, history, alerts and configuration.",
+    )
+    app.include_router(api_router)
+    # Kannel calls back here with delivery reports (the dlr-url of every sendsms).
+    app.include_router(build_kannel_dlr_router(_record_dlr), tags=["sms"])
+    app.middleware("http")(count_requests)
+    app.middleware("http")(
+        rate_limit(RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst))
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.cors_origins),
+        allow_methods=["GET", "POST", "PUT", "DELETE"],
+        allow_headers=["Authorization", "Content-Type"],
+    )
+    # Last: the dashboard's files answer every path no route claimed.
+    app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+    return app
+
+
+app = create_app()

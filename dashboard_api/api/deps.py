@@ -1,14 +1,23 @@
-"""Annotated dependencies shared by the routes."""
+"""Annotated dependencies shared by the routes: settings, database, hub, the caller."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from dashboard_api.core.config import ApiSettings, get_api_settings
+from dashboard_api.core.security import TokenError, decode_jwt
 from dashboard_api.live.hub import AreaStateHub
+from dashboard_api.schemas.auth import ROLE_RANK, UserPublic
+
+ANONYMOUS = UserPublic(username="anonymous", role="viewer")
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
 def _pool(request: Request) -> AsyncConnectionPool:
@@ -24,3 +33,78 @@ def _hub(request: Request) -> AreaStateHub:
 SettingsDep = Annotated[ApiSettings, Depends(get_api_settings)]
 PoolDep = Annotated[AsyncConnectionPool, Depends(_pool)]
 HubDep = Annotated[AreaStateHub, Depends(_hub)]
+
+
+async def _connection(pool: PoolDep) -> AsyncIterator[AsyncConnection[Any]]:
+    async with pool.connection() as conn:
+        yield conn
+
+
+ConnDep = Annotated[AsyncConnection[Any], Depends(_connection)]
+
+
+def user_from_token(token: str | None, settings: ApiSettings) -> UserPublic | None:
+    """The caller a bearer token names; None when it is absent or invalid."""
+    if not token:
+        return None
+    try:
+        claims = decode_jwt(token, settings.jwt_secret.get_secret_value(), time.time())
+        return UserPublic(username=str(claims["sub"]), role=claims["role"])
+    except (TokenError, KeyError, ValueError):
+        return None
+
+
+async def _caller(
+    settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> UserPublic:
+    if token is None:
+        return ANONYMOUS
+    user = user_from_token(token, settings)
+    if user is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "invalid or expired token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return user
+
+
+CallerDep = Annotated[UserPublic, Depends(_caller)]
+
+
+def require_role(role: str) -> Callable[[UserPublic], Awaitable[UserPublic]]:
+    async def check(caller: CallerDep) -> UserPublic:
+        if caller is ANONYMOUS:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "sign in required",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if ROLE_RANK[caller.role] < ROLE_RANK[role]:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"{role} role required")
+        return caller
+
+    return check
+
+
+OperatorDep = Annotated[UserPublic, Depends(require_role("operator"))]
+AdminDep = Annotated[UserPublic, Depends(require_role("admin"))]
+
+
+AREA_CACHE_S = 60.0  # the registry changes on `citypulse areas import`, not per request
+
+
+async def _area_rows(request: Request, conn: ConnDep) -> list[dict[str, Any]]:
+    from dashboard_api.store.areas import list_areas
+
+    cached: tuple[float, list[dict[str, Any]]] | None = getattr(
+        request.app.state, "area_rows", None
+    )
+    if cached is not None and time.monotonic() - cached[0] < AREA_CACHE_S:
+        return cached[1]
+    rows = await list_areas(conn)
+    request.app.state.area_rows = (time.monotonic(), rows)
+    return rows
+
+
+AreaRowsDep = Annotated[list[dict[str, Any]], Depends(_area_rows)]

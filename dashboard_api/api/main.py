@@ -2,8 +2,18 @@
 
 from fastapi import APIRouter
 
-from dashboard_api.api.routes import health, live
+from dashboard_api.api.routes import (
+    admin,
+    alerts,
+    areas,
+    auth,
+    feeds,
+    health,
+    live,
+    metrics,
+    settings,
+)
 
 api_router = APIRouter()
-api_router.include_router(health.router)
-api_router.include_router(live.router)
+for module in (health, live, auth, areas, feeds, alerts, settings, admin, metrics):
+    api_router.include_router(module.router)

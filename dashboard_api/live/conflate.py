@@ -24,6 +24,9 @@ class ConflatingQueue:
         self._pending[key] = message
         self._ready.set()
 
+    def clear(self) -> None:
+        self._pending.clear()
+
     def __len__(self) -> int:
         return len(self._pending)
 

@@ -1,13 +1,28 @@
-"""Websocket streams of area states."""
+"""Websocket streams of area states: /ws/areas (everything) and /ws/live (filtered)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from dashboard_api.api.deps import SettingsDep
-from dashboard_api.live.hub import AreaStateHub, envelope, heartbeat_frame
+from dashboard_api.api.deps import SettingsDep, user_from_token
+from dashboard_api.core import metrics
+from dashboard_api.core.config import ApiSettings
+from dashboard_api.live.filters import FilterError, parse_filter
+from dashboard_api.live.hub import AreaStateHub, Client, envelope, heartbeat_frame, live_frame
+from dashboard_api.live.protocol import (
+    CLOSE_POLICY,
+    Ping,
+    ProtocolError,
+    Subscribe,
+    parse_client_message,
+)
+from dashboard_api.schemas.auth import ROLE_RANK
 
 router = APIRouter(tags=["live"])
+CONTROL_KEYS = ("token", "since_seq", "epoch")
 
 
 @router.websocket("/ws/areas")
@@ -23,4 +38,101 @@ async def ws_areas(websocket: WebSocket, settings: SettingsDep) -> None:
     except WebSocketDisconnect:
         pass
     finally:
+        hub.unsubscribe(client)
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    metrics.WS_CLOSED.inc(code=str(code))
+    with contextlib.suppress(Exception):
+        await websocket.close(code, reason)
+
+
+async def _send_loop(
+    websocket: WebSocket, hub: AreaStateHub, client: Client, settings: ApiSettings
+) -> None:
+    while True:
+        batch = await client.queue.get_batch(timeout_s=settings.ws_heartbeat_s)
+        # No await between taking the batch and reading hub.seq: everything this client
+        # wants up to that seq is in this frame or an earlier one, so it can resume there.
+        frame = (
+            live_frame("delta", hub.seq, hub.epoch, batch) if batch else heartbeat_frame(hub.seq)
+        )
+        await websocket.send_text(frame)
+        if batch:
+            # At most one frame per interval: after an idle spell a change goes out at
+            # once; under load changes gather (and conflate) in the queue. The interval
+            # grows with the number of clients so the process sends at most about
+            # ws_frames_per_s frames in all: the cost is bounded by frames, not updates.
+            await asyncio.sleep(
+                max(settings.ws_min_frame_interval_s, len(hub.clients) / settings.ws_frames_per_s)
+            )
+
+
+async def _receive_loop(
+    websocket: WebSocket, hub: AreaStateHub, client: Client, settings: ApiSettings
+) -> None:
+    areas, districts = hub.districts.keys(), set(hub.districts.values())
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        parsed = parse_client_message(
+            message.get("text"),
+            message.get("bytes"),
+            settings.ws_max_message_bytes,
+            areas,
+            districts,
+        )
+        if isinstance(parsed, Ping):
+            client.queue.put("pong", b'{"kind":"pong"}')
+        elif isinstance(parsed, Subscribe):
+            hub.refilter(client, parsed.filter)
+
+
+@router.websocket("/ws/live")
+async def ws_live(websocket: WebSocket, settings: SettingsDep) -> None:
+    """Filtered live states (query: district, areas, min_stage, zones, since_seq, epoch,
+    token): a snapshot, then deltas and heartbeats; operators also get alert events."""
+    hub: AreaStateHub = websocket.app.state.hub
+    params = dict(websocket.query_params)
+    token, since, epoch = (params.pop(k, None) for k in CONTROL_KEYS)
+    await websocket.accept()
+    user = user_from_token(token, settings)
+    if token and user is None:
+        return await _close(websocket, CLOSE_POLICY, "invalid or expired token")
+    try:
+        live_filter = parse_filter(params, hub.districts.keys(), set(hub.districts.values()))
+        since_seq = int(since) if since is not None else None
+        if since_seq is not None and since_seq < 0:
+            raise ValueError
+    except FilterError as exc:
+        return await _close(websocket, CLOSE_POLICY, str(exc)[:120])
+    except ValueError:
+        return await _close(websocket, CLOSE_POLICY, "since_seq must be a non-negative integer")
+    operator = user is not None and ROLE_RANK[user.role] >= ROLE_RANK["operator"]
+    client = hub.subscribe(framed=True, live_filter=live_filter, operator=operator, snapshot=False)
+    resumed = since_seq is not None and epoch == hub.epoch and since_seq <= hub.seq
+    items = hub.snapshot(client, since_seq if resumed and since_seq is not None else 0)
+    role = user.role if user else "viewer"
+    extra = f'"resumed":{"true" if resumed else "false"},"role":"{role}",'
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        await websocket.send_text(live_frame("snapshot", hub.seq, hub.epoch, items, extra))
+        tasks = [
+            asyncio.create_task(_send_loop(websocket, hub, client, settings)),
+            asyncio.create_task(_receive_loop(websocket, hub, client, settings)),
+        ]
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            error = task.exception()
+            if isinstance(error, ProtocolError):
+                await _close(websocket, error.code, error.reason)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        for task in tasks:
+            task.cancel()
+        # Collect both tasks so a send that failed on a closed socket is not reported
+        # later as an unretrieved task exception.
+        await asyncio.gather(*tasks, return_exceptions=True)
         hub.unsubscribe(client)

@@ -1,0 +1,157 @@
+"""Alerts for operators: list, detail, acknowledge, resolve, comment; silences."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+
+from alerts import operations
+from alerts.exceptions import AlertNotFound, InvalidSilence, InvalidTransition
+from dashboard_api.api.deps import ConnDep, OperatorDep
+from dashboard_api.schemas.auth import UserPublic
+from dashboard_api.schemas.operations import (
+    AcknowledgeCreate,
+    CommentCreate,
+    ResolveCreate,
+    SilenceCreate,
+)
+from dashboard_api.store.users import record_action
+
+router = APIRouter(prefix="/api/v1", tags=["alerts"])
+Status = Literal["open", "acknowledged", "resolved", "auto_resolved"]
+
+
+async def _act(
+    conn: ConnDep,
+    caller: UserPublic,
+    action: str,
+    alert_id: int,
+    change: Callable[[], Awaitable[dict[str, Any]]],
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    """Run one alert change and its audit line in one transaction; map domain errors."""
+    try:
+        async with conn.transaction():
+            alert = await change()
+            await record_action(conn, caller.username, caller.role, action, str(alert_id), data)
+    except AlertNotFound:
+        raise HTTPException(404, f"no alert {alert_id}") from None
+    except InvalidTransition as exc:
+        raise HTTPException(409, str(exc)) from None
+    return alert
+
+
+@router.get("/alerts")
+async def list_alerts(
+    conn: ConnDep,
+    _caller: OperatorDep,
+    status: Annotated[list[Status] | None, Query()] = None,
+    area_code: Annotated[str | None, Query(pattern=r"^POI[0-9]{3}$")] = None,
+    district: Annotated[str | None, Query(max_length=40)] = None,
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    """Alerts, newest change first, filtered by status, area, district and last change."""
+    if since is not None and since.tzinfo is None:
+        raise HTTPException(422, "since needs a zone offset")
+    return await operations.list_alerts(
+        conn,
+        status=list(status) if status else None,
+        area_code=area_code,
+        district=district,
+        since=since,
+        limit=limit,
+    )
+
+
+@router.get("/alerts/{alert_id}")
+async def get_alert(alert_id: int, conn: ConnDep, _caller: OperatorDep) -> dict[str, Any]:
+    """One alert with its audit trail and the SMS sent for it (numbers masked)."""
+    try:
+        return await operations.get_alert(conn, alert_id)
+    except AlertNotFound:
+        raise HTTPException(404, f"no alert {alert_id}") from None
+
+
+@router.post("/alerts/{alert_id}/acknowledge")
+async def acknowledge(
+    alert_id: int, body: AcknowledgeCreate, conn: ConnDep, caller: OperatorDep
+) -> dict[str, Any]:
+    """Acknowledge an open alert: stops escalation and reminders."""
+    return await _act(
+        conn,
+        caller,
+        "alert.acknowledge",
+        alert_id,
+        lambda: operations.acknowledge_alert(conn, alert_id, caller.username, body.note),
+        body.model_dump(),
+    )
+
+
+@router.post("/alerts/{alert_id}/resolve")
+async def resolve(
+    alert_id: int, body: ResolveCreate, conn: ConnDep, caller: OperatorDep
+) -> dict[str, Any]:
+    """Resolve an alert with a reason; the notified tiers hear it is over."""
+    return await _act(
+        conn,
+        caller,
+        "alert.resolve",
+        alert_id,
+        lambda: operations.resolve_alert(conn, alert_id, caller.username, body.reason),
+        body.model_dump(),
+    )
+
+
+@router.post("/alerts/{alert_id}/comment")
+async def comment(
+    alert_id: int, body: CommentCreate, conn: ConnDep, caller: OperatorDep
+) -> dict[str, Any]:
+    """Add a comment to an alert's trail."""
+    return await _act(
+        conn,
+        caller,
+        "alert.comment",
+        alert_id,
+        lambda: operations.comment_alert(conn, alert_id, caller.username, body.text),
+        body.model_dump(),
+    )
+
+
+@router.get("/silences")
+async def list_silences(
+    conn: ConnDep, _caller: OperatorDep, active_at: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Silences, newest first, or those active at `active_at`."""
+    return await operations.list_silences(conn, active_at=active_at)
+
+
+@router.post("/silences", status_code=201)
+async def create_silence(body: SilenceCreate, conn: ConnDep, caller: OperatorDep) -> dict[str, Any]:
+    """Silence texts up to 경계 for an area or district during a planned event."""
+    try:
+        async with conn.transaction():
+            silence = await operations.create_silence(
+                conn,
+                area_code=body.area_code,
+                district=body.district,
+                rule=body.rule,
+                starts_at=body.starts_at,
+                ends_at=body.ends_at,
+                created_by=caller.username,
+                reason=body.reason,
+            )
+            await record_action(
+                conn,
+                caller.username,
+                caller.role,
+                "silence.create",
+                str(silence.get("id", "")),
+                body.model_dump(mode="json"),
+            )
+    except InvalidSilence as exc:
+        raise HTTPException(422, str(exc)) from None
+    return silence

@@ -1,0 +1,108 @@
+"""Stage thresholds per area and zone, and event-day profiles (operators and admins)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path
+
+from dashboard_api.api.deps import AreaRowsDep, ConnDep, OperatorDep
+from dashboard_api.schemas.operations import EventDayCreate, ThresholdsUpdate
+from dashboard_api.store import areas as area_store
+from dashboard_api.store import operations as ops_store
+from dashboard_api.store.users import record_action
+from streams.crowd.stages import DEFAULT_THRESHOLDS
+
+router = APIRouter(prefix="/api/v1/config", tags=["config"])
+AreaCode = Annotated[str, Path(pattern=r"^POI[0-9]{3}$")]
+ZoneId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,40}$")]
+
+
+@router.get("/thresholds")
+async def thresholds(conn: ConnDep, _caller: OperatorDep) -> dict[str, Any]:
+    """The default stage thresholds, every area and zone override, and event-day profiles."""
+    return {
+        "default": dataclasses.asdict(DEFAULT_THRESHOLDS),
+        "overrides": await area_store.threshold_overrides(conn),
+        "event_days": await ops_store.event_days(conn),
+    }
+
+
+@router.put("/thresholds/{code}")
+async def set_area_thresholds(
+    code: AreaCode, body: ThresholdsUpdate, conn: ConnDep, caller: OperatorDep
+) -> dict[str, Any]:
+    """Set (or clear with null) one area's stage thresholds."""
+    value = body.thresholds.model_dump_json() if body.thresholds else None
+    async with conn.transaction():
+        if not await area_store.set_area_thresholds(conn, code, value):
+            raise HTTPException(404, f"no area {code}")
+        await record_action(
+            conn,
+            caller.username,
+            caller.role,
+            "thresholds.set_area",
+            code,
+            {"thresholds": body.thresholds and body.thresholds.model_dump()},
+        )
+    return {"area_code": code, "thresholds": body.thresholds}
+
+
+@router.put("/thresholds/{code}/zones/{zone_id}")
+async def set_zone_thresholds(
+    code: AreaCode, zone_id: ZoneId, body: ThresholdsUpdate, conn: ConnDep, caller: OperatorDep
+) -> dict[str, Any]:
+    """Set (or clear with null) one zone's stage thresholds."""
+    value = body.thresholds.model_dump_json() if body.thresholds else None
+    async with conn.transaction():
+        if not await area_store.set_zone_thresholds(conn, code, zone_id, value):
+            raise HTTPException(404, f"no zone {code}/{zone_id}")
+        await record_action(
+            conn,
+            caller.username,
+            caller.role,
+            "thresholds.set_zone",
+            f"{code}/{zone_id}",
+            {"thresholds": body.thresholds and body.thresholds.model_dump()},
+        )
+    return {"area_code": code, "zone_id": zone_id, "thresholds": body.thresholds}
+
+
+@router.post("/event-days", status_code=201)
+async def create_event_day(
+    body: EventDayCreate, rows: AreaRowsDep, conn: ConnDep, caller: OperatorDep
+) -> dict[str, Any]:
+    """Add an event-day profile: stricter thresholds for some areas in a time window."""
+    known = {r["code"] for r in rows}
+    unknown = [c for c in body.area_codes if c not in known]
+    if unknown:
+        raise HTTPException(422, f"unknown area: {unknown[0]}")
+    async with conn.transaction():
+        profile = await ops_store.create_event_day(
+            conn,
+            name=body.name,
+            starts_at=body.starts_at,
+            ends_at=body.ends_at,
+            thresholds=body.thresholds.model_dump(),
+            area_codes=body.area_codes,
+            created_by=caller.username,
+        )
+        await record_action(
+            conn,
+            caller.username,
+            caller.role,
+            "event_day.create",
+            str(profile["id"]),
+            body.model_dump(mode="json"),
+        )
+    return profile
+
+
+@router.delete("/event-days/{profile_id}", status_code=204)
+async def delete_event_day(profile_id: int, conn: ConnDep, caller: OperatorDep) -> None:
+    """Remove an event-day profile."""
+    async with conn.transaction():
+        if not await ops_store.delete_event_day(conn, profile_id):
+            raise HTTPException(404, f"no event-day profile {profile_id}")
+        await record_action(conn, caller.username, caller.role, "event_day.delete", str(profile_id))

@@ -1,0 +1,204 @@
+"use strict";
+// Wires the page: areas from the API, live states from /ws/live (resuming after a
+// reconnect), the risk list, the selected area's chart, the operator's alerts.
+const STALE_AFTER_MS = 15 * 60 * 1000;
+const app = { areas: {}, states: {}, polys: {}, selected: null, history: [], seq: 0, epoch: null,
+              token: sessionStorage.getItem("cp-token"), user: sessionStorage.getItem("cp-user"),
+              role: sessionStorage.getItem("cp-role"), ws: null, online: false };
+
+function api(path, options = {}) {
+  const headers = { ...(options.headers || {}) };
+  if (app.token) headers.Authorization = `Bearer ${app.token}`;
+  return fetch(path, { ...options, headers });
+}
+const isOperator = () => app.role === "operator" || app.role === "admin";
+const areaName = (code) => { const a = app.areas[code]; return a ? (lang === "ko" ? a.name_ko : a.name_en) : code; };
+function isStale(state) {
+  return !!state && (state.stale || Date.now() - Date.parse(state.as_of) > STALE_AFTER_MS);
+}
+const risk = (s) => (s ? STAGES.indexOf(s.stage) * 100 + s.density_per_m2 : -1);
+
+function paint(code) {
+  const poly = app.polys[code];
+  if (poly) paintArea(poly, app.areas[code], app.states[code], isStale(app.states[code]), code === app.selected);
+}
+
+let listQueued = false;
+function scheduleList() {
+  if (listQueued) return;
+  listQueued = true;
+  requestAnimationFrame(() => { listQueued = false; renderList(); renderStaleCount(); });
+}
+
+function renderList() {
+  const codes = Object.keys(app.areas).sort((a, b) => risk(app.states[b]) - risk(app.states[a]));
+  document.getElementById("risk-list").replaceChildren(...codes.slice(0, 25).map((code) => {
+    const s = app.states[code];
+    const li = document.createElement("li");
+    li.className = `risk ${s ? "stage-" + s.stage : "nodata"}${isStale(s) ? " stale" : ""}${code === app.selected ? " selected" : ""}`;
+    li.dataset.code = code;
+    li.innerHTML = '<span class="chip"></span><span class="name"></span><span class="num"></span>';
+    li.querySelector(".chip").textContent = stageLabel(s?.stage);
+    li.querySelector(".name").textContent = areaName(code) + (isStale(s) ? ` ⚠ ${t("stale")}` : "");
+    li.querySelector(".num").textContent = s ? `${s.density_per_m2.toFixed(2)}${t("perM2")}` : "–";
+    li.addEventListener("click", () => select(code));
+    return li;
+  }));
+}
+
+function renderStaleCount() {
+  const n = Object.keys(app.areas).filter((c) => isStale(app.states[c])).length;
+  const el = document.getElementById("stale-count");
+  el.hidden = n === 0;
+  el.textContent = `${t("staleFeeds")}: ${n}`;
+}
+
+function renderDetail() {
+  const code = app.selected;
+  if (!code) return;
+  const s = app.states[code];
+  document.getElementById("detail-title").textContent = `${areaName(code)} · ${t("history")}`;
+  const meta = s ? [`${t("density")} ${s.density_per_m2.toFixed(2)}${t("perM2")}`, stageLabel(s.stage),
+    `${t("people")} ${Math.round(s.people).toLocaleString()}`,
+    s.trend_per_min == null ? "" : `${t("trend")} ${(s.trend_per_min * 60).toFixed(2)}/h`,
+    isStale(s) ? `⚠ ${t("stale")}` : ""] : [t("noData")];
+  document.getElementById("detail-meta").textContent = meta.filter(Boolean).join(" · ");
+  drawChart(document.getElementById("chart"), app.history, s, Date.now());
+}
+
+async function select(code) {
+  const previous = app.selected;
+  app.selected = code;
+  if (previous) paint(previous);
+  paint(code);
+  scheduleList();
+  const from = new Date(Date.now() - 6 * 3600000).toISOString();
+  const r = await fetch(`/api/v1/areas/${code}/history?resolution=1m&from=${encodeURIComponent(from)}`);
+  app.history = r.ok ? historySeries((await r.json()).points) : [];
+  renderDetail();
+}
+
+function applyItem(item) {
+  if (item.kind === "state" && item.state.zone_id == null) {
+    app.states[item.state.area_code] = item.state;
+    paint(item.state.area_code);
+    if (item.state.area_code === app.selected) renderDetail();
+  } else if (item.kind === "alert") {
+    upsertAlert(item.alert);
+    renderAlertPanel();
+  } else if (item.kind === "reset") {
+    app.states = {};
+  }
+}
+
+function connectLive() {
+  const params = new URLSearchParams({ zones: "false" });
+  if (app.epoch) { params.set("since_seq", app.seq); params.set("epoch", app.epoch); }
+  if (app.token && isOperator()) params.set("token", app.token);
+  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/live?${params}`);
+  app.ws = ws;
+  ws.onopen = () => { app.online = true; renderConn(); };
+  ws.onmessage = (ev) => {
+    const frame = JSON.parse(ev.data);
+    if (frame.seq != null) app.seq = frame.seq;
+    if (frame.epoch) app.epoch = frame.epoch;
+    (frame.items || []).forEach(applyItem);
+    if (frame.items && frame.items.length) scheduleList();
+  };
+  ws.onclose = () => {
+    app.online = false; renderConn();
+    if (app.ws === ws) setTimeout(connectLive, 1000);
+  };
+}
+
+function renderConn() {
+  const conn = document.getElementById("conn");
+  conn.className = `conn ${app.online ? "up" : "down"}`;
+  conn.textContent = t(app.online ? "online" : "offline");
+}
+
+function reconnectLive() {
+  const old = app.ws;
+  app.ws = null;
+  if (old) old.close();
+  connectLive();
+}
+
+function renderAlertPanel() {
+  document.getElementById("alert-panel").hidden = !isOperator();
+  if (isOperator()) renderAlerts(areaName, alertAction);
+}
+
+async function alertAction(id, action, body) {
+  const r = await api(`/api/v1/alerts/${id}/${action}`, { method: "POST",
+    headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const err = document.getElementById("alert-error");
+  err.hidden = r.ok;
+  if (r.ok) upsertAlert(await r.json()); else err.textContent = (await r.json()).detail || r.statusText;
+  renderAlertPanel();
+}
+
+function renderAccount() {
+  const signedIn = !!app.token;
+  document.getElementById("login").hidden = signedIn;
+  document.getElementById("logout").hidden = !signedIn;
+  const who = document.getElementById("who");
+  who.hidden = !signedIn;
+  who.textContent = signedIn ? `${app.user} (${app.role})` : "";
+}
+
+async function login(ev) {
+  ev.preventDefault();
+  const form = new URLSearchParams({ grant_type: "password", username: document.getElementById("user").value,
+                                     password: document.getElementById("pass").value });
+  const r = await fetch("/api/v1/auth/token", { method: "POST", body: form });
+  if (!r.ok) { alert(t("loginFailed")); return; }
+  const body = await r.json();
+  Object.assign(app, { token: body.access_token, role: body.role, user: document.getElementById("user").value });
+  sessionStorage.setItem("cp-token", app.token); sessionStorage.setItem("cp-role", app.role);
+  sessionStorage.setItem("cp-user", app.user);
+  await afterSignIn();
+}
+
+async function afterSignIn() {
+  renderAccount();
+  if (isOperator()) await loadAlerts(api);
+  renderAlertPanel();
+  reconnectLive();
+}
+
+function logout() {
+  Object.assign(app, { token: null, role: null, user: null });
+  sessionStorage.clear();
+  alertsById.clear();
+  renderAccount(); renderAlertPanel(); reconnectLive();
+}
+
+function relabel() {
+  applyLanguage(); renderConn(); drawLegend(); Object.keys(app.areas).forEach(paint); renderList(); renderStaleCount();
+  renderDetail(); renderAlertPanel();
+}
+
+async function main() {
+  applyLanguage(); renderConn(); drawLegend(); renderAccount();
+  document.getElementById("lang").addEventListener("click", () => {
+    lang = lang === "ko" ? "en" : "ko"; localStorage.setItem("cp-lang", lang); relabel();
+  });
+  document.getElementById("login").addEventListener("submit", login);
+  document.getElementById("logout").addEventListener("click", logout);
+  setInterval(() => { document.getElementById("clock").textContent = new Date().toLocaleTimeString(); }, 1000);
+  setInterval(() => { Object.keys(app.areas).forEach(paint); renderStaleCount(); }, 30000);
+  const geo = await (await fetch("/api/v1/areas")).json();
+  for (const f of geo.features) {
+    app.areas[f.id] = f.properties;
+    if (f.properties.state) app.states[f.id] = f.properties.state;
+  }
+  app.polys = drawMap(geo.features, select);
+  Object.keys(app.areas).forEach(paint);
+  renderList(); renderStaleCount();
+  if (app.token) await afterSignIn(); else connectLive();
+  const top = geo.features[0];
+  if (top) select(top.id);
+  document.body.dataset.ready = "true";
+}
+main();

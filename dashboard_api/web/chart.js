@@ -1,0 +1,57 @@
+"use strict";
+// Density over the last hours (solid) and the forecast (dashed) on a canvas, with the
+// default stage boundaries as bands so the eye reads stages, not numbers.
+const BANDS = [[0, "normal"], [1.5, "attention"], [2, "caution"], [3, "alert"], [5, "serious"]];
+const STAGE_COLORS = { normal: "#2f9e44", attention: "#e8c547", caution: "#f08c00", alert: "#e03131", serious: "#9c36b5" };
+
+function historySeries(points) {
+  // One value per bucket: the highest density any source reported for it.
+  const byBucket = new Map();
+  for (const p of points) {
+    const ts = Date.parse(p.bucket);
+    byBucket.set(ts, Math.max(byBucket.get(ts) ?? 0, p.density_avg));
+  }
+  return [...byBucket.entries()].sort((a, b) => a[0] - b[0]);
+}
+
+function drawChart(canvas, history, state, now) {
+  const dpr = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth || canvas.width, h = canvas.clientHeight || canvas.height;
+  canvas.width = w * dpr; canvas.height = h * dpr;
+  const g = canvas.getContext("2d");
+  g.setTransform(dpr, 0, 0, dpr, 0, 0);
+  g.clearRect(0, 0, w, h);
+  const left = 44, right = 12, top = 10, bottom = 26;
+  const forecast = (state?.forecast || []).map((f) => [Date.parse(state.as_of) + f.horizon_min * 60000, f.density_per_m2]);
+  const all = [...history, ...forecast];
+  const t0 = now - 6 * 3600000;
+  const t1 = Math.max(now, ...forecast.map((p) => p[0]));
+  const yMax = Math.max(3.5, ...all.map((p) => p[1] * 1.15));
+  const x = (ts) => left + ((ts - t0) / (t1 - t0)) * (w - left - right);
+  const y = (d) => top + (1 - d / yMax) * (h - top - bottom);
+  BANDS.forEach(([lo, stage], i) => {
+    const hi = i + 1 < BANDS.length ? BANDS[i + 1][0] : yMax;
+    if (lo >= yMax) return;
+    g.fillStyle = STAGE_COLORS[stage] + "22";
+    g.fillRect(left, y(Math.min(hi, yMax)), w - left - right, y(lo) - y(Math.min(hi, yMax)));
+  });
+  g.strokeStyle = "#8b949e"; g.fillStyle = "#c9d1d9"; g.font = "12px system-ui, sans-serif"; g.lineWidth = 1;
+  for (let d = 0; d <= yMax; d += yMax > 6 ? 2 : 1) {
+    g.fillText(d.toFixed(0), 8, y(d) + 4);
+    g.beginPath(); g.moveTo(left, y(d)); g.lineTo(w - right, y(d)); g.globalAlpha = 0.25; g.stroke(); g.globalAlpha = 1;
+  }
+  for (let ts = Math.ceil(t0 / 3600000) * 3600000; ts <= t1; ts += 3600000) {
+    const label = new Date(ts).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    g.fillText(label, x(ts) - 16, h - 8);
+  }
+  const line = (pts, color, dash) => {
+    if (!pts.length) return;
+    g.setLineDash(dash); g.strokeStyle = color; g.lineWidth = 2.5; g.beginPath();
+    pts.forEach(([ts, d], i) => (i ? g.lineTo(x(ts), y(d)) : g.moveTo(x(ts), y(d))));
+    g.stroke(); g.setLineDash([]);
+  };
+  const recent = history.filter((p) => p[0] >= t0);
+  line(recent, "#58a6ff", []);
+  if (state) line([[Date.parse(state.as_of), state.density_per_m2], ...forecast], "#f0f6fc", [6, 5]);
+  g.strokeStyle = "#f0f6fc88"; g.beginPath(); g.moveTo(x(now), top); g.lineTo(x(now), h - bottom); g.stroke();
+}

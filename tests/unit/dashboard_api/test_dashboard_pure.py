@@ -1,0 +1,218 @@
+"""Pure parts of the dashboard API: filters, client messages, JWT, passwords, rate limit,
+masking, feed health, metrics text."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from dashboard_api.core import metrics
+from dashboard_api.core.ratelimit import RateLimiter
+from dashboard_api.core.security import (
+    TokenError,
+    decode_jwt,
+    encode_jwt,
+    hash_password,
+    verify_password,
+)
+from dashboard_api.live.filters import FilterError, LiveFilter, parse_filter
+from dashboard_api.live.hub import AreaStateHub, live_frame
+from dashboard_api.live.protocol import Ping, ProtocolError, Subscribe, parse_client_message
+from dashboard_api.present import contains_phone, feed_health, mask_phone, risk_key
+
+AREAS = {"POI001", "POI009", "POI014"}
+DISTRICTS = {"종로구", "중구"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({}, LiveFilter()),
+        ({"district": "중구"}, LiveFilter(districts=frozenset({"중구"}))),
+        ({"areas": "POI001, POI009"}, LiveFilter(areas=frozenset({"POI001", "POI009"}))),
+        (
+            {"areas": ["POI014"], "min_stage": "alert"},
+            LiveFilter(areas=frozenset({"POI014"}), min_stage=3),
+        ),
+        ({"zones": "false"}, LiveFilter(zones=False)),
+        ({"zones": True, "areas": ""}, LiveFilter()),
+    ],
+)
+def test_filters_parse(raw: dict[str, Any], expected: LiveFilter) -> None:
+    assert parse_filter(raw, AREAS, DISTRICTS) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ({"district": "Atlantis"}, "unknown district"),
+        ({"areas": "POI999"}, "unknown area"),
+        ({"areas": "POI001'; DROP TABLE areas;--"}, "unknown area"),
+        ({"areas": 5}, "string or a list"),
+        ({"areas": ["POI001", 7]}, "string or a list"),
+        ({"areas": ",".join(["POI001"] * 201)}, "at most"),
+        ({"min_stage": "panic"}, "min_stage"),
+        ({"min_stage": None}, "min_stage"),
+        ({"zones": "maybe"}, "zones"),
+        ({"colour": "red"}, "unknown filter field"),
+    ],
+)
+def test_bad_filters_say_why(raw: dict[str, Any], reason: str) -> None:
+    with pytest.raises(FilterError, match=reason):
+        parse_filter(raw, AREAS, DISTRICTS)
+
+
+@pytest.mark.parametrize(
+    ("text", "data", "code"),
+    [
+        (None, b"\x00", 1003),
+        (None, b"x" * 5000, 1009),
+        ("x" * 5000, None, 1009),
+        ("한" * 1500, None, 1009),  # 4,500 bytes in UTF-8
+        ("{nope", None, 1008),
+        ("[1, 2]", None, 1008),
+        ('{"type": 3}', None, 1008),
+        ('{"type": "dance"}', None, 1008),
+        ('{"type": "ping", "extra": 1}', None, 1008),
+        ('{"type": "subscribe", "areas": ["POI999"]}', None, 1008),
+    ],
+)
+def test_bad_client_messages_map_to_close_codes(
+    text: str | None, data: bytes | None, code: int
+) -> None:
+    with pytest.raises(ProtocolError) as err:
+        parse_client_message(text, data, 4096, AREAS, DISTRICTS)
+    assert err.value.code == code and len(err.value.reason) <= 120
+
+
+def test_good_client_messages() -> None:
+    assert parse_client_message('{"type":"ping"}', None, 4096, AREAS, DISTRICTS) == Ping()
+    sub = parse_client_message(
+        '{"type":"subscribe","min_stage":"caution"}', None, 4096, AREAS, DISTRICTS
+    )
+    assert sub == Subscribe(LiveFilter(min_stage=2))
+
+
+def test_jwt_round_trip_and_every_way_to_break_it() -> None:
+    token = encode_jwt({"sub": "op", "role": "operator", "exp": 2000}, "s" * 32)
+    assert decode_jwt(token, "s" * 32, now=1000)["role"] == "operator"
+    head, body, sig = token.split(".")
+    none_alg = encode_jwt({"sub": "op", "role": "admin", "exp": 2000}, "s" * 32).split(".")
+    cases = {
+        "expired": (token, 2000),
+        "wrong secret": (encode_jwt({"exp": 2000}, "t" * 32), 1000),
+        "tampered body": (f"{head}.{none_alg[1]}.{sig}", 1000),
+        "two parts": (f"{head}.{body}", 1000),
+        "garbage": ("a.b.c", 1000),
+    }
+    for name, (bad, now) in cases.items():
+        with pytest.raises(TokenError):
+            decode_jwt(bad, "s" * 32, now=now)
+        assert name
+
+
+def test_passwords_hash_with_salt_and_verify() -> None:
+    stored = hash_password("correct horse")
+    assert stored.startswith("scrypt$") and stored != hash_password("correct horse")
+    assert verify_password("correct horse", stored)
+    assert not verify_password("wrong", stored)
+    assert not verify_password("x", "bcrypt$whatever")
+    assert not verify_password("x", "scrypt$broken")
+
+
+def test_rate_limiter_bucket_refills_and_is_bounded() -> None:
+    limiter = RateLimiter(rate_per_s=2, burst=3, max_clients=2)
+    assert [limiter.allow("a", 0.0) for _ in range(4)] == [0.0, 0.0, 0.0, 0.5]
+    assert limiter.allow("a", 0.5) == 0.0  # one token back after half a second
+    assert limiter.allow("b", 0.5) == 0.0
+    limiter.allow("c", 0.5)
+    assert set(limiter._buckets) == {"b", "c"}  # the oldest client was dropped
+
+
+@pytest.mark.parametrize(
+    ("phone", "masked"),
+    [("+821012345678", "+82******5678"), ("+14155550123", "+14*****0123"), ("+1234", "*****")],
+)
+def test_mask_phone(phone: str, masked: str) -> None:
+    assert mask_phone(phone) == masked
+    assert not contains_phone(masked)
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("call +821012345678", True),
+        ("010-1234-5678", True),
+        ("POI009 at 3.4/m²", False),
+        ("+82******5678", False),
+        ("seq 1234567", False),
+    ],
+)
+def test_contains_phone(text: str, found: bool) -> None:
+    assert contains_phone(text) is found
+
+
+def test_feed_health_never_calls_a_silent_feed_calm() -> None:
+    now = datetime(2026, 6, 1, 12, tzinfo=UTC)
+    fresh = {
+        "as_of": (now - timedelta(seconds=30)).isoformat(),
+        "stale": False,
+        "sources": [{"source": "telecom", "age_s": 30, "stale": False}],
+    }
+    old = {**fresh, "as_of": (now - timedelta(hours=1)).isoformat()}
+    flagged = {**fresh, "stale": True}
+    body = feed_health(
+        ["POI001", "POI002", "POI003", "POI004"],
+        {"POI001": fresh, "POI002": old, "POI003": flagged},
+        now,
+        900,
+    )
+    assert [a["status"] for a in body["areas"]] == ["ok", "stale", "stale", "missing"]
+    assert body["summary"] == {"ok": 1, "stale": 2, "missing": 1}
+
+
+@pytest.mark.parametrize(
+    ("state", "key"),
+    [
+        (None, (-1, 0.0)),
+        ({"stage": "alert", "density_per_m2": 3.2}, (3, 3.2)),
+        ({"stage": "weird"}, (0, 0.0)),
+    ],
+)
+def test_risk_key(state: dict[str, Any] | None, key: tuple[int, float]) -> None:
+    assert risk_key(state) == key
+
+
+def _state(area: str, stage: str) -> bytes:
+    return json.dumps({"area_code": area, "zone_id": None, "stage": stage}).encode()
+
+
+def test_hub_filters_sends_drops_once_and_resumes_from_seq() -> None:
+    hub = AreaStateHub("x", "y", {"POI001": "중구", "POI009": "종로구"})
+    client = hub.subscribe(framed=True, live_filter=LiveFilter(min_stage=2), snapshot=False)
+    hub.publish("POI001", _state("POI001", "normal"))
+    assert len(client.queue) == 0
+    hub.publish("POI009", _state("POI009", "alert"))
+    hub.publish("POI009", _state("POI009", "normal"))  # the drop, conflated over the alert
+    hub.publish("POI009", _state("POI009", "normal"))  # a second normal: not sent again
+    assert client.queue.conflated == 1
+    assert hub.snapshot(hub.subscribe(framed=True, snapshot=False), since_seq=2) == [
+        hub.entries["POI009"].item
+    ]
+    assert (
+        json.loads(live_frame("delta", 4, "e", [hub.entries["POI009"].item]))["items"][0]["seq"]
+        == 4
+    )
+
+
+def test_metrics_text_format() -> None:
+    counter = metrics.Counter("x_total", "Things.")
+    counter.inc(route='/a"b', status="200")
+    counter.inc(route='/a"b', status="200")
+    text = metrics.render_counter(counter)
+    assert text == (
+        '# HELP x_total Things.\n# TYPE x_total counter\nx_total{route="/a\\"b",status="200"} 2.0\n'
+    )

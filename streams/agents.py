@@ -17,12 +17,15 @@ import os
 import socket
 from datetime import UTC, datetime, timedelta
 
+import psycopg
+
 from citypulse.topics import AREA_STATE, CITY_EVENTS, DEAD_LETTER
 from sensors.registry import hotspots_by_code
 from streams.app import CityEventFeed, app, settings
 from streams.batch import BatchProcessor, BatchResult, RawRecord, ValidationPolicy
 from streams.live import Key, LiveStates
 from streams.sink import PostgresBatchStore
+from streams.threshold_source import ThresholdSource
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +48,27 @@ processor = BatchProcessor(
 )
 store = PostgresBatchStore(settings.db_conninfo, CONSUMER)
 housekeeping = PostgresBatchStore(settings.db_conninfo, CONSUMER)  # its own connection
+# Rebalances read offsets while a write may be in flight: never on the writer's connection.
+offsets_reader = PostgresBatchStore(settings.db_conninfo, CONSUMER)
 live = LiveStates(hotspots)
 changed: set[Key] = set()  # published by the next state tick, at most once per key
 started_at = datetime.now(UTC)
 
 
+# What the database holds per partition, as of the last write or resume: records below
+# are replays and are dropped before they are counted.
+stored_offsets: dict[tuple[str, int], int] = {}
+
+
+def _resume_from() -> dict[tuple[str, int], int]:
+    held = offsets_reader.stored_offsets(CITY_EVENTS_TOPIC)
+    stored_offsets.clear()
+    stored_offsets.update(held)
+    return held
+
+
 def _ingest(records: list[RawRecord]) -> BatchResult:
-    stored = store.stored_offsets(CITY_EVENTS_TOPIC)
-    return processor.process(records, stored, datetime.now(UTC))
+    return processor.process(records, stored_offsets, datetime.now(UTC))
 
 
 async def _send_dead_letters(result: BatchResult) -> None:
@@ -73,12 +89,23 @@ async def _send_dead_letters(result: BatchResult) -> None:
         await asyncio.gather(*pending)
 
 
-async def ingest_batch(records: list[RawRecord]) -> None:
-    """Validate, dead-letter, store (offsets in the same transaction), fold into live state."""
+async def prepare_batch(records: list[RawRecord]) -> BatchResult:
+    """Validate, dead-letter and fold into live state; storing follows in `store_batch`."""
     result = await asyncio.to_thread(_ingest, records)
     await _send_dead_letters(result)
-    await asyncio.to_thread(store.write, result)
+    # Before the write: a replay after a crash folds the same readings again, which the
+    # trackers ignore (no newer than what they hold).
     changed.update(live.apply(result.events))
+    return result
+
+
+def _store(result: BatchResult) -> None:
+    store.write(result)  # offsets in the same transaction
+    stored_offsets.update(result.next_offsets)
+
+
+async def store_batch(result: BatchResult) -> None:
+    await asyncio.to_thread(_store, result)
 
 
 async def _publish_states(keys: set[Key]) -> None:
@@ -91,11 +118,11 @@ async def _publish_states(keys: set[Key]) -> None:
             )
 
 
-feed = CityEventFeed(
+feed: CityEventFeed[BatchResult] = CityEventFeed(
     settings,
     CITY_EVENTS_TOPIC,
     group_id=f"{settings.topic_prefix}-ingest",
-    resume_from=lambda: store.stored_offsets(CITY_EVENTS_TOPIC),
+    resume_from=_resume_from,
 )
 
 
@@ -103,7 +130,7 @@ feed = CityEventFeed(
 async def consume_city_events() -> None:
     """Read raw events in batches until the worker stops; a failure stops the worker."""
     try:
-        await feed.run(ingest_batch)
+        await feed.run(prepare_batch, store_batch)
     except asyncio.CancelledError:
         raise
     except Exception as exc:  # a worker that silently stops consuming is worse than none
@@ -144,3 +171,25 @@ async def refresh_rollups() -> None:
         store.rollup_dirty_from = None
         housekeeping.rollup_dirty_from = dirty
         await asyncio.to_thread(housekeeping.refresh_rollups, datetime.now(UTC))
+
+
+threshold_source = ThresholdSource(settings.db_conninfo)
+
+
+async def _reload_thresholds() -> None:
+    try:
+        live.thresholds = await asyncio.to_thread(threshold_source.load, datetime.now(UTC))
+    except psycopg.Error as exc:  # a database outage must not reset areas to the defaults
+        log.warning("thresholds not reloaded, the previous ones stay: %s", exc)
+
+
+@app.task
+async def load_thresholds() -> None:
+    """Operator thresholds from the start, not one reload period after it."""
+    await _reload_thresholds()
+
+
+@app.timer(interval=settings.thresholds_reload_s)
+async def reload_thresholds() -> None:
+    """Thresholds and event days saved in the dashboard take effect within one period."""
+    await _reload_thresholds()

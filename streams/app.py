@@ -8,19 +8,23 @@ on their own topics, consumer group and database schema.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import socket
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from typing import Any, Generic, TypeVar
 
 import faust
 from aiokafka.errors import KafkaError
 
 from streams.batch import RawRecord
 from streams.settings import WorkerSettings
+from streams.sink import StaleOffsets
 
 log = logging.getLogger(__name__)
 settings = WorkerSettings()
+Prepared = TypeVar("Prepared")
 
 
 def _unused_port() -> int:
@@ -51,12 +55,18 @@ app = faust.App(
 )
 
 
-class CityEventFeed:
+class CityEventFeed(Generic[Prepared]):
     """Raw city events in whole fetches, for one consumer group (the Kafka input edge).
+
+    Two stages, overlapped: while batch N is written to the database (a thread waiting
+    on PostgreSQL), batch N+1 is fetched and prepared. Writes stay in fetch order, one at
+    a time, and Kafka's offsets are committed only after their batch is stored.
 
     A partition assigned to this worker resumes at the offset the database holds for it
     (`resume_from`), so what another worker or an earlier run stored is never read again
     and what it did not store is read again, whatever Kafka's committed offset says.
+    A store that raises `StaleOffsets` (another worker stored part of the batch) makes the
+    feed drop what it holds and resume every partition from the database.
     """
 
     def __init__(
@@ -70,8 +80,33 @@ class CityEventFeed:
         self.topic = topic
         self.group_id = group_id
         self.resume_from = resume_from
+        self._writing: tuple[asyncio.Task[None], dict[Any, int]] | None = None
+        self.stale_batches = 0
 
-    async def run(self, handle: Callable[[list[RawRecord]], Awaitable[None]]) -> None:
+    async def _settle(self, consumer: Any) -> None:
+        """Wait for the batch being written, then commit its offsets to Kafka."""
+        if self._writing is None:
+            return
+        task, offsets = self._writing
+        self._writing = None
+        await task
+        try:
+            await consumer.commit(offsets)
+        except KafkaError as exc:  # a rebalance; the database holds the offsets
+            log.info("Kafka offset commit skipped: %s", exc)
+
+    async def _resume(self, consumer: Any, partitions: Iterable[Any]) -> None:
+        stored = await asyncio.to_thread(self.resume_from)
+        for tp in partitions:
+            offset = stored.get((tp.topic, tp.partition))
+            if offset is not None:
+                consumer.seek(tp, offset)
+
+    async def run(
+        self,
+        prepare: Callable[[list[RawRecord]], Awaitable[Prepared]],
+        store: Callable[[Prepared], Coroutine[Any, Any, None]],
+    ) -> None:
         from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
         s = self.settings
@@ -92,14 +127,14 @@ class CityEventFeed:
 
         class ResumeFromDatabase(ConsumerRebalanceListener):  # type: ignore[misc]
             async def on_partitions_revoked(self, revoked: object) -> None:
-                return None  # batches are handled whole between fetches: nothing in flight
+                # Every member finishes this before any is assigned: the new owner reads
+                # offsets that include the write in flight. A batch fetched but not yet
+                # written may still follow; the store's fence settles that race.
+                with contextlib.suppress(StaleOffsets):
+                    await feed._settle(consumer)
 
             async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-                stored = await asyncio.to_thread(feed.resume_from)
-                for tp in assigned:
-                    offset = stored.get((tp.topic, tp.partition))
-                    if offset is not None:
-                        consumer.seek(tp, offset)
+                await feed._resume(consumer, assigned)
 
         await consumer.start()
         try:
@@ -108,21 +143,33 @@ class CityEventFeed:
                 fetched = await consumer.getmany(
                     timeout_ms=int(s.batch_within_s * 1000), max_records=s.batch_max_events
                 )
-                if not fetched:
-                    continue
-                records = [
-                    RawRecord(m.topic, m.partition, m.offset, m.key, m.value)
-                    for messages in fetched.values()
-                    for m in messages
-                ]
-                await handle(records)
                 try:
-                    await consumer.commit({tp: ms[-1].offset + 1 for tp, ms in fetched.items()})
-                except KafkaError as exc:  # a rebalance; the database holds the offsets
-                    log.info("Kafka offset commit skipped: %s", exc)
+                    if not fetched:
+                        await self._settle(consumer)
+                        continue
+                    records = [
+                        RawRecord(m.topic, m.partition, m.offset, m.key, m.value)
+                        for messages in fetched.values()
+                        for m in messages
+                    ]
+                    prepared = await prepare(records)
+                    await self._settle(consumer)
+                except StaleOffsets as exc:
+                    self.stale_batches += 1
+                    log.warning("batch refused (%s); resuming from the database", exc)
+                    await self._resume(consumer, consumer.assignment())
+                    continue
+                offsets = {tp: ms[-1].offset + 1 for tp, ms in fetched.items()}
+                self._writing = (asyncio.create_task(store(prepared)), offsets)
         finally:
+            if self._writing is not None:
+                with contextlib.suppress(Exception):
+                    await self._settle(consumer)
             await consumer.stop()
 
+
+# aiokafka logs at debug per request; with the root level unset each call builds a record.
+logging.getLogger("aiokafka").setLevel(logging.INFO)
 
 # A batch allocates tens of thousands of short-lived objects; the default young-generation
 # threshold (700) runs the collector hundreds of times per batch for nothing.

@@ -25,7 +25,8 @@ from sensors.registry import Hotspot
 MINUTE = timedelta(minutes=1)
 
 
-@dataclass(frozen=True)
+# slots, not frozen: built per record, and a frozen __init__ costs a setattr per field.
+@dataclass(slots=True)
 class RawRecord:
     topic: str
     partition: int
@@ -52,7 +53,7 @@ class ValidationPolicy:
     max_density_per_m2: float = 12.0  # beyond any crowd ever measured: a broken counter
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CrowdReading:
     area_code: str
     zone_id: str
@@ -107,11 +108,12 @@ class BatchResult:
     dead: list[DeadLetter] = field(default_factory=list)
     events: list[CityEvent] = field(default_factory=list)  # valid, in-order, for live state
     next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    first_offsets: dict[tuple[str, int], int] = field(default_factory=dict)  # the store's fence
     skipped_replays: int = 0
 
 
 def bucket_of(ts: datetime) -> datetime:
-    return ts - timedelta(seconds=ts.second, microseconds=ts.microsecond)
+    return ts.replace(second=0, microsecond=0)
 
 
 class BatchProcessor:
@@ -129,29 +131,33 @@ class BatchProcessor:
         now: datetime,
     ) -> BatchResult:
         out = BatchResult()
+        oldest, newest = now - self.policy.max_age, now + self.policy.max_future
         for rec in records:
             tp = (rec.topic, rec.partition)
             if rec.offset < stored_offsets.get(tp, -1):
                 out.skipped_replays += 1  # already in the database from an earlier run
                 continue
             out.next_offsets[tp] = max(out.next_offsets.get(tp, 0), rec.offset + 1)
+            out.first_offsets[tp] = min(out.first_offsets.get(tp, rec.offset), rec.offset)
             try:
                 event = decode_event(rec.value)
             except EventDecodeError as exc:
                 out.dead.append(DeadLetter(rec, exc.reason, exc.detail))
                 continue
-            reason = self._check(event, now)
+            reason = self._check(event, oldest, newest)
             if reason is not None:
                 out.dead.append(DeadLetter(rec, reason[0], reason[1], event.source))
                 continue
             self._route(event, rec, out)
         return out
 
-    def _check(self, event: CityEvent, now: datetime) -> tuple[str, str] | None:
+    def _check(
+        self, event: CityEvent, oldest: datetime, newest: datetime
+    ) -> tuple[str, str] | None:
         p = self.policy
-        if event.event_time > now + p.max_future:
+        if event.event_time > newest:
             return "future_time", f"event_time {event.event_time.isoformat()} is in the future"
-        if event.event_time < now - p.max_age:
+        if event.event_time < oldest:
             return "too_old", f"event_time {event.event_time.isoformat()} is older than {p.max_age}"
         area = event.area_code
         if area is not None and area not in self.hotspots:

@@ -31,6 +31,7 @@ class LiveStates:
     thresholds: ThresholdBook = field(default_factory=ThresholdBook)
     _areas: dict[str, AreaTracker] = field(default_factory=dict)
     _zones: dict[tuple[str, str], AreaTracker] = field(default_factory=dict)
+    _zones_of: dict[str, dict[str, AreaTracker]] = field(default_factory=dict)  # by area
 
     def _area(self, code: str) -> AreaTracker:
         tracker = self._areas.get(code)
@@ -55,6 +56,7 @@ class LiveStates:
                     zone = AreaTracker(e.area_code, e.walkable_m2, zone_id=e.zone_id,
                                        required_sources=("zone_counter",))  # fmt: skip
                     self._zones[zkey] = zone
+                    self._zones_of.setdefault(e.area_code, {})[e.zone_id] = zone
                 zone.walkable_m2 = e.walkable_m2
                 if zone.observe(reading_from_zone_count(e)):
                     changed |= {(e.area_code, e.zone_id), (e.area_code, None)}
@@ -78,6 +80,6 @@ class LiveStates:
         tracker.seq = max(tracker.seq, int(now.timestamp() * 1000) - 1)
         zones = None
         if zone_id is None:
-            fused = {z: t.fused(now) for (a, z), t in self._zones.items() if a == area_code}
+            fused = {z: t.fused(now) for z, t in self._zones_of.get(area_code, {}).items()}
             zones = {z: f for z, f in fused.items() if f is not None}
         return tracker.update(now, self.thresholds.resolve(area_code, zone_id, now), zones=zones)

@@ -13,7 +13,6 @@ class WorkerSettings(StackSettings):
     rollup_refresh_s: float = 15.0
     allowed_lateness_s: float = 600.0
     max_event_age_s: float = 7 * 24 * 3600.0  # older events are dead-lettered as too_old
-    alert_density_per_m2: float = 2.0  # thin-slice rule: open an alert at 주의 density
     # A killed worker keeps its partitions until the broker gives up on it: a short
     # session hands them to a restarted or surviving worker sooner (the broker's
     # group.min.session.timeout.ms, 6 s by default, is the floor).
@@ -21,3 +20,5 @@ class WorkerSettings(StackSettings):
     group_heartbeat_s: float = 2.0
     consumer_max_fetch_bytes: int = 4 * 1024 * 1024  # per partition and fetch
     state_publish_s: float = 0.5  # changed states are sent at most this often per key
+    # Operator thresholds and event days are re-read this often (streams/threshold_source.py).
+    thresholds_reload_s: float = 15.0

@@ -39,6 +39,9 @@ ON CONFLICT (area_code, zone_id, source, bucket) DO UPDATE SET
     last_event_time = GREATEST(s.last_event_time, EXCLUDED.last_event_time)
 """
 
+_READING_TYPES = ["text", "text", "text", "text", "text", "timestamptz", "timestamptz",
+                  "float8", "float8", "float8", "float4", "bool"]  # fmt: skip
+
 _UPSERT_OFFSET = """
 INSERT INTO stream_offsets (consumer, topic, partition, next_offset, updated_at)
 VALUES (%s, %s, %s, %s, now())
@@ -51,6 +54,14 @@ INSERT INTO dead_letter_counts (reason, count, last_at) VALUES (%s, %s, now())
 ON CONFLICT (reason) DO UPDATE
 SET count = dead_letter_counts.count + EXCLUDED.count, last_at = now()
 """
+
+
+class StaleOffsets(Exception):
+    """The database already holds records of this batch: another worker stored them.
+
+    Raised before anything is written; the caller drops the batch and resumes its
+    partitions from the stored offsets.
+    """
 
 
 class BatchStore(Protocol):
@@ -126,23 +137,55 @@ class PostgresBatchStore:
     def _ensure_partitions(
         self, cur: psycopg.Cursor[tuple[object, ...]], table: str, times: list[datetime]
     ) -> None:
+        # A batch spans minutes, rarely a midnight: every day from its first to its last.
+        first = min(times).replace(hour=0, minute=0, second=0, microsecond=0)
+        last = max(times)
         known = self._days[table]
-        days = {t.replace(hour=0, minute=0, second=0, microsecond=0) for t in times} - known
-        for day in sorted(days):
-            cur.execute(
-                "SELECT cp_ensure_day_partitions(%s, %s, %s)",
-                (table, day, day + timedelta(hours=23)),
-            )
-        known |= days
+        day = first
+        while day <= last:
+            if day not in known:
+                cur.execute(
+                    "SELECT cp_ensure_day_partitions(%s, %s, %s)",
+                    (table, day, day + timedelta(hours=23)),
+                )
+                known.add(day)
+            day += timedelta(days=1)
+
+    def _fence(self, cur: psycopg.Cursor[tuple[object, ...]], b: BatchResult) -> None:
+        """Lock this batch's offset rows; refuse it if any of its records is stored already.
+
+        After a rebalance the old owner of a partition may still write a batch it fetched
+        before: whichever of the two writes second finds the offset moved and backs off.
+        """
+        by_topic: dict[str, list[int]] = {}
+        for topic, partition in b.first_offsets:
+            by_topic.setdefault(topic, []).append(partition)
+        for topic, held in sorted(by_topic.items()):
+            rows = cur.execute(
+                "SELECT partition, next_offset FROM stream_offsets WHERE consumer = %s"
+                " AND topic = %s AND partition = ANY(%s) ORDER BY partition FOR UPDATE",
+                (self.consumer, topic, sorted(held)),
+            ).fetchall()
+            for row_partition, row_offset in rows:
+                partition, stored = int(str(row_partition)), int(str(row_offset))
+                first = b.first_offsets[(topic, partition)]
+                if stored > first:
+                    raise StaleOffsets(
+                        f"{topic}/{partition}: stored up to {stored}, batch starts at {first}"
+                    )
 
     def _write_once(self, conn: psycopg.Connection[tuple[object, ...]], b: BatchResult) -> None:
         with conn.transaction(), conn.cursor() as cur:
+            self._fence(cur, b)
             if b.readings:
                 self._ensure_partitions(cur, "crowd_readings", [r.event_time for r in b.readings])
                 with cur.copy(
                     "COPY crowd_readings (area_code, zone_id, source, origin, event_id, event_time,"
-                    " ingest_time, people, people_min, people_max, confidence, replaced) FROM STDIN"
+                    " ingest_time, people, people_min, people_max, confidence, replaced)"
+                    " FROM STDIN (FORMAT BINARY)"
                 ) as cp:
+                    # Binary rows: about three times faster than text for this batch shape.
+                    cp.set_types(_READING_TYPES)
                     for r in b.readings:
                         cp.write_row(
                             (

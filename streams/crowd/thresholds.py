@@ -40,13 +40,19 @@ class EventDayProfile:
         if self.end <= self.start:
             raise ValueError(f"event profile {self.name!r} ends before it starts")
 
+    def active(self, now: datetime) -> bool:
+        return self.start <= now < self.end
+
+    def covers_zone(self, area_code: str, zone_id: str | None) -> bool:
+        """True unless the profile is limited to zones and this key is not one of them."""
+        return not self.zones or (zone_id is not None and (area_code, zone_id) in self.zones)
+
+    def covers(self, area_code: str, zone_id: str | None) -> bool:
+        listed = not self.area_codes or area_code in self.area_codes
+        return listed and self.covers_zone(area_code, zone_id)
+
     def applies(self, area_code: str, zone_id: str | None, now: datetime) -> bool:
-        if not self.start <= now < self.end:
-            return False
-        if self.area_codes and area_code not in self.area_codes:
-            return False
-        in_zones = zone_id is not None and (area_code, zone_id) in self.zones
-        return not self.zones or in_zones
+        return self.active(now) and self.covers(area_code, zone_id)
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,15 @@ from streams.crowd.stages import Stage
 from streams.crowd.state import AreaState, SourceKind
 from streams.crowd.thresholds import ResolvedThresholds
 
-HISTORY_POINTS = 120  # distinct input times; at a minute cadence two hours, beyond the trend window
+HISTORY_POINTS = 120  # distinct input slots; at a minute cadence two hours, beyond the trend window
+# Inputs closer than this share one trend point (the newest wins): a 1 Hz counter would
+# otherwise fill the history in two minutes and make the trend cost O(points²) per state.
+HISTORY_SPACING_S = 10.0
 MAX_SOURCES = 64  # counters and sensors per area or zone; the oldest silent one is dropped
+
+
+def _slot(at: datetime) -> int:
+    return int(at.timestamp() // HISTORY_SPACING_S)
 
 
 class AreaTracker:
@@ -77,10 +84,13 @@ class AreaTracker:
         return fuse_area(telecom, all_zones, now)
 
     def _remember(self, at: datetime, density: float) -> None:
-        # One point per input time: a state refreshed every 5 s must not flood the trend.
-        if self.history and self.history[-1][0] == at:
-            self.history[-1] = (at, density)
-        elif not any(t == at for t, _ in self.history):
+        # One point per input slot: a state refreshed every 5 s must not flood the trend.
+        if self.history:
+            last = self.history[-1][0]
+            if at >= last and _slot(at) == _slot(last):
+                self.history[-1] = (at, density)
+                return
+        if not any(t == at for t, _ in self.history):
             self.history.append((at, density))
 
     def update(

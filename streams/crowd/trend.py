@@ -8,6 +8,7 @@ dominate. Pure: `now` is passed in.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Literal
@@ -35,8 +36,16 @@ def _minutes_before(
     return arr[:, 0], arr[:, 1]
 
 
+@functools.lru_cache(maxsize=256)
+def _pairs(n: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    # Every state of every area recomputes the trend over a window of similar size.
+    i, j = np.triu_indices(n, k=1)
+    i.flags.writeable = j.flags.writeable = False
+    return i, j
+
+
 def theil_sen_slope(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> float | None:
-    i, j = np.triu_indices(len(x), k=1)
+    i, j = _pairs(len(x))
     dx = x[j] - x[i]
     keep = dx > 0
     if not keep.any():

@@ -168,3 +168,23 @@ def test_area_tracker_lifts_area_with_zone_crush_and_wifi_vicinity() -> None:
     assert {c.source: c.weight for c in state.sources} == pytest.approx(
         {"telecom": 0.0, "zone_counter": 7000 / 8500, "visitor_count": 1500 / 8500}
     )
+
+
+@pytest.mark.parametrize(
+    ("offsets_s", "kept_s"),
+    [
+        ([], []),
+        ([0], [0]),
+        ([0, 3, 9], [9]),  # one 10-second slot: the newest input stands for it
+        ([0, 3, 10, 25], [3, 10, 25]),
+        ([0, 30, 12], [0, 30, 12]),  # a late input in an older slot is kept, not merged
+        ([30, 30, 30], [30]),
+        ([0, 5, 5, 60], [5, 60]),
+    ],
+)
+def test_tracker_history_keeps_one_point_per_slot(offsets_s: list[int], kept_s: list[int]) -> None:
+    tracker = AreaTracker("POI014", walkable_m2=500.0, zone_id="z")
+    for s in offsets_s:
+        tracker._remember(NOW + timedelta(seconds=s), float(s))
+    assert [(t - NOW).total_seconds() for t, _ in tracker.history] == kept_s
+    assert [v for _, v in tracker.history] == [float(s) for s in kept_s]

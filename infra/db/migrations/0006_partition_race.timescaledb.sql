@@ -1,0 +1,2 @@
+-- Nothing to do: partitions are TimescaleDB chunks (see 0006_partition_race.postgresql.sql).
+SELECT 1;

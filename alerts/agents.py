@@ -89,3 +89,9 @@ async def flush_grouped_notifications() -> None:
 @app.timer(interval=alert_settings.sync_s)
 async def sync_operator_changes() -> None:
     await _guarded("sync", service.sync)
+
+
+@app.timer(interval=settings.thresholds_reload_s)
+async def reload_alert_thresholds() -> None:
+    """Operator thresholds and event days into the rules; on error the last ones stay."""
+    await _guarded("thresholds reload", service.reload_thresholds)

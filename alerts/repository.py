@@ -18,7 +18,7 @@ from psycopg.rows import dict_row
 from alerts.lifecycle import AlertRecord, AlertStatus
 from alerts.recipients import PhoneNumberError, Recipient, RecipientDirectory
 from alerts.rules import AlertSubject, Mute, OpenAlert, Reading, RuleKind, Silence
-from streams.crowd.stages import Stage, StageThresholds
+from streams.crowd.stages import Stage
 from streams.crowd.state import stage_name
 
 Conn = psycopg.AsyncConnection[Any]
@@ -211,22 +211,6 @@ async def load_silences(conn: Conn, at: datetime) -> list[Silence]:
     """Silences not yet over at `at` (current and future ones)."""
     rows = await fetch_rows(conn, "SELECT * FROM silences WHERE ends_at > %s ORDER BY id", (at,))
     return [silence_from_row(r) for r in rows]
-
-
-async def load_thresholds(conn: Conn) -> dict[str, StageThresholds]:
-    """Per-area and per-zone stage bounds an operator (or `up`: narrow alleys) set."""
-    rows = await fetch_rows(
-        conn,
-        "SELECT code AS key, thresholds FROM areas WHERE thresholds IS NOT NULL UNION ALL "
-        "SELECT area_code || '/' || zone_id, thresholds FROM zones WHERE thresholds IS NOT NULL",
-    )
-    out: dict[str, StageThresholds] = {}
-    for r in rows:
-        try:
-            out[r["key"]] = StageThresholds(**r["thresholds"])
-        except (TypeError, ValueError):
-            continue  # a malformed override keeps the defaults rather than stopping alerts
-    return out
 
 
 def stage_text(stage: Stage) -> str:

@@ -6,7 +6,8 @@
            district's grouping window (NotificationBatcher)
 
 Timers: `sweep` (data gaps), `tick` (reminders, tier chain, unmute), `flush` (grouped
-batches due), `sync` (operator resolutions -> engine.release, silences, recipients).
+batches due), `sync` (operator resolutions -> engine.release, silences, recipients),
+`reload_thresholds` (operator thresholds and event days -> the engine's policy).
 Operators act through alerts/operations.py on the same rows; the worker sees a manual
 resolution on its next `sync` (or at once, when a decision finds the record closed).
 One connection, used under one lock: agent and timers share the event loop.
@@ -52,6 +53,7 @@ from alerts.rules import (
 from alerts.settings import AlertSettings
 from streams.crowd.stages import Stage
 from streams.crowd.state import AreaState
+from streams.threshold_source import read_book_async
 
 log = logging.getLogger(__name__)
 Change = Fire | Escalate | Deescalate | Resolve
@@ -93,7 +95,7 @@ class AlertService:
         recent sends (rate limits), silences and recipients."""
         async with self._lock:
             conn = await self._connection()
-            self.engine.policy = self.settings.policy(await repo.load_thresholds(conn))
+            self.engine.policy = self.settings.policy(await read_book_async(conn, now))
             opened = await repo.open_alerts(conn)
             self.engine.restore(opened, now)
             pending = await repo.fetch_rows(
@@ -253,6 +255,13 @@ class AlertService:
             "UPDATE alert_notifications SET queued_at = %s WHERE id = ANY(%s)",
             (now, [r["id"] for r in rows]),
         )
+
+    async def reload_thresholds(self, now: datetime) -> None:
+        """Operator thresholds and event days from the database into the rules; a failed
+        read raises and leaves the current policy in place."""
+        async with self._lock:
+            book = await read_book_async(await self._connection(), now)
+            self.engine.policy = self.settings.policy(book)
 
     async def sync(self, now: datetime) -> None:
         async with self._lock:

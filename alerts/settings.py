@@ -7,15 +7,21 @@ timer periods).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerts.lifecycle import EscalationPolicy
 from alerts.recipients import MessageRateLimiter
-from alerts.rules import AlertPolicy, DataGapRule, RuleOverride, RuleSet, StageRule
-from streams.crowd.stages import StageThresholds
+from alerts.rules import (
+    AlertEventDay,
+    AlertPolicy,
+    DataGapRule,
+    RuleOverride,
+    RuleSet,
+    StageRule,
+)
+from streams.crowd.thresholds import ThresholdBook
 
 
 class AlertSettings(BaseSettings):
@@ -40,22 +46,32 @@ class AlertSettings(BaseSettings):
     flush_s: float = 1.0  # grouped notifications whose window passed
     sync_s: float = 2.0  # operator resolutions, silences, recipients
 
-    def policy(self, thresholds: Mapping[str, StageThresholds] | None = None) -> AlertPolicy:
-        """Defaults with this deployment's holds; `thresholds` by area ("POI004") or zone
-        ("POI004/POI004-Z2"), e.g. the narrow alleys' stricter bounds from the zones table."""
+    def policy(self, book: ThresholdBook | None = None) -> AlertPolicy:
+        """Defaults with this deployment's holds, and the operator thresholds of `book`
+        (per area, per zone, event days: streams/threshold_source.py), so the alert rules
+        use the same bounds as the stage the stream worker publishes."""
+        book = book if book is not None else ThresholdBook()
         defaults = RuleSet()
         defaults = replace(
             defaults,
             stage=replace(
-                defaults.stage, hold_s=self.stage_hold_s, clear_hold_s=self.stage_clear_hold_s
+                defaults.stage,
+                thresholds=book.default,
+                hold_s=self.stage_hold_s,
+                clear_hold_s=self.stage_clear_hold_s,
             ),
             data_gap=replace(defaults.data_gap, silent_after_s=self.data_gap_silent_s),
         )
+        keyed = {
+            **book.per_area,
+            **{f"{area}/{zone}": t for (area, zone), t in book.per_zone.items()},
+        }
         overrides = [
             RuleOverride(key, stage=replace(defaults.stage, thresholds=t))
-            for key, t in (thresholds or {}).items()
+            for key, t in keyed.items()
         ]
-        return AlertPolicy.build(defaults=defaults, overrides=overrides)
+        profiles = [AlertEventDay(p) for p in book.events]
+        return AlertPolicy.build(defaults=defaults, overrides=overrides, profiles=profiles)
 
     def escalation(self) -> EscalationPolicy:
         return EscalationPolicy(

@@ -2,9 +2,9 @@
 data gap; overrides, event-day profiles, silences, inhibition and grouping. Pure."""
 
 from alerts.rules.config import (
+    AlertEventDay,
     AlertPolicy,
     DataGapRule,
-    EventDayProfile,
     ForecastRule,
     RateOfRiseRule,
     RuleKind,
@@ -32,6 +32,7 @@ from alerts.rules.silences import Silence
 __all__ = [
     "AlertDecision",
     "AlertEngine",
+    "AlertEventDay",
     "AlertPolicy",
     "AlertSubject",
     "AreaInfo",
@@ -39,7 +40,6 @@ __all__ = [
     "Deescalate",
     "DistrictGrouper",
     "Escalate",
-    "EventDayProfile",
     "Fire",
     "ForecastRule",
     "Mute",

@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from streams.crowd.stages import DEFAULT_THRESHOLDS, Stage, StageThresholds
+from streams.crowd.thresholds import EventDayProfile, stricter
 
 
 class RuleKind(StrEnum):
@@ -110,48 +111,41 @@ class RuleOverride:
         )
 
 
-def stricter_thresholds(a: StageThresholds, b: StageThresholds) -> StageThresholds:
-    """Bound by bound minimum; the minimum of two increasing sequences still increases."""
-    return StageThresholds(
-        attention=min(a.attention, b.attention),
-        caution=min(a.caution, b.caution),
-        alert=min(a.alert, b.alert),
-        serious=min(a.serious, b.serious),
-    )
-
-
 @dataclass(frozen=True)
-class EventDayProfile:
-    """A festival or holiday: stricter thresholds and extra recipients for a time window.
+class AlertEventDay:
+    """An event-day profile as the alert engine applies it.
 
+    The profile itself (window, areas or zones, stricter thresholds) is the stream
+    worker's `EventDayProfile`, so the dashboard and the alerts resolve the same bounds.
+    Alerting adds districts to scope by, a shorter hold and extra recipient groups.
     Thresholds only ever get stricter (bound by bound minimum with the area's own), so a
     narrow alley keeps its stricter bounds during a festival.
     """
 
-    name: str
-    starts_at: datetime
-    ends_at: datetime
-    area_codes: frozenset[str] = frozenset()
+    profile: EventDayProfile
     districts: frozenset[str] = frozenset()
-    thresholds: StageThresholds | None = None
     hold_s: float | None = None
     extra_groups: tuple[str, ...] = ()
 
-    def __post_init__(self) -> None:
-        if self.ends_at <= self.starts_at:
-            raise ValueError(f"profile {self.name!r} ends before it starts")
-        if not self.area_codes and not self.districts:
-            raise ValueError(f"profile {self.name!r} matches no area or district")
+    @property
+    def name(self) -> str:
+        return self.profile.name
 
-    def applies(self, area_code: str, district: str, at: datetime) -> bool:
-        in_scope = area_code in self.area_codes or district in self.districts
-        return in_scope and self.starts_at <= at < self.ends_at
+    def applies(self, area_code: str, zone_id: str | None, district: str, at: datetime) -> bool:
+        p = self.profile
+        if not p.active(at):
+            return False
+        if not self.districts:
+            return p.covers(area_code, zone_id)
+        # Districts add to the profile's area list; with no list they are the whole scope
+        # (an empty list alone means every area).
+        listed = area_code in p.area_codes or district in self.districts
+        return listed and p.covers_zone(area_code, zone_id)
 
     def apply(self, rules: RuleSet) -> RuleSet:
-        stage = rules.stage
-        if self.thresholds is not None:
-            strict = stricter_thresholds(stage.thresholds, self.thresholds)
-            stage = replace(stage, thresholds=strict)
+        stage = replace(
+            rules.stage, thresholds=stricter(rules.stage.thresholds, self.profile.thresholds)
+        )
         if self.hold_s is not None:
             stage = replace(stage, hold_s=min(stage.hold_s, self.hold_s))
         return replace(
@@ -168,7 +162,7 @@ class AlertPolicy:
 
     defaults: RuleSet = field(default_factory=RuleSet)
     overrides: Mapping[str, RuleOverride] = field(default_factory=dict)
-    profiles: tuple[EventDayProfile, ...] = ()
+    profiles: tuple[AlertEventDay, ...] = ()
     # Samples further apart than this break a hold: continuity is not established.
     max_sample_gap_s: float = 630.0
     # Only an open alert at or above this stage inhibits lower ones of the same area.
@@ -182,7 +176,7 @@ class AlertPolicy:
         cls,
         defaults: RuleSet | None = None,
         overrides: Iterable[RuleOverride] = (),
-        profiles: Iterable[EventDayProfile] = (),
+        profiles: Iterable[AlertEventDay] = (),
     ) -> AlertPolicy:
         return cls(
             defaults=defaults or RuleSet(),
@@ -203,6 +197,6 @@ class AlertPolicy:
             if zone_override is not None:
                 rules = zone_override.apply(rules)
         for profile in self.profiles:
-            if profile.applies(area_code, district, at):
+            if profile.applies(area_code, zone_id, district, at):
                 rules = profile.apply(rules)
         return rules

@@ -9,10 +9,10 @@ from alerts_factories import T0, at, make_state
 
 from alerts.rules import (
     AlertEngine,
+    AlertEventDay,
     AlertPolicy,
     AreaInfo,
     DistrictGrouper,
-    EventDayProfile,
     Fire,
     Mute,
     RuleKind,
@@ -20,8 +20,9 @@ from alerts.rules import (
     Silence,
     StageRule,
 )
-from alerts.rules.config import stricter_thresholds
+from alerts.settings import AlertSettings
 from streams.crowd.stages import NARROW_ALLEY_THRESHOLDS, Stage, StageThresholds
+from streams.crowd.thresholds import EventDayProfile, ThresholdBook
 
 C, A, S = Stage.CAUTION, Stage.ALERT, Stage.SERIOUS
 AREAS = {
@@ -30,12 +31,12 @@ AREAS = {
     "POI073": AreaInfo("POI073", "용산역", "Yongsan Station", "용산구"),
 }
 ALLEY = RuleOverride("POI072/alley", stage=StageRule(thresholds=NARROW_ALLEY_THRESHOLDS))
-FESTIVAL = EventDayProfile(
-    name="이태원 지구촌축제",
-    starts_at=at(0),
-    ends_at=at(3600),
+FESTIVAL_THRESHOLDS = StageThresholds(attention=1.0, caution=1.5, alert=2.5, serious=4.5)
+FESTIVAL = AlertEventDay(
+    EventDayProfile(
+        name="이태원 지구촌축제", start=at(0), end=at(3600), thresholds=FESTIVAL_THRESHOLDS
+    ),
     districts=frozenset({"용산구"}),
-    thresholds=StageThresholds(attention=1.0, caution=1.5, alert=2.5, serious=4.5),
     extra_groups=("yongsan-festival-staff",),
 )
 
@@ -85,12 +86,53 @@ def test_event_day_profile(
 
 
 def test_profile_never_loosens_a_stricter_zone() -> None:
-    loose = StageThresholds(attention=2.0, caution=3.0, alert=4.0, serious=6.0)
-    assert stricter_thresholds(NARROW_ALLEY_THRESHOLDS, loose) == NARROW_ALLEY_THRESHOLDS
-    mixed = stricter_thresholds(
-        StageThresholds(1.0, 2.5, 3.5, 4.5), StageThresholds(1.5, 2.0, 3.0, 5.0)
+    loose = AlertEventDay(
+        EventDayProfile("loose", at(0), at(3600), StageThresholds(2.0, 3.0, 4.0, 6.0)),
+        districts=frozenset({"용산구"}),
     )
-    assert mixed == StageThresholds(1.0, 2.0, 3.0, 4.5)
+    policy = AlertPolicy.build(overrides=[ALLEY], profiles=[loose])
+    alley = policy.rules_for("POI072", "alley", "용산구", at(10))
+    assert alley.stage.thresholds == NARROW_ALLEY_THRESHOLDS and alley.profile == "loose"
+
+
+def _day(area_codes: frozenset[str] = frozenset(), zones: frozenset[tuple[str, str]] = frozenset(),
+         districts: frozenset[str] = frozenset()) -> AlertEventDay:  # fmt: skip
+    event = EventDayProfile("d", at(0), at(60), FESTIVAL_THRESHOLDS, area_codes, zones)
+    return AlertEventDay(event, districts=districts)
+
+
+@pytest.mark.parametrize(
+    ("day", "area", "zone", "district", "t", "applies"),
+    [
+        (_day(), "POI009", None, "종로구", 0, True),  # no scope: every area, as in the DB
+        (_day(), "POI009", None, "종로구", 60, False),  # end is exclusive
+        (_day(frozenset({"POI072"})), "POI072", "alley", "용산구", 0, True),
+        (_day(frozenset({"POI072"})), "POI073", None, "용산구", 0, False),
+        (_day(districts=frozenset({"용산구"})), "POI073", None, "용산구", 0, True),
+        (_day(districts=frozenset({"용산구"})), "POI009", None, "종로구", 0, False),
+        # districts add to the area list
+        (_day(frozenset({"POI009"}), districts=frozenset({"용산구"})), "POI009", None, "종로구",
+         0, True),
+        (_day(frozenset({"POI009"}), districts=frozenset({"용산구"})), "POI073", None, "용산구",
+         0, True),
+        # a zone-only profile leaves the area as a whole and other zones alone
+        (_day(zones=frozenset({("POI072", "alley")})), "POI072", "alley", "용산구", 0, True),
+        (_day(zones=frozenset({("POI072", "alley")})), "POI072", None, "용산구", 0, False),
+        (_day(zones=frozenset({("POI072", "alley")}), districts=frozenset({"용산구"})),
+         "POI072", "plaza", "용산구", 0, False),
+    ],
+)  # fmt: skip
+def test_event_day_scope(
+    day: AlertEventDay, area: str, zone: str | None, district: str, t: float, applies: bool
+) -> None:
+    assert day.applies(area, zone, district, at(t)) is applies
+
+
+def test_event_day_hold_only_shortens() -> None:
+    rules = AlertPolicy.build().defaults
+    short = AlertEventDay(FESTIVAL.profile, hold_s=10).apply(rules)
+    long = AlertEventDay(FESTIVAL.profile, hold_s=600).apply(rules)
+    assert (short.stage.hold_s, long.stage.hold_s) == (10, rules.stage.hold_s)
 
 
 def silence(**kw: object) -> Silence:
@@ -209,3 +251,35 @@ def test_district_grouping(
     for t, batches in expected_due.items():
         assert grouper.due(T0 + timedelta(seconds=t)) == batches
     assert grouper.pending() == 0
+
+
+BOOK = ThresholdBook(
+    per_area={"POI072": StageThresholds(1.2, 1.8, 2.8, 4.5)},
+    per_zone={("POI072", "alley"): NARROW_ALLEY_THRESHOLDS},
+    events=(
+        EventDayProfile("countdown", at(0), at(3600), StageThresholds(1.0, 1.6, 2.6, 4.2),
+                        frozenset({"POI072", "POI009"})),
+    ),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("area", "zone", "district", "t"),
+    [
+        ("POI072", None, "용산구", -60),
+        ("POI072", None, "용산구", 0),
+        ("POI072", "alley", "용산구", 0),
+        ("POI072", "plaza", "용산구", 0),
+        ("POI072", "alley", "용산구", 3600),
+        ("POI009", None, "종로구", 10),
+        ("POI073", None, "용산구", 10),
+    ],
+)
+def test_alert_policy_resolves_the_worker_book(
+    area: str, zone: str | None, district: str, t: float
+) -> None:
+    """The alert rules and the stage the worker publishes use the same bounds."""
+    rules = AlertSettings().policy(BOOK).rules_for(area, zone, district, at(t))
+    resolved = BOOK.resolve(area, zone, at(t))
+    assert rules.stage.thresholds == resolved.thresholds
+    assert (rules.profile == "countdown") == ("+event:countdown" in resolved.origin)

@@ -23,6 +23,7 @@ from sensors.simulator.profile import load_calibration
 from sensors.simulator.scenarios import normal_day
 from sensors.simulator.zones import default_zones
 from streams.crowd.stages import NARROW_ALLEY_THRESHOLDS, Stage
+from streams.crowd.thresholds import ThresholdBook
 from streams.live import LiveStates
 
 KST = timezone(timedelta(hours=9))
@@ -32,11 +33,11 @@ AREAS = {c: AreaInfo(c, h.name_ko, h.name_en, h.district) for c, h in HOTSPOTS.i
 
 def _engine() -> AlertEngine:
     narrow = {
-        f"{z.area_code}/{z.zone_id}": NARROW_ALLEY_THRESHOLDS
+        (z.area_code, z.zone_id): NARROW_ALLEY_THRESHOLDS
         for z in default_zones(list(HOTSPOTS.values()), load_calibration())
         if z.narrow
     }
-    return AlertEngine(AlertSettings().policy(narrow), AREAS)
+    return AlertEngine(AlertSettings().policy(ThresholdBook(per_zone=narrow)), AREAS)
 
 
 def _minutes(events: Iterable[SimEvent]) -> Iterator[tuple[datetime, list[CityEvent]]]:

@@ -3,11 +3,15 @@
 The server is the API's own /ws/live route and AreaStateHub in one uvicorn process, fed
 in process at --rate states/s over the 120 hotspots (no Kafka, so the figure is the
 fan-out alone). Each state carries its send time; probe clients (every 10th) record
-delivery latency per state. One deliberately slow client connects and never reads: its
-queue must stay bounded (conflated per area) and the others must not slow down.
-Clients run in separate processes from the server.
+delivery latency per state. One deliberately slow client connects first, with a small
+receive buffer, and never reads; a burst of large states fills its socket buffers before
+the others join, so during the run it is really behind. What it is owed must stay bounded
+(one state per area, the newest) and the others must not slow down. Clients run in
+separate processes from the server, on the same machine. uvicorn negotiates
+permessage-deflate by default, as browsers do; --no-deflate measures without it.
 
     .venv/bin/python bench/ws_fanout.py [--quick] [--clients 1000,5000] [--seconds 20]
+        [--procs 4] [--no-deflate]
 
 The last line printed is a JSON object of figures.
 """
@@ -42,7 +46,7 @@ def _raise_fd_limit() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def serve(port: int, rate: float) -> None:
+def serve(port: int, rate: float, deflate: bool) -> None:
     """The API process: /ws/live from dashboard_api, fed `rate` states per second."""
     import uvicorn
     from fastapi import FastAPI
@@ -81,24 +85,43 @@ def serve(port: int, rate: float) -> None:
     def stats() -> dict[str, Any]:
         status = Path("/proc/self/status").read_text().splitlines()
         rss_kb = next(int(line.split()[1]) for line in status if line.startswith("VmRSS"))
-        queues = [len(c.queue) for c in hub.clients]
+        # The slow client is the one furthest behind: how many states it has not been
+        # sent, and how many keys (at most one state each) it would get when it catches up.
+        cursor = min((c.cursor for c in hub.clients), default=hub.seq)
         return {
             "rss_kb": rss_kb,
+            "cpu_s": time.process_time(),
+            "at": time.monotonic(),
             "clients": len(hub.clients),
-            "max_pending": max(queues or [0]),
+            "max_lag_states": hub.seq - cursor,
+            "max_pending_keys": len(hub.states.newer_than(cursor)),
             "conflated": hub.conflated_total(),
             "published": hub.states_received,
         }
+
+    @app.post("/bench/burst")
+    async def burst() -> None:
+        """Large states while only the slow client is connected: they overflow its socket
+        buffers (several MB on loopback), so during the run it really is behind."""
+        pad = "x" * 20_000
+        for _ in range(4):
+            for code in codes:
+                state = {"area_code": code, "zone_id": None, "stage": "normal", "pad": pad}
+                hub.publish(code, json.dumps(state).encode())
+            await asyncio.sleep(0.3)
 
     @app.on_event("startup")
     async def start_feed() -> None:
         app.state.feed = asyncio.create_task(feed())
 
     _raise_fd_limit()
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", backlog=16384)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", backlog=16384,
+                ws_per_message_deflate=deflate)  # fmt: skip
 
 
-async def _clients(port: int, count: int, first: int, seconds: float, out: Any) -> None:
+async def _clients(
+    port: int, count: int, first: int, seconds: float, deflate: bool, out: Any
+) -> None:
     url = f"ws://127.0.0.1:{port}/ws/live?zones=false"
     latencies: list[float] = []
     measuring = {"on": False}
@@ -107,7 +130,8 @@ async def _clients(port: int, count: int, first: int, seconds: float, out: Any) 
 
     async def client(i: int) -> None:
         async with gate:
-            ws = await connect(url, open_timeout=300, max_size=None, ping_interval=None)
+            ws = await connect(url, open_timeout=600, max_size=None, ping_interval=None,
+                               compression="deflate" if deflate else None)  # fmt: skip
         connected[0] += 1
         probe = (first + i) % PROBE_EVERY == 0
         async for frame in ws:
@@ -129,16 +153,19 @@ async def _clients(port: int, count: int, first: int, seconds: float, out: Any) 
     out.put(("connected", count))
     await asyncio.sleep(2)  # settle after the connection storm
     measuring["on"] = True
+    cpu = time.process_time()
     await asyncio.sleep(seconds)
     measuring["on"] = False
-    out.put(("done", latencies, received[0]))
+    out.put(("done", latencies, received[0], time.process_time() - cpu))
     for t in tasks:
         t.cancel()
 
 
-def client_process(port: int, count: int, first: int, seconds: float, out: Any) -> None:
+def client_process(
+    port: int, count: int, first: int, seconds: float, deflate: bool, out: Any
+) -> None:
     _raise_fd_limit()
-    asyncio.run(_clients(port, count, first, seconds, out))
+    asyncio.run(_clients(port, count, first, seconds, deflate, out))
 
 
 def _free_port() -> int:
@@ -147,10 +174,29 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def run(clients: int, rate: float, seconds: float, procs: int) -> dict[str, Any]:
+async def _slow_client(port: int) -> Any:
+    """A client that never reads, with a small receive buffer so it falls behind soon."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    sock.setblocking(False)
+    url = f"ws://127.0.0.1:{port}/ws/live?zones=false"
+    return await connect(url, sock=sock, max_queue=1, ping_interval=None, max_size=None,
+                         compression=None)  # fmt: skip
+
+
+def _loadavg() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+async def run(
+    clients: int, rate: float, seconds: float, procs: int, deflate: bool
+) -> dict[str, Any]:
     connect_timeout_s = 60 + clients * 0.1
     port = _free_port()
     argv = [sys.executable, __file__, "--serve", str(port), "--rate", str(rate)]
+    argv += [] if deflate else ["--no-deflate"]
+    load_before = _loadavg()
     server = subprocess.Popen(argv)
     base = f"http://127.0.0.1:{port}"
     workers: list[Any] = []
@@ -161,13 +207,16 @@ async def run(clients: int, rate: float, seconds: float, procs: int) -> dict[str
                 break
             except httpx.HTTPError:
                 await asyncio.sleep(0.1)
-        slow = await connect(f"ws://127.0.0.1:{port}/ws/live?zones=false", max_queue=1,
-                             ping_interval=None, max_size=None)  # fmt: skip  # never read
+        slow = await _slow_client(port)
+        httpx.post(f"{base}/bench/burst", timeout=30)
+        await asyncio.sleep(2)  # the feed replaces the large states before clients join
         ctx = mp.get_context("spawn")
         out = ctx.Queue()
         share = [clients // procs + (1 if i < clients % procs else 0) for i in range(procs)]
         workers = [
-            ctx.Process(target=client_process, args=(port, n, sum(share[:i]), seconds, out))
+            ctx.Process(
+                target=client_process, args=(port, n, sum(share[:i]), seconds, deflate, out)
+            )
             for i, n in enumerate(share)
         ]
         for w in workers:
@@ -176,14 +225,17 @@ async def run(clients: int, rate: float, seconds: float, procs: int) -> dict[str
         for _ in workers:  # a worker whose clients cannot connect reports no figures
             await asyncio.to_thread(out.get, True, connect_timeout_s)
         connect_s = time.monotonic() - began
-        await asyncio.sleep(2 + seconds / 2)
+        await asyncio.sleep(2)
+        start = httpx.get(f"{base}/bench/stats", timeout=10).json()
+        await asyncio.sleep(seconds / 2)
         during = httpx.get(f"{base}/bench/stats", timeout=10).json()
         latencies: list[float] = []
-        received = 0
+        received, client_cpu_s = 0, 0.0
         for _ in workers:
-            _, lat, n = await asyncio.to_thread(out.get, True, seconds + 60)
+            _, lat, n, cpu_s = await asyncio.to_thread(out.get, True, seconds + 60)
             latencies += lat
             received += n
+            client_cpu_s += cpu_s
         for w in workers:
             w.join(10)
         await slow.close()
@@ -198,14 +250,22 @@ async def run(clients: int, rate: float, seconds: float, procs: int) -> dict[str
     return {
         "clients": clients,
         "rate_per_s": rate,
+        "deflate": deflate,
+        "loadavg_before": load_before,
+        "loadavg_after": _loadavg(),
         "connect_s": round(connect_s, 1),
         "p50_s": round(q[49], 3),
         "p99_s": round(q[98], 3),
         "max_s": round(max(latencies, default=float("nan")), 3),
         "states_per_client_per_s": round(received / probes / seconds, 1),
+        "server_cpu_cores": round(
+            (during["cpu_s"] - start["cpu_s"]) / (during["at"] - start["at"]), 2
+        ),
+        "clients_cpu_cores": round(client_cpu_s / seconds, 2),
         "rss_mb": round(during["rss_kb"] / 1024, 1),
         "kb_per_client": round((during["rss_kb"] - before["rss_kb"]) / clients, 1),
-        "slow_client_max_pending": during["max_pending"],
+        "slow_client_lag_states": during["max_lag_states"],
+        "slow_client_pending_keys": during["max_pending_keys"],
         "conflated": during["conflated"],
     }
 
@@ -217,10 +277,16 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--procs", type=int, default=4, help="client processes")
+    parser.add_argument(
+        "--deflate",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="permessage-deflate, as uvicorn and browsers use by default",
+    )
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.rate)
+        serve(args.serve, args.rate, args.deflate)
         return
     _raise_fd_limit()
     counts = [1000] if args.quick else [int(c) for c in args.clients.split(",")]
@@ -228,16 +294,18 @@ def main() -> None:
     results = []
     for n in counts:
         try:
-            r = asyncio.run(run(n, args.rate, seconds, args.procs))
+            r = asyncio.run(run(n, args.rate, seconds, args.procs, args.deflate))
         except queue.Empty:
             print(f"{n} clients: the clients could not all connect in time (see above)")
             results.append({"clients": n, "failed": 1})
             continue
         results.append(r)
         print(
-            f"{n} clients at {args.rate:.0f} states/s: p50 {r['p50_s']} s, p99 {r['p99_s']} s, "
+            f"{n} clients at {args.rate:.0f} states/s (load {r['loadavg_before']}): "
+            f"p50 {r['p50_s']} s, p99 {r['p99_s']} s, "
             f"{r['states_per_client_per_s']} states/s per client, {r['kb_per_client']} KB "
-            f"per client, slow client pending {r['slow_client_max_pending']}"
+            f"per client, slow client {r['slow_client_lag_states']} states behind "
+            f"({r['slow_client_pending_keys']} keys pending)"
         )
     summary = {f"{k}_{r['clients']}": v for r in results for k, v in r.items() if k != "clients"}
     print(json.dumps(summary))

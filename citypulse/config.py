@@ -40,6 +40,9 @@ class StackSettings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # Per-message deflate costs ~80 µs per frame and client on the API's one event loop:
+    # with it, 5,000 viewers miss the 1 s delivery target (docs/benchmarks.md).
+    api_ws_deflate: bool = False
 
     worker_id: str = "worker-1"
     simulate_areas: int = 120  # hotspots the `up` simulator drives

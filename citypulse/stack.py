@@ -55,6 +55,8 @@ APP_PROCESSES: tuple[AppProcess, ...] = (
             str(s.api_port),
             "--log-level",
             "info",
+            "--ws-per-message-deflate",
+            str(s.api_ws_deflate).lower(),
         ),
     ),
     AppProcess("simulator", lambda s: _py("-m", "citypulse.cli", "simulate", "--realtime")),

@@ -16,7 +16,6 @@ DEV_OPERATOR_PASSWORD = "operator-dev-password"  # noqa: S105
 
 class ApiSettings(StackSettings):
     worker_stale_after_s: float = 20.0  # a worker heartbeat older than this is down
-    ws_client_queue_max: int = 1000  # states buffered per client before conflation
     ws_heartbeat_s: float = 15.0
     ws_max_message_bytes: int = 4096  # a client frame larger than this closes with 1009
     ws_min_frame_interval_s: float = 0.1  # per client: states gather between frames

@@ -1,28 +1,26 @@
-"""A per-client outbox that keeps the latest message per key when the client lags.
+"""A per-client outbox for the rare messages that are not area states: pong, reset, alert
+events. It keeps the latest message per key, so a client that lags is bounded by the
+number of distinct keys (open alerts), not by how much happened.
 
-One slow websocket client must neither slow the others nor grow memory: its pending
-messages are bounded by the number of distinct keys (areas and zones), because a newer
-state for a key replaces the older one still waiting.
+Area states need no queue: a client's cursor into the hub's newest states does the same
+job without any per-client work when a state arrives (see entries.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import OrderedDict
 
 
 class ConflatingQueue:
     def __init__(self) -> None:
         self._pending: OrderedDict[str, bytes] = OrderedDict()
-        self._ready = asyncio.Event()
         self.conflated = 0  # messages replaced before the client read them
 
     def put(self, key: str, message: bytes) -> None:
         if key in self._pending:
             self.conflated += 1
-            del self._pending[key]  # re-append: keep arrival order of the newest states
+            del self._pending[key]  # re-append: keep arrival order of the newest messages
         self._pending[key] = message
-        self._ready.set()
 
     def clear(self) -> None:
         self._pending.clear()
@@ -30,14 +28,8 @@ class ConflatingQueue:
     def __len__(self) -> int:
         return len(self._pending)
 
-    async def get_batch(self, timeout_s: float | None = None) -> list[bytes]:
-        """Wait for messages and take all that are pending (empty list on timeout)."""
-        if not self._pending:
-            self._ready.clear()
-            try:
-                await asyncio.wait_for(self._ready.wait(), timeout_s)
-            except TimeoutError:
-                return []
+    def take(self) -> list[bytes]:
+        """All pending messages, oldest first; the queue is left empty."""
         batch = list(self._pending.values())
         self._pending.clear()
         return batch

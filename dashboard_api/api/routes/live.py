@@ -10,8 +10,11 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from dashboard_api.api.deps import SettingsDep, user_from_token
 from dashboard_api.core import metrics
 from dashboard_api.core.config import ApiSettings
+from dashboard_api.live.client import Client
 from dashboard_api.live.filters import FilterError, parse_filter
-from dashboard_api.live.hub import AreaStateHub, Client, envelope, heartbeat_frame, live_frame
+from dashboard_api.live.frames import live_frame
+from dashboard_api.live.hub import AreaStateHub
+from dashboard_api.live.pacer import Pacing
 from dashboard_api.live.protocol import (
     CLOSE_POLICY,
     Ping,
@@ -25,16 +28,27 @@ router = APIRouter(tags=["live"])
 CONTROL_KEYS = ("token", "since_seq", "epoch")
 
 
+def _pace(hub: AreaStateHub, settings: ApiSettings) -> None:
+    hub.pacer.pacing = Pacing(
+        settings.ws_min_frame_interval_s, settings.ws_frames_per_s, settings.ws_heartbeat_s
+    )
+
+
+async def _send_loop(websocket: WebSocket, client: Client) -> None:
+    """Send what the pacer hands over; a client that cannot keep up simply lags here."""
+    while True:
+        await websocket.send_text(await client.next_frame())
+
+
 @router.websocket("/ws/areas")
 async def ws_areas(websocket: WebSocket, settings: SettingsDep) -> None:
     """Every area and zone state: the current snapshot first, then each change."""
     hub: AreaStateHub = websocket.app.state.hub
     await websocket.accept()
+    _pace(hub, settings)
     client = hub.subscribe()
     try:
-        while True:
-            batch = await client.queue.get_batch(timeout_s=settings.ws_heartbeat_s)
-            await websocket.send_text(envelope(batch) if batch else heartbeat_frame())
+        await _send_loop(websocket, client)
     except WebSocketDisconnect:
         pass
     finally:
@@ -47,30 +61,10 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
         await websocket.close(code, reason)
 
 
-async def _send_loop(
-    websocket: WebSocket, hub: AreaStateHub, client: Client, settings: ApiSettings
-) -> None:
-    while True:
-        batch = await client.queue.get_batch(timeout_s=settings.ws_heartbeat_s)
-        # No await between taking the batch and reading hub.seq: everything this client
-        # wants up to that seq is in this frame or an earlier one, so it can resume there.
-        frame = (
-            live_frame("delta", hub.seq, hub.epoch, batch) if batch else heartbeat_frame(hub.seq)
-        )
-        await websocket.send_text(frame)
-        if batch:
-            # At most one frame per interval: after an idle spell a change goes out at
-            # once; under load changes gather (and conflate) in the queue. The interval
-            # grows with the number of clients so the process sends at most about
-            # ws_frames_per_s frames in all: the cost is bounded by frames, not updates.
-            await asyncio.sleep(
-                max(settings.ws_min_frame_interval_s, len(hub.clients) / settings.ws_frames_per_s)
-            )
-
-
 async def _receive_loop(
     websocket: WebSocket, hub: AreaStateHub, client: Client, settings: ApiSettings
 ) -> None:
+    # Replies go through the client's small queue, so they ride in the next delta.
     areas, districts = hub.districts.keys(), set(hub.districts.values())
     while True:
         message = await websocket.receive()
@@ -110,16 +104,18 @@ async def ws_live(websocket: WebSocket, settings: SettingsDep) -> None:
     except ValueError:
         return await _close(websocket, CLOSE_POLICY, "since_seq must be a non-negative integer")
     operator = user is not None and ROLE_RANK[user.role] >= ROLE_RANK["operator"]
+    _pace(hub, settings)
     client = hub.subscribe(framed=True, live_filter=live_filter, operator=operator, snapshot=False)
     resumed = since_seq is not None and epoch == hub.epoch and since_seq <= hub.seq
+    # No await from subscribe to here: the snapshot and the client's cursor agree.
     items = hub.snapshot(client, since_seq if resumed and since_seq is not None else 0)
     role = user.role if user else "viewer"
     extra = f'"resumed":{"true" if resumed else "false"},"role":"{role}",'
     tasks: list[asyncio.Task[None]] = []
     try:
-        await websocket.send_text(live_frame("snapshot", hub.seq, hub.epoch, items, extra))
+        await websocket.send_text(live_frame("snapshot", client.cursor, hub.epoch, items, extra))
         tasks = [
-            asyncio.create_task(_send_loop(websocket, hub, client, settings)),
+            asyncio.create_task(_send_loop(websocket, client)),
             asyncio.create_task(_receive_loop(websocket, hub, client, settings)),
         ]
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

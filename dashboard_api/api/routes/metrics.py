@@ -37,15 +37,21 @@ async def metrics(hub: HubDep, pool: PoolDep) -> PlainTextResponse:
             "citypulse_ws_clients", "gauge", "Connected websocket clients.", [len(hub.clients)]
         ),
         m.render_family(
-            "citypulse_ws_pending_messages",
+            "citypulse_ws_states_behind",
             "gauge",
-            "Messages waiting in client queues.",
-            [sum(len(c.queue) for c in hub.clients)],
+            "States published that connected clients have not been sent yet (summed).",
+            [sum(max(0, hub.seq - c.cursor) for c in hub.clients)],
+        ),
+        m.render_family(
+            "citypulse_ws_lagging_clients",
+            "gauge",
+            "Clients still sending their previous frame when their turn came.",
+            [sum(1 for c in hub.clients if c.busy)],
         ),
         m.render_family(
             "citypulse_ws_conflated_total",
             "counter",
-            "States replaced in a lagging client's queue (connected clients).",
+            "States superseded before a lagging client was sent them (connected clients).",
             [hub.conflated_total()],
         ),
         m.render_family(

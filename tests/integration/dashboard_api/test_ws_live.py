@@ -84,6 +84,24 @@ def test_snapshot_filters_deltas_and_resume(api_stack: ApiStack) -> None:
     assert fresh["resumed"] is False and set(_states(fresh)) == {"POI009"}
 
 
+def test_resume_takes_back_a_stage_that_fell_below_the_minimum(api_stack: ApiStack) -> None:
+    api_stack.publish(area_state("POI014", 3.4, "alert"))
+    _wait_in_hub(api_stack, "POI014", "alert")
+    url = f"{api_stack.ws}/ws/live?areas=POI014&min_stage=alert&zones=false"
+    with connect(url, open_timeout=10) as ws:
+        snap = _frame(ws)
+    assert _states(snap)["POI014"]["stage"] == "alert"
+    api_stack.publish(area_state("POI014", 0.5, "normal"))  # while disconnected
+    _wait_in_hub(api_stack, "POI014", "normal")
+    resume = f"{url}&since_seq={snap['seq']}&epoch={snap['epoch']}"
+    with connect(resume, open_timeout=10) as ws:
+        resumed = _frame(ws)
+    assert resumed["resumed"] is True
+    assert _states(resumed)["POI014"]["stage"] == "normal"  # not left showing "alert"
+    with connect(url, open_timeout=10) as ws:
+        assert "POI014" not in _states(_frame(ws))  # a fresh client is not sent it at all
+
+
 def test_district_filter_heartbeat_and_resubscribe(api_stack: ApiStack) -> None:
     district = HOTSPOTS["POI009"].district
     other = next(c for c, h in HOTSPOTS.items() if h.district != district)
@@ -181,7 +199,9 @@ def _conflate(
     items = 0
     while any(seen.get(a) != rounds - 1 for a in areas):  # the slow client catches up
         frame = _frame(slow, timeout=30)
-        items += len(frame.get("items", []))
+        keys = [i["state"]["area_code"] for i in frame.get("items", []) if i["kind"] == "state"]
+        assert len(keys) == len(set(keys)), keys  # at most one state per area in a frame
+        items += len(keys)
         seen.update({c: s["people"] for c, s in _states(frame).items()})
     assert items < rounds * len(areas)  # older states were replaced, not queued
 

@@ -3,7 +3,6 @@ masking, feed health, metrics text."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,7 +18,6 @@ from dashboard_api.core.security import (
     verify_password,
 )
 from dashboard_api.live.filters import FilterError, LiveFilter, parse_filter
-from dashboard_api.live.hub import AreaStateHub, live_frame
 from dashboard_api.live.protocol import Ping, ProtocolError, Subscribe, parse_client_message
 from dashboard_api.present import contains_phone, feed_health, mask_phone, risk_key
 
@@ -184,28 +182,6 @@ def test_feed_health_never_calls_a_silent_feed_calm() -> None:
 )
 def test_risk_key(state: dict[str, Any] | None, key: tuple[int, float]) -> None:
     assert risk_key(state) == key
-
-
-def _state(area: str, stage: str) -> bytes:
-    return json.dumps({"area_code": area, "zone_id": None, "stage": stage}).encode()
-
-
-def test_hub_filters_sends_drops_once_and_resumes_from_seq() -> None:
-    hub = AreaStateHub("x", "y", {"POI001": "중구", "POI009": "종로구"})
-    client = hub.subscribe(framed=True, live_filter=LiveFilter(min_stage=2), snapshot=False)
-    hub.publish("POI001", _state("POI001", "normal"))
-    assert len(client.queue) == 0
-    hub.publish("POI009", _state("POI009", "alert"))
-    hub.publish("POI009", _state("POI009", "normal"))  # the drop, conflated over the alert
-    hub.publish("POI009", _state("POI009", "normal"))  # a second normal: not sent again
-    assert client.queue.conflated == 1
-    assert hub.snapshot(hub.subscribe(framed=True, snapshot=False), since_seq=2) == [
-        hub.entries["POI009"].item
-    ]
-    assert (
-        json.loads(live_frame("delta", 4, "e", [hub.entries["POI009"].item]))["items"][0]["seq"]
-        == 4
-    )
 
 
 def test_metrics_text_format() -> None:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what this machine is missing for CityPulse, then nothing else:
-# Debian packages (PostgreSQL, Kannel, Chromium, Java 17, Maven), the Python virtualenv
-# with the project and its pinned dependencies, and the Kafka broker jars from Maven Central.
+# Debian packages (PostgreSQL, Kannel, Chromium and a Korean font, Java 17, Maven), the
+# Python virtualenv with the project and its pinned dependencies, and the Kafka broker jars
+# from Maven Central.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,9 @@ have_cmd() { command -v "$1" >/dev/null 2>&1; }
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_pkgs+=(postgresql)
 have_cmd bearerbox || need_pkgs+=(kannel)
 have_cmd chromium || need_pkgs+=(chromium chromium-driver)
+# The dashboard's Hangul renders as boxes in Chromium without a Korean font. No `grep -q`:
+# it exits at the first match and, under pipefail, fc-list's SIGPIPE would read as "missing".
+fc-list 2>/dev/null | grep -i nanum >/dev/null || need_pkgs+=(fonts-nanum)
 have_cmd java || need_pkgs+=(openjdk-17-jre-headless)
 have_cmd mvn || need_pkgs+=(maven)
 if [ ${#need_pkgs[@]} -gt 0 ]; then

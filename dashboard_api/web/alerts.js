@@ -29,7 +29,7 @@ function renderAlerts(areaName, onAction) {
     li.className = `alert stage-${a.stage} status-${a.status}`;
     li.dataset.alertId = a.id;
     li.dataset.status = a.status;
-    const when = new Date(a.opened_at).toLocaleTimeString();
+    const when = `${kstTime(a.opened_at)} KST`;
     li.innerHTML = `<div class="alert-head"><span class="chip stage-${a.stage}"></span><strong></strong>
       <span class="alert-status"></span></div><div class="alert-body"></div><div class="alert-actions"></div>`;
     li.querySelector(".chip").textContent = stageLabel(a.stage);

@@ -186,7 +186,7 @@ async function main() {
   });
   document.getElementById("login").addEventListener("submit", login);
   document.getElementById("logout").addEventListener("click", logout);
-  setInterval(() => { document.getElementById("clock").textContent = new Date().toLocaleTimeString(); }, 1000);
+  setInterval(() => { document.getElementById("clock").textContent = `${kstTime(Date.now())} KST`; }, 1000);
   setInterval(() => { Object.keys(app.areas).forEach(paint); renderStaleCount(); }, 30000);
   const geo = await (await fetch("/api/v1/areas")).json();
   for (const f of geo.features) {

@@ -41,7 +41,7 @@ function drawChart(canvas, history, state, now) {
     g.beginPath(); g.moveTo(left, y(d)); g.lineTo(w - right, y(d)); g.globalAlpha = 0.25; g.stroke(); g.globalAlpha = 1;
   }
   for (let ts = Math.ceil(t0 / 3600000) * 3600000; ts <= t1; ts += 3600000) {
-    const label = new Date(ts).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    const label = kstTime(ts, false);
     g.fillText(label, x(ts) - 16, h - 8);
   }
   const line = (pts, color, dash) => {

@@ -27,6 +27,12 @@ const I18N = {
 const STAGES = ["normal", "attention", "caution", "alert", "serious"];
 let lang = localStorage.getItem("cp-lang") || "ko";
 function t(key) { return I18N[lang][key] ?? key; }
+// Seoul's control rooms work in KST, whatever zone the viewing browser is set to.
+function kstTime(value, withSeconds = true) {
+  const opts = { timeZone: "Asia/Seoul", hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+  if (withSeconds) opts.second = "2-digit";
+  return new Date(value).toLocaleTimeString(lang === "ko" ? "ko-KR" : "en-GB", opts);
+}
 function stageLabel(stage) { return stage ? I18N[lang].stages[stage] : t("noData"); }
 function applyLanguage() {
   document.documentElement.lang = lang;

@@ -53,6 +53,14 @@ function renderStaleCount() {
   el.textContent = `${t("staleFeeds")}: ${n}`;
 }
 
+// The 30-minute forecast with its track record here: "+30m 2.40/m² (±0.12, n=57)".
+function forecastRecord(s) {
+  const f = (s.forecast || []).find((p) => p.horizon_min === 30);
+  if (!f) return "";
+  const record = f.mae_per_m2 == null ? "" : ` (±${f.mae_per_m2.toFixed(2)}, n=${f.scored})`;
+  return `${t("forecast")} +30m ${f.density_per_m2.toFixed(2)}${t("perM2")}${record}`;
+}
+
 function renderDetail() {
   const code = app.selected;
   if (!code) return;
@@ -61,7 +69,7 @@ function renderDetail() {
   const meta = s ? [`${t("density")} ${s.density_per_m2.toFixed(2)}${t("perM2")}`, stageLabel(s.stage),
     `${t("people")} ${Math.round(s.people).toLocaleString()}`,
     s.trend_per_min == null ? "" : `${t("trend")} ${(s.trend_per_min * 60).toFixed(2)}/h`,
-    isStale(s) ? `⚠ ${t("stale")}` : ""] : [t("noData")];
+    forecastRecord(s), isStale(s) ? `⚠ ${t("stale")}` : ""] : [t("noData")];
   document.getElementById("detail-meta").textContent = meta.filter(Boolean).join(" · ");
   drawChart(document.getElementById("chart"), app.history, s, Date.now());
 }

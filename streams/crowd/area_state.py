@@ -7,7 +7,7 @@ forecast from the recent density history. Pure: `now` is passed in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Literal
 
@@ -67,8 +67,10 @@ def build_area_state(
     shape: DailyShape | None = None,
     required_sources: Iterable[SourceKind] = (),
     stale_after_cadences: float = STALE_AFTER_CADENCES,
+    forecast_skill: Mapping[int, tuple[float | None, int]] | None = None,
 ) -> AreaState:
-    """`history` holds recent (event time, density) points, the current one included."""
+    """`history` holds recent (event time, density) points, the current one included;
+    `forecast_skill` the (mean absolute error, forecasts scored) per horizon so far."""
     density = density_per_m2(fused.people, walkable_m2)
     required = tuple(required_sources)
     stale = fused.stale or (
@@ -76,6 +78,7 @@ def build_area_state(
     )
     stage = guarded_stage(thresholds.stage(density.per_m2), last_stage, stale)
     slope = trend_per_min(history, now)
+    skill = forecast_skill or {}
     forecast: tuple[ForecastPoint, ...] = ()
     if not stale:  # a forecast from a silent feed would extrapolate what nobody measured
         forecast = tuple(
@@ -83,6 +86,8 @@ def build_area_state(
                 horizon_min=f.horizon_min,
                 density_per_m2=f.density_per_m2,
                 stage=stage_name(thresholds.stage(f.density_per_m2)),
+                mae_per_m2=skill.get(f.horizon_min, (None, 0))[0],
+                scored=skill.get(f.horizon_min, (None, 0))[1],
             )
             for f in forecast_density(density.per_m2, slope, now, shape=shape)
         )

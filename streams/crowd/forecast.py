@@ -140,3 +140,7 @@ class ForecastTracker:
     def mae(self, horizon_min: int) -> float | None:
         n = self._scored.get(horizon_min, 0)
         return None if n == 0 else self._abs_error[horizon_min] / n
+
+    def skill(self) -> dict[int, tuple[float | None, int]]:
+        """(mean absolute error, forecasts scored) per horizon scored so far."""
+        return {h: (self.mae(h), n) for h, n in self._scored.items()}

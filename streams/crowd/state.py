@@ -36,6 +36,10 @@ class ForecastPoint(BaseModel):
     density_per_m2: float
     density_plausible: bool = True  # False above ~10/m²: a wrong area or double count
     stage: StageName
+    # How far this key's earlier forecasts at this horizon were from what then happened:
+    # an operator weighs a forecast by its record.
+    mae_per_m2: float | None = None
+    scored: int = 0
 
 
 class AreaState(BaseModel):

@@ -122,6 +122,7 @@ class AreaTracker:
             comfort=comfort,
             shape=shape,
             required_sources=self.required_sources,
+            forecast_skill=self.forecasts.skill(),
         )
         self.seq = state.seq
         self.last_stage = state.stage_enum

@@ -188,3 +188,21 @@ def test_tracker_history_keeps_one_point_per_slot(offsets_s: list[int], kept_s: 
         tracker._remember(NOW + timedelta(seconds=s), float(s))
     assert [(t - NOW).total_seconds() for t, _ in tracker.history] == kept_s
     assert [v for _, v in tracker.history] == [float(s) for s in kept_s]
+
+
+def test_state_carries_each_horizons_forecast_record() -> None:
+    tracker = AreaTracker("POI014", walkable_m2=500.0, zone_id="z")
+    records = []
+    for m in range(45):  # +0.02/m² a minute, then a sudden drop the forecasts did not see
+        people = 500 + 10 * m if m < 40 else 100
+        tracker.observe(counter(people, NOW + timedelta(minutes=m)))
+        state = tracker.update(NOW + timedelta(minutes=m), DEFAULT)
+        assert state is not None
+        records.append({f.horizon_min: (f.mae_per_m2, f.scored) for f in state.forecast})
+    assert records[0] == {10: (None, 0), 30: (None, 0)}  # nothing has come due yet
+    # forecasts made at minutes 0-29 (10 min) and 0-9 (30 min) have come due by minute 39
+    assert records[39][10][1] == 30 and records[39][30][1] == 10
+    ramp_error = records[39][10][0]
+    assert ramp_error is not None and ramp_error < 0.1  # under half the 10-minute change
+    after_drop = records[44][10][0]
+    assert after_drop is not None and after_drop > ramp_error + 0.05  # the drop counts

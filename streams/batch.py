@@ -2,11 +2,13 @@
 
 Pure: the caller passes the registry, the offsets already stored and `now`. Duplicate
 deliveries (a replay after a crash) are dropped by offset, so the database sees each
-record once however often Kafka delivers it.
+record once however often Kafka delivers it; the same event sent twice by its producer
+(same event id) is dead-lettered as `duplicate` instead of counted again.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -51,6 +53,7 @@ class ValidationPolicy:
     # still corrects its window; anything later is stored raw and dead-lettered.
     allowed_lateness: timedelta = timedelta(minutes=10)
     max_density_per_m2: float = 12.0  # beyond any crowd ever measured: a broken counter
+    recent_ids: int = 200_000  # event ids remembered to drop duplicates (~20 MB)
 
 
 @dataclass(slots=True)
@@ -117,12 +120,16 @@ def bucket_of(ts: datetime) -> datetime:
 
 
 class BatchProcessor:
-    """Holds the per-partition watermarks across batches; everything else is per call."""
+    """Holds the per-partition watermarks and the recent event ids across batches;
+    everything else is per call."""
 
     def __init__(self, hotspots: Mapping[str, Hotspot], policy: ValidationPolicy | None = None):
         self.hotspots = hotspots
         self.policy = policy or ValidationPolicy()
         self._newest: dict[tuple[str, int], datetime] = {}
+        # Event ids are derived from (source, device, time): a device or poller that sends
+        # the same reading twice must not count twice. Bounded, oldest forgotten first.
+        self._recent_ids: OrderedDict[str, None] = OrderedDict()
 
     def process(
         self,
@@ -148,8 +155,18 @@ class BatchProcessor:
             if reason is not None:
                 out.dead.append(DeadLetter(rec, reason[0], reason[1], event.source))
                 continue
+            if event.event_id in self._recent_ids:
+                detail = f"event_id {event.event_id} was already counted"
+                out.dead.append(DeadLetter(rec, "duplicate", detail, event.source))
+                continue
+            self._remember(event.event_id)
             self._route(event, rec, out)
         return out
+
+    def _remember(self, event_id: str) -> None:
+        self._recent_ids[event_id] = None
+        if len(self._recent_ids) > self.policy.recent_ids:
+            self._recent_ids.popitem(last=False)
 
     def _check(
         self, event: CityEvent, oldest: datetime, newest: datetime

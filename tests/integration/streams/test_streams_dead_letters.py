@@ -62,6 +62,7 @@ def test_malformed_events_are_dead_lettered_and_valid_ones_all_counted(
     want_dead: Counter[str] = Counter()
     malformed_bytes: Counter[bytes] = Counter()
     valid_crowd = []
+    seen_ids: set[str] = set()
     for key, value in pairs:
         try:
             event = decode_event(value)
@@ -71,9 +72,16 @@ def test_malformed_events_are_dead_lettered_and_valid_ones_all_counted(
             continue
         if isinstance(event, ZoneCount) and event.count / event.walkable_m2 > MAX_DENSITY:
             want_dead["implausible_density"] += 1
-        elif event.kind in ("population_estimate", "zone_count"):
-            valid_crowd.append((key, value))
-    malformed = sum(n for r, n in want_dead.items() if r != "implausible_density")
+        elif event.event_id in seen_ids:  # the scenario's duplicating devices
+            want_dead["duplicate"] += 1
+        else:
+            seen_ids.add(event.event_id)
+            if event.kind in ("population_estimate", "zone_count"):
+                valid_crowd.append((key, value))
+    assert want_dead["duplicate"] > 0, "the fault scenario should send some readings twice"
+    malformed = sum(
+        n for r, n in want_dead.items() if r not in ("implausible_density", "duplicate")
+    )
     assert malformed == MALFORMED
     assert {r: want_dead[r] for r in set(REASON_OF_DEFECT.values())} == {
         r: sum(MALFORMED // len(DEFECT_KINDS) for d in DEFECT_KINDS if REASON_OF_DEFECT[d] == r)
@@ -100,5 +108,6 @@ def test_malformed_events_are_dead_lettered_and_valid_ones_all_counted(
     )
     got = Counter(dict(m.headers)["reason"].decode() for m in dead)  # type: ignore[attr-defined]
     assert got == want_dead
-    kept = Counter(m.value for m in dead if dict(m.headers)["reason"] != b"implausible_density")  # type: ignore[attr-defined]
+    decodable = (b"implausible_density", b"duplicate")
+    kept = Counter(m.value for m in dead if dict(m.headers)["reason"] not in decodable)  # type: ignore[attr-defined]
     assert kept == malformed_bytes  # the original bytes, each once

@@ -1,0 +1,111 @@
+"""One batch: defect reasons, duplicates, replays, lateness and 1-minute partials."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sensors.events import PopulationEstimate, ZoneCount, encode_event
+from sensors.registry import hotspots_by_code
+from streams.batch import BatchProcessor, RawRecord, ValidationPolicy
+
+NOW = datetime(2026, 6, 13, 4, 0, 30, tzinfo=UTC)
+HOTSPOTS = hotspots_by_code()
+
+
+def zone(eid: str, at: datetime = NOW, count: int = 100, area: str = "POI009") -> bytes:
+    return encode_event(
+        ZoneCount(event_id=eid, source="test", event_time=at, ingest_time=at, area_code=area,
+                  zone_id="z1", counter_id="c1", count=count, walkable_m2=100.0)
+    )  # fmt: skip
+
+
+def estimate(eid: str, at: datetime = NOW) -> bytes:
+    return encode_event(
+        PopulationEstimate(event_id=eid, source="test", event_time=at, ingest_time=at,
+                           area_code="POI009", people_min=1000, people_max=1200)
+    )  # fmt: skip
+
+
+def records(*values: bytes | None, first: int = 0, partition: int = 0) -> list[RawRecord]:
+    return [RawRecord("t", partition, first + i, b"k", v) for i, v in enumerate(values)]
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (None, "empty"),
+        (b"", "empty"),
+        (b"{not json", "not_json"),
+        (b'{"kind":"bogus"}', "unknown_kind"),
+        (b"x" * (64 * 1024 + 1), "oversized"),
+        (zone("future", at=NOW + timedelta(minutes=6)), "future_time"),
+        (zone("old", at=NOW - timedelta(days=8)), "too_old"),
+        (zone("ghost", area="POI999"), "unknown_area"),
+        (zone("crush", count=1300), "implausible_density"),  # 13/m²
+    ],
+)
+def test_each_defect_is_dead_lettered_with_its_reason(value: bytes | None, reason: str) -> None:
+    out = BatchProcessor(HOTSPOTS).process(records(value, zone("ok")), {}, NOW)
+    assert [d.reason for d in out.dead] == [reason]
+    assert out.dead[0].record.offset == 0
+    assert [r.event_id for r in out.readings] == ["ok"]  # the valid neighbour still counts
+    assert out.next_offsets == {("t", 0): 2}  # a dead letter is consumed too
+
+
+def test_partials_merge_per_window_and_source() -> None:
+    out = BatchProcessor(HOTSPOTS).process(
+        records(zone("a", count=100), zone("b", count=300), estimate("p"),
+                zone("c", at=NOW + timedelta(minutes=1), count=50)),
+        {}, NOW + timedelta(minutes=2),
+    )  # fmt: skip
+    minute = NOW.replace(second=0)
+    stats = {(k[1], k[2], k[3]): (p.samples, p.people_sum, p.people_min, p.people_max)
+             for k, p in out.stats.items()}  # fmt: skip
+    assert stats == {
+        ("z1", "zone_counter", minute): (2, 400.0, 100.0, 300.0),
+        ("z1", "zone_counter", minute + timedelta(minutes=1)): (1, 50.0, 50.0, 50.0),
+        ("", "telecom", minute): (1, 1100.0, 1100.0, 1100.0),
+    }
+
+
+def test_same_event_sent_twice_counts_once_even_across_batches() -> None:
+    proc = BatchProcessor(HOTSPOTS)
+    first = proc.process(records(zone("a"), zone("a")), {}, NOW)
+    second = proc.process(records(zone("a"), zone("b"), first=2), {}, NOW)
+    assert [r.event_id for r in first.readings + second.readings] == ["a", "b"]
+    assert [(d.reason, d.record.offset) for d in first.dead + second.dead] == [
+        ("duplicate", 1),
+        ("duplicate", 2),
+    ]
+
+
+def test_duplicate_memory_is_bounded() -> None:
+    proc = BatchProcessor(HOTSPOTS, ValidationPolicy(recent_ids=2))
+    proc.process(records(zone("a"), zone("b"), zone("c")), {}, NOW)
+    again = proc.process(records(zone("a"), zone("c"), first=3), {}, NOW)
+    assert [r.event_id for r in again.readings] == ["a"]  # "a" was forgotten, "c" was not
+    assert [d.reason for d in again.dead] == ["duplicate"]
+
+
+def test_records_below_the_stored_offset_are_replays() -> None:
+    out = BatchProcessor(HOTSPOTS).process(
+        records(zone("a"), zone("b"), zone("c"), first=10), {("t", 0): 12}, NOW
+    )
+    assert out.skipped_replays == 2
+    assert [r.event_id for r in out.readings] == ["c"]
+    assert (out.first_offsets, out.next_offsets) == ({("t", 0): 12}, {("t", 0): 13})
+
+
+def test_late_within_lateness_corrects_its_window_later_is_stored_raw_and_dead() -> None:
+    proc = BatchProcessor(HOTSPOTS, ValidationPolicy(allowed_lateness=timedelta(minutes=10)))
+    out = proc.process(
+        records(zone("new"), zone("late", at=NOW - timedelta(minutes=9)),
+                zone("too-late", at=NOW - timedelta(minutes=11))),
+        {}, NOW,
+    )  # fmt: skip
+    assert [r.event_id for r in out.readings] == ["new", "late", "too-late"]
+    assert [d.reason for d in out.dead] == ["too_late"]
+    assert sum(p.samples for p in out.stats.values()) == 2
+    assert [e.event_id for e in out.events] == ["new", "late"]

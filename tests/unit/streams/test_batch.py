@@ -81,12 +81,27 @@ def test_same_event_sent_twice_counts_once_even_across_batches() -> None:
     ]
 
 
-def test_duplicate_memory_is_bounded() -> None:
-    proc = BatchProcessor(HOTSPOTS, ValidationPolicy(recent_ids=2))
-    proc.process(records(zone("a"), zone("b"), zone("c")), {}, NOW)
-    again = proc.process(records(zone("a"), zone("c"), first=3), {}, NOW)
-    assert [r.event_id for r in again.readings] == ["a"]  # "a" was forgotten, "c" was not
-    assert [d.reason for d in again.dead] == ["duplicate"]
+def test_a_batch_read_again_after_a_refused_write_is_not_a_duplicate() -> None:
+    proc = BatchProcessor(HOTSPOTS)
+    proc.process(records(zone("a"), zone("b")), {}, NOW)  # the store refused this batch
+    again = proc.process(records(zone("a"), zone("b"), zone("a")), {}, NOW)
+    assert [r.event_id for r in again.readings] == ["a", "b"]
+    assert [(d.reason, d.record.offset) for d in again.dead] == [("duplicate", 2)]
+
+
+def test_same_id_on_another_partition_is_a_duplicate() -> None:
+    proc = BatchProcessor(HOTSPOTS)
+    proc.process(records(zone("a")), {}, NOW)
+    other = proc.process(records(zone("a"), partition=1), {}, NOW)
+    assert [d.reason for d in other.dead] == ["duplicate"]
+
+
+def test_duplicate_memory_is_bounded_and_keeps_at_least_the_newest_half() -> None:
+    proc = BatchProcessor(HOTSPOTS, ValidationPolicy(recent_ids=4))
+    proc.process(records(*(zone(e) for e in "abcde")), {}, NOW)
+    again = proc.process(records(zone("d"), zone("e"), zone("a"), first=5), {}, NOW)
+    assert [r.event_id for r in again.readings] == ["a"]  # "a" was forgotten, "d", "e" not
+    assert [d.reason for d in again.dead] == ["duplicate", "duplicate"]
 
 
 def test_records_below_the_stored_offset_are_replays() -> None:

@@ -1,4 +1,4 @@
-"""PostgreSQL, then the broker, restarted in the middle of a run: every window exact.
+"""PostgreSQL, then the broker, restarted in the middle of a 100,000-event run: every window exact.
 
 Each test restarts a private server of its own (free ports, a temporary var dir) so the
 shared test services are never disturbed. The worker is the one started before the
@@ -34,7 +34,7 @@ from tests.integration.streams.load import (
 from tests.integration.support import WorkerFactory, topic_names, wait_for
 
 pytestmark = pytest.mark.integration
-EVENTS = 50_000
+EVENTS = 100_000  # the same run as the kill -9 test
 OUTAGE_S = 3.0
 
 

@@ -52,7 +52,7 @@ class Page:
     """One browser tab over CDP: evaluate JS, emulate a screen, take screenshots."""
 
     def __init__(self, ws_url: str) -> None:
-        self.ws: ClientConnection = connect(ws_url, max_size=None, open_timeout=10)
+        self.ws: ClientConnection = connect(ws_url, max_size=None, open_timeout=10, legacy=True)
         self._ids = itertools.count(1)
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:

@@ -23,6 +23,9 @@ from streams.crowd.comfort import KST
 FORECAST_HORIZONS_MIN: tuple[int, ...] = (10, 30)
 DAMPING_PER_MIN = 0.95
 TREND_TRUST_HALF_LIFE_MIN = 20.0  # trend vs daily shape: equal trust at +20 minutes
+# About the tightest people can stand (body-ellipse packing); a trend extrapolated from a
+# sudden step must not promise more. Above every stage threshold, so alerts are unchanged.
+MAX_FORECAST_PER_M2 = 10.0
 
 
 def damped_steps(horizon_min: float, phi: float = DAMPING_PER_MIN) -> float:
@@ -65,8 +68,11 @@ def forecast_density(
     horizons_min: Sequence[int] = FORECAST_HORIZONS_MIN,
     shape: DailyShape | None = None,
     phi: float = DAMPING_PER_MIN,
+    ceiling: float = MAX_FORECAST_PER_M2,
 ) -> tuple[Forecast, ...]:
-    """Forecast per horizon; with neither a slope nor a shape, persistence (no change)."""
+    """Forecast per horizon; with neither a slope nor a shape, persistence (no change).
+    Kept within 0 and `ceiling` (or the current density, if that is already higher)."""
+    top = max(ceiling, current)
     out: list[Forecast] = []
     base_now = shape.at(now) if shape is not None else 0.0
     for h in horizons_min:
@@ -79,7 +85,7 @@ def forecast_density(
             by_shape = current * ahead / base_now if base_now > 0 else current + ahead
             trust = 0.5 ** (h / TREND_TRUST_HALF_LIFE_MIN) if slope_per_min is not None else 0.0
             value = trust * by_trend + (1.0 - trust) * by_shape
-        out.append(Forecast(h, target, max(0.0, value)))
+        out.append(Forecast(h, target, min(top, max(0.0, value))))
     return tuple(out)
 
 

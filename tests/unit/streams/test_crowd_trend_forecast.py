@@ -78,6 +78,9 @@ def test_daily_shape_interpolates_in_kst(when: datetime, expected: float) -> Non
         (2.0, None, None, (2.0, 2.0)),  # persistence
         (2.0, 0.1, None, (2.76240, 3.49219)),  # damped trend
         (0.2, -0.1, None, (0.0, 0.0)),  # never negative
+        (3.7, 1.0, None, (10.0, 10.0)),  # a sudden step: capped at physical packing
+        (8.0, 0.5, None, (10.0, 10.0)),  # reaches the cap between now and +10
+        (11.0, 0.2, None, (11.0, 11.0)),  # already above the cap: never below what is seen
         # shape alone: its relative change, 2.0 -> 1.8333 and 2.0 -> 1.5
         (1.0, None, SHAPE, (0.91667, 0.75)),
         # blend: trust in the trend 0.5^(10/20) at +10, 0.5^(30/20) at +30

@@ -20,9 +20,11 @@ TABLES: dict[str, str] = {
     "1d": "crowd_stats_1d",
 }
 
+# samples::bigint: TimescaleDB's continuous aggregates type sum(bigint) as numeric, which
+# would reach the client as a string; the stock-PostgreSQL rollup tables are bigint already.
 _QUERY = sql.SQL(
-    "SELECT bucket, source, samples, people_sum / samples AS people_avg, people_min, "
-    "people_max, people_last, walkable_m2 FROM {table} "
+    "SELECT bucket, source, samples::bigint AS samples, people_sum / samples AS people_avg, "
+    "people_min, people_max, people_last, walkable_m2 FROM {table} "
     "WHERE area_code = %s AND zone_id = %s AND bucket >= %s AND bucket < %s "
     "ORDER BY bucket, source"
 )

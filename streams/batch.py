@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from itertools import groupby
+from operator import attrgetter
 
 from sensors.events import (
     CityEvent,
@@ -94,8 +96,10 @@ class StatsPartial:
     def add(self, r: CrowdReading) -> None:
         self.samples += 1
         self.people_sum += r.people
-        self.people_min = min(self.people_min, r.people)
-        self.people_max = max(self.people_max, r.people)
+        if r.people < self.people_min:
+            self.people_min = r.people
+        elif r.people > self.people_max:
+            self.people_max = r.people
         if r.event_time >= self.last_event_time:
             self.people_last, self.last_event_time = r.people, r.event_time
             self.walkable_m2 = r.walkable_m2
@@ -116,6 +120,9 @@ class BatchResult:
 
 def bucket_of(ts: datetime) -> datetime:
     return ts.replace(second=0, microsecond=0)
+
+
+_partition_of = attrgetter("topic", "partition")
 
 
 class RecentIds:
@@ -168,19 +175,42 @@ class BatchProcessor:
     ) -> BatchResult:
         out = BatchResult()
         oldest, newest = now - self.policy.max_age, now + self.policy.max_future
-        for rec in records:
-            tp = (rec.topic, rec.partition)
-            if rec.offset < stored_offsets.get(tp, -1):
+        # Kafka hands over each partition's records together and in offset order: the
+        # per-partition bookkeeping is done once per run of them, not once per record.
+        for tp, run in groupby(records, key=_partition_of):
+            self._process_run(tp, run, stored_offsets.get(tp, -1), oldest, newest, out)
+        return out
+
+    def _process_run(
+        self,
+        tp: tuple[str, int],
+        run: Iterable[RawRecord],
+        stored: int,
+        oldest: datetime,
+        newest: datetime,
+        out: BatchResult,
+    ) -> None:
+        first, last = -1, -1
+        watermark = self._newest.get(tp)
+        lateness = self.policy.allowed_lateness
+        bucket = bucket_end = oldest  # the minute of the previous event, reused while it lasts
+        for rec in run:
+            if rec.offset < stored:
                 out.skipped_replays += 1  # already in the database from an earlier run
                 continue
-            out.next_offsets[tp] = max(out.next_offsets.get(tp, 0), rec.offset + 1)
-            out.first_offsets[tp] = min(out.first_offsets.get(tp, rec.offset), rec.offset)
+            if first < 0 or rec.offset < first:
+                first = rec.offset
+            last = max(last, rec.offset)
             try:
                 event = decode_event(rec.value)
             except EventDecodeError as exc:
                 out.dead.append(DeadLetter(rec, exc.reason, exc.detail))
                 continue
-            reason = self._check(event, oldest, newest)
+            # One UTC datetime per event for every comparison, bucket and stored row:
+            # pydantic gives each parsed time a tzinfo of its own, and comparing or
+            # hashing two such times calls utcoffset() on both (about 1 µs each time).
+            at = event.event_time.astimezone(UTC)
+            reason = self._check(event, at, oldest, newest)
             if reason is not None:
                 out.dead.append(DeadLetter(rec, reason[0], reason[1], event.source))
                 continue
@@ -188,16 +218,27 @@ class BatchProcessor:
                 detail = f"event_id {event.event_id} was already counted"
                 out.dead.append(DeadLetter(rec, "duplicate", detail, event.source))
                 continue
-            self._route(event, rec, out)
-        return out
+            if watermark is None or at > watermark:
+                watermark, too_late = at, False
+            else:
+                too_late = at < watermark - lateness
+            if not bucket <= at < bucket_end:
+                bucket = bucket_of(at)
+                bucket_end = bucket + MINUTE
+            self._route(event, at, bucket, too_late, rec, out)
+        if watermark is not None:
+            self._newest[tp] = watermark
+        if first >= 0:
+            out.first_offsets[tp] = min(out.first_offsets.get(tp, first), first)
+            out.next_offsets[tp] = max(out.next_offsets.get(tp, 0), last + 1)
 
     def _check(
-        self, event: CityEvent, oldest: datetime, newest: datetime
+        self, event: CityEvent, at: datetime, oldest: datetime, newest: datetime
     ) -> tuple[str, str] | None:
         p = self.policy
-        if event.event_time > newest:
+        if at > newest:
             return "future_time", f"event_time {event.event_time.isoformat()} is in the future"
-        if event.event_time < oldest:
+        if at < oldest:
             return "too_old", f"event_time {event.event_time.isoformat()} is older than {p.max_age}"
         area = event.area_code
         if area is not None and area not in self.hotspots:
@@ -207,13 +248,16 @@ class BatchProcessor:
             return "implausible_density", f"{density:.1f} persons/m² in zone {event.zone_id}"
         return None
 
-    def _route(self, event: CityEvent, rec: RawRecord, out: BatchResult) -> None:
-        tp = (rec.topic, rec.partition)
-        newest = self._newest.get(tp)
-        if newest is None or event.event_time > newest:
-            self._newest[tp] = event.event_time
-        too_late = newest is not None and event.event_time < newest - self.policy.allowed_lateness
-        reading = self._reading(event)
+    def _route(
+        self,
+        event: CityEvent,
+        at: datetime,
+        bucket: datetime,
+        too_late: bool,
+        rec: RawRecord,
+        out: BatchResult,
+    ) -> None:
+        reading = self._reading(event, at)
         if reading is not None:
             out.readings.append(reading)  # stored raw even when too late for its window
             if too_late:
@@ -227,12 +271,7 @@ class BatchProcessor:
                     )
                 )
                 return
-            key = (
-                reading.area_code,
-                reading.zone_id,
-                reading.source,
-                bucket_of(reading.event_time),
-            )
+            key = (reading.area_code, reading.zone_id, reading.source, bucket)
             part = out.stats.get(key)
             if part is None:
                 out.stats[key] = StatsPartial.of(reading)
@@ -244,7 +283,7 @@ class BatchProcessor:
             out.statuses.append(event)
         out.events.append(event)
 
-    def _reading(self, event: CityEvent) -> CrowdReading | None:
+    def _reading(self, event: CityEvent, at: datetime) -> CrowdReading | None:
         if isinstance(event, PopulationEstimate):
             return CrowdReading(
                 event.area_code,
@@ -252,7 +291,7 @@ class BatchProcessor:
                 "telecom",
                 event.source,
                 event.event_id,
-                event.event_time,
+                at,
                 event.ingest_time,
                 event.people,
                 event.people_min,
@@ -268,7 +307,7 @@ class BatchProcessor:
                 "zone_counter",
                 event.source,
                 event.event_id,
-                event.event_time,
+                at,
                 event.ingest_time,
                 float(event.count),
                 None,

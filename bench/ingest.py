@@ -8,7 +8,8 @@ this machine's clock) and measures:
   what was produced; `max` publishes a backlog at full speed and times it until committed;
 - latency: for every area-state message, its receive time minus its `as_of` (the newest
   event's time, equal to its ingest time here), p50 and p99;
-- worker RSS every second (`--duration-s N` adds a soak at `--soak-rate` for the curve).
+- worker RSS every second (`--duration-s N` adds a soak at `--soak-rate` for the curve);
+  with `--workers N`, N workers share the partitions in one group and RSS is their sum.
 Topics, schema and worker are removed at the end.
 
     CITYPULSE_KAFKA_PORT=29092 CITYPULSE_DB_PORT=25432 python bench/ingest.py [--quick]
@@ -33,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
-from kafka import KafkaConsumer, TopicPartition  # noqa: E402
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition  # noqa: E402
 
 from citypulse.config import StackSettings  # noqa: E402
 from citypulse.processes import Daemon  # noqa: E402
@@ -145,19 +146,23 @@ class StateLatencyProbe(threading.Thread):
 
 
 class RssSampler(threading.Thread):
-    def __init__(self, pid: int, every_s: float = 1.0) -> None:
+    """The summed RSS of the worker processes, every `every_s`."""
+
+    def __init__(self, pids: list[int], every_s: float = 1.0) -> None:
         super().__init__(daemon=True)
-        self.pid, self.every_s, self.began = pid, every_s, time.monotonic()
+        self.pids, self.every_s, self.began = pids, every_s, time.monotonic()
         self.curve: list[tuple[float, float]] = []
         self.stop = threading.Event()
 
     def run(self) -> None:
         while not self.stop.wait(self.every_s):
-            try:
-                status = Path(f"/proc/{self.pid}/status").read_text()
-            except FileNotFoundError:
-                return
-            kb = next(int(line.split()[1]) for line in status.splitlines() if line[:6] == "VmRSS:")
+            kb = 0
+            for pid in self.pids:
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except FileNotFoundError:
+                    return
+                kb += next(int(ln.split()[1]) for ln in status.splitlines() if ln[:6] == "VmRSS:")
             self.curve.append((time.monotonic() - self.began, kb / 1024))
 
 
@@ -167,11 +172,12 @@ def committed(conninfo: str) -> int:
     return int(str(row[0])) if row else 0
 
 
-def wait_committed(conninfo: str, target: int, timeout_s: float, worker: Daemon) -> float:
+def wait_committed(conninfo: str, target: int, timeout_s: float, workers: list[Daemon]) -> float:
     deadline = time.monotonic() + timeout_s
     while committed(conninfo) < target:
-        if not worker.is_running():
-            raise RuntimeError(f"the worker died:\n{worker.log_tail(30)}")
+        for worker in workers:
+            if not worker.is_running():
+                raise RuntimeError(f"a worker died:\n{worker.log_tail(30)}")
         if time.monotonic() > deadline:
             raise TimeoutError(f"{committed(conninfo)} of {target} committed after {timeout_s}s")
         time.sleep(0.1)
@@ -182,7 +188,7 @@ def percentile(xs: list[float], q: float) -> float | None:
     return statistics.quantiles(xs, n=1000)[int(q * 1000) - 1] if len(xs) > 1 else None
 
 
-def run_paced(s: StackSettings, worker: Daemon, load: LiveLoad, probe: StateLatencyProbe,
+def run_paced(s: StackSettings, workers: list[Daemon], load: LiveLoad, probe: StateLatencyProbe,
               rate: float, secs: float, produced: int) -> tuple[dict[str, Any], int]:  # fmt: skip
     topic = s.topic("city-events.v1")
     probe.take()
@@ -190,7 +196,7 @@ def run_paced(s: StackSettings, worker: Daemon, load: LiveLoad, probe: StateLate
     sent = asyncio.run(produce_paced(load, s.kafka_bootstrap, topic, rate, secs))
     elapsed = time.monotonic() - began
     lag_at_end = produced + sent - committed(s.db_conninfo)
-    done = wait_committed(s.db_conninfo, produced + sent, 120, worker)
+    done = wait_committed(s.db_conninfo, produced + sent, 120, workers)
     lat = probe.take()
     step = {
         "rate_target": rate,
@@ -206,13 +212,13 @@ def run_paced(s: StackSettings, worker: Daemon, load: LiveLoad, probe: StateLate
 
 
 def run_max(
-    s: StackSettings, worker: Daemon, load: LiveLoad, events: int, produced: int
+    s: StackSettings, workers: list[Daemon], load: LiveLoad, events: int, produced: int
 ) -> tuple[dict[str, Any], int]:
     pairs = [load.make() for _ in range(events)]  # stamped before: latency is meaningless here
     began = time.monotonic()
     acked = asyncio.run(publish_encoded(pairs, s.kafka_bootstrap, s.topic("city-events.v1")))
     published = time.monotonic()
-    done = wait_committed(s.db_conninfo, produced + acked, 300, worker)
+    done = wait_committed(s.db_conninfo, produced + acked, 300, workers)
     step = {
         "rate_target": "max",
         "events": acked,
@@ -222,12 +228,32 @@ def run_max(
     return step, produced + acked
 
 
-def start_worker(s: StackSettings, workdir: Path, env: dict[str, str]) -> Daemon:
-    d = Daemon(f"{s.topic_prefix}-worker", workdir / "run", workdir / "log")
+def wait_members(s: StackSettings, n: int, timeout_s: float = 120) -> None:
+    """Until the ingest group is stable with `n` members that each hold partitions."""
+    group_id, deadline = f"{s.topic_prefix}-ingest", time.monotonic() + timeout_s
+    admin = KafkaAdminClient(bootstrap_servers=s.kafka_bootstrap)
+    try:
+        while time.monotonic() < deadline:
+            group = admin.describe_groups([group_id])[group_id]
+            # Assignments are only decoded once the group is stable.
+            if group["group_state"] == "Stable" and n == sum(
+                1
+                for m in group["members"]
+                if any(a["partitions"] for a in m["member_assignment"]["assigned_partitions"])
+            ):
+                return
+            time.sleep(0.5)
+    finally:
+        admin.close()
+    raise TimeoutError(f"the ingest group did not settle with {n} workers in {timeout_s}s")
+
+
+def start_worker(s: StackSettings, workdir: Path, env: dict[str, str], n: int = 1) -> Daemon:
+    d = Daemon(f"{s.topic_prefix}-worker-{n}", workdir / "run", workdir / "log")
     base = {"CITYPULSE_" + k.upper(): str(v) for k, v in {
         "env": s.env, "var_dir": s.var_dir, "kafka_port": s.kafka_port,
         "kafka_controller_port": s.kafka_controller_port, "db_port": s.db_port,
-        "topic_prefix": s.topic_prefix, "db_schema": s.db_schema, "worker_id": "bench",
+        "topic_prefix": s.topic_prefix, "db_schema": s.db_schema, "worker_id": f"bench-{n}",
     }.items()}  # fmt: skip
     argv = [sys.executable, "-m", "faust", "-A", "streams.app", "worker", "-l", "warn"]
     d.start(argv, marker="streams.app", env={**base, **env, "PYTHONPATH": str(ROOT)}, cwd=workdir)
@@ -243,6 +269,7 @@ def main() -> int:
     ap.add_argument("--duration-s", type=float, default=0.0, help="soak for the RSS curve")
     ap.add_argument("--soak-rate", type=float, default=5000.0)
     ap.add_argument("--worker-env", action="append", default=[], help="KEY=VALUE for the worker")
+    ap.add_argument("--workers", type=int, default=1, help="worker processes in one group")
     args = ap.parse_args()
     if args.quick:
         args.rates, args.step_s, args.max_events = "1000,5000,max", 10.0, 60_000
@@ -251,32 +278,35 @@ def main() -> int:
     migrate(s.db_conninfo, tag)
     names = broker.ensure_topics(s)
     workdir = Path(tempfile.mkdtemp(prefix="citypulse-bench-"))
-    worker = start_worker(s, workdir, dict(kv.split("=", 1) for kv in args.worker_env))
+    env = dict(kv.split("=", 1) for kv in args.worker_env)
+    workers = [start_worker(s, workdir, env, n) for n in range(1, args.workers + 1)]
     steps: list[dict[str, Any]] = []
     try:
         load = LiveLoad()
+        wait_members(s, args.workers)  # every worker is up and holds partitions
         produced = asyncio.run(produce_paced(load, s.kafka_bootstrap, s.topic("city-events.v1"),
                                              500, 1.0))  # fmt: skip
-        wait_committed(s.db_conninfo, produced, 120, worker)  # the worker is up and has joined
-        pid = worker.pid()
-        if pid is None:
-            raise RuntimeError(f"the worker is not running:\n{worker.log_tail(30)}")
-        rss = RssSampler(pid)
+        wait_committed(s.db_conninfo, produced, 120, workers)
+        pids = [w.pid() for w in workers]
+        if None in pids:
+            tails = "".join(w.log_tail(30) for w in workers)
+            raise RuntimeError(f"a worker is not running:\n{tails}")
+        rss = RssSampler([p for p in pids if p is not None])
         rss.start()
         probe = StateLatencyProbe(s.kafka_bootstrap, s.topic("area-state.v1"))
         probe.start()
         for rate in args.rates.split(","):
             if rate == "max":
-                step, produced = run_max(s, worker, load, args.max_events, produced)
+                step, produced = run_max(s, workers, load, args.max_events, produced)
             else:
                 step, produced = run_paced(
-                    s, worker, load, probe, float(rate), args.step_s, produced
+                    s, workers, load, probe, float(rate), args.step_s, produced
                 )
             steps.append(step)
             print(json.dumps(step), flush=True)
         if args.duration_s > 0:
             step, produced = run_paced(
-                s, worker, load, probe, args.soak_rate, args.duration_s, produced
+                s, workers, load, probe, args.soak_rate, args.duration_s, produced
             )
             steps.append({**step, "soak": True})
             print(json.dumps(steps[-1]), flush=True)
@@ -285,7 +315,8 @@ def main() -> int:
         curve = rss.curve[:: max(1, len(rss.curve) // 20)] + rss.curve[-1:]
         print("worker RSS (s, MB):", [(round(t), round(m, 1)) for t, m in curve])
     finally:
-        worker.stop(timeout_s=20)
+        for worker in workers:
+            worker.stop(timeout_s=20)
         broker.delete_topics(s, names)
         drop_schema(s.db_conninfo, tag)
     paced = [x for x in steps if x["rate_target"] != "max"]

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +45,9 @@ class StackSettings(BaseSettings):
     api_ws_deflate: bool = False
 
     worker_id: str = "worker-1"
+    # Stream workers `up` starts in the one consumer group. One holds a core at about
+    # 16,000 events/s; two reach 22,000-28,000 on this 2-core machine (docs/benchmarks.md).
+    workers: int = Field(default=1, ge=1, le=16)
     simulate_areas: int = 120  # hotspots the `up` simulator drives
     simulate_speed: float = 1.0  # simulated seconds per wall second
 

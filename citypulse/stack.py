@@ -13,8 +13,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 class AppProcess:
     name: str
     argv: Callable[[StackSettings], list[str]]
+    env: Mapping[str, str] = field(default_factory=dict)
 
 
 def _py(*args: str) -> list[str]:
@@ -61,6 +62,16 @@ APP_PROCESSES: tuple[AppProcess, ...] = (
     ),
     AppProcess("simulator", lambda s: _py("-m", "citypulse.cli", "simulate", "--realtime")),
 )
+
+
+def app_processes(settings: StackSettings) -> list[AppProcess]:
+    """What `up` runs, in order: `settings.workers` stream workers in one group first."""
+    first, rest = APP_PROCESSES[0], APP_PROCESSES[1:]
+    more = [
+        AppProcess(f"worker-{n}", first.argv, {"CITYPULSE_WORKER_ID": f"worker-{n}"})
+        for n in range(2, settings.workers + 1)
+    ]
+    return [first, *more, *rest]
 
 
 def daemon(settings: StackSettings, name: str) -> Daemon:
@@ -135,7 +146,7 @@ def up(settings: StackSettings, *, simulate: bool = True, timeout_s: float = 90.
     import_areas(settings)
     import_zones(settings)
     seed_demo_recipients(settings)
-    wanted = [p for p in APP_PROCESSES if simulate or p.name != "simulator"]
+    wanted = [p for p in app_processes(settings) if simulate or p.name != "simulator"]
     # `status` checks what `up` was asked to run, not more.
     _selection_file(settings).write_text(json.dumps([p.name for p in wanted]))
     for proc in wanted:
@@ -145,7 +156,7 @@ def up(settings: StackSettings, *, simulate: bool = True, timeout_s: float = 90.
         if proc.name == "api":
             require_port_free(settings.api_host, settings.api_port, "API", "CITYPULSE_API_PORT")
         argv = proc.argv(settings)
-        d.start(argv, marker=" ".join(argv[1:]), cwd=Path.cwd())
+        d.start(argv, marker=" ".join(argv[1:]), env=proc.env, cwd=Path.cwd())
     wait_healthy(settings, timeout_s)
 
 
@@ -156,7 +167,7 @@ def wait_healthy(settings: StackSettings, timeout_s: float) -> dict[str, object]
         body = health(settings)
         if body.get("status") == "ok":
             return body
-        for proc in APP_PROCESSES:
+        for proc in app_processes(settings):
             d = daemon(settings, proc.name)
             if d.record() is not None and not d.is_running():
                 raise ProcessError(f"{proc.name} exited. Its log ({d.log_file}):\n{d.log_tail()}")
@@ -178,9 +189,11 @@ def health(settings: StackSettings) -> dict[str, object]:
 
 def down(settings: StackSettings) -> list[str]:
     stopped = []
-    for proc in reversed(APP_PROCESSES):
-        if daemon(settings, proc.name).stop():
-            stopped.append(proc.name)
+    # What `up` started, even if CITYPULSE_WORKERS has changed since.
+    names = _selected(settings) + [p.name for p in APP_PROCESSES]
+    for name in reversed(list(dict.fromkeys(names))):
+        if daemon(settings, name).stop():
+            stopped.append(name)
     if broker.stop(settings):
         stopped.append("kafka")
     if cluster.stop(settings):

@@ -1,4 +1,5 @@
-"""`citypulse up / status / down` on their own ports and var dir, as a user runs them."""
+"""`citypulse up / status / down` on their own ports and var dir, as a user runs them, with
+two stream workers (CITYPULSE_WORKERS=2) sharing the partitions."""
 
 from __future__ import annotations
 
@@ -31,12 +32,12 @@ def cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "citypulse.cli", *args],
         capture_output=True, text=True, timeout=timeout, check=False,
-        env={**os.environ, **settings_env(E2E)}, cwd=REPO_ROOT,
+        env={**os.environ, **settings_env(E2E), "CITYPULSE_WORKERS": "2"}, cwd=REPO_ROOT,
     )  # fmt: skip
 
 
 def stack_pids() -> dict[str, int | None]:
-    names = ["kafka", "worker", "dispatcher", "api"]
+    names = ["kafka", "worker", "worker-2", "dispatcher", "api"]
     return {n: Daemon(n, E2E.run_dir, E2E.log_dir).pid() for n in names}
 
 
@@ -55,7 +56,14 @@ def test_up_serves_health_states_and_minute_rows(stack: None) -> None:
     body = health.json()
     assert body["status"] == "ok"
     assert body["components"]["database"]["backend"] in {"postgresql", "timescaledb"}
-    assert cli("status").returncode == 0
+    status = cli("status")
+    assert status.returncode == 0 and "worker-2" in status.stdout, status.stdout
+
+    def both_workers_beat() -> bool:
+        workers = httpx.get(f"{E2E.api_url}/health", timeout=5).json()["components"]["worker"]
+        return bool(workers.get("workers") == ["worker-1", "worker-2"])
+
+    wait_for(both_workers_beat, 60, "heartbeats of worker-1 and worker-2")
 
     now = datetime.now(UTC)
     pub = KafkaEventPublisher(E2E.kafka_bootstrap, E2E.topic("city-events.v1"))

@@ -1,0 +1,115 @@
+"""CPU cost per event of the worker's batch step: validation and routing, then the live fold.
+
+The same fixed events every run (every hotspot, a telecom estimate and two zone counts
+each, 20 µs apart), in 5,000-event batches as the worker takes them; no Kafka, no
+database. Prints CPU µs per event (process time, min of `--repeat` runs).
+
+This machine's core speed varies by tens of percent from one minute to the next, so
+`--instructions` also counts instructions with valgrind's callgrind, which gives the same
+number on every run: the count for 21,000 events minus the count for 1,000 (startup),
+divided by 20,000. It includes building the test records (a few thousand instructions per
+event, the same for every version), so compare counts, don't read them as the worker's.
+
+    python bench/batch_cpu.py [--events 100000] [--instructions]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sensors.registry import hotspots_by_code  # noqa: E402
+from streams.batch import BatchProcessor, RawRecord  # noqa: E402
+from streams.live import LiveStates  # noqa: E402
+
+BATCH = 5000
+T0 = datetime(2026, 11, 30, 5, 0, tzinfo=UTC)
+
+
+def records(count: int) -> list[RawRecord]:
+    codes = sorted(hotspots_by_code())
+    out = []
+    for i in range(count):
+        code, kind = codes[i % len(codes)], i % 3
+        at = (T0 + timedelta(microseconds=20 * i)).isoformat()
+        body = (
+            f'"kind":"population_estimate","area_code":"{code}","people_min":100,"people_max":200}}'
+            if kind == 0
+            else f'"kind":"zone_count","area_code":"{code}","zone_id":"Z{kind}",'
+            f'"counter_id":"c{kind}","count":200,"walkable_m2":500.0}}'
+        )
+        value = f'{{"v":1,"event_id":"b{i}","source":"bench","event_time":"{at}",'
+        value += f'"ingest_time":"{at}",{body}'
+        out.append(RawRecord("city-events", i % 8, i, code.encode(), value.encode()))
+    return out
+
+
+def run_once(recs: list[RawRecord]) -> float:
+    """CPU seconds to validate, route and fold `recs`, as the worker does."""
+    hotspots = hotspots_by_code()
+    processor, live = BatchProcessor(hotspots), LiveStates(hotspots)
+    now = T0 + timedelta(seconds=len(recs) * 20e-6 + 1)
+    began = time.process_time()
+    counted = 0
+    for i in range(0, len(recs), BATCH):
+        result = processor.process(recs[i : i + BATCH], {}, now)
+        live.apply(result.events)
+        counted += len(result.readings)
+    spent = time.process_time() - began
+    if counted != len(recs):
+        raise RuntimeError(f"only {counted} of {len(recs)} events were counted")
+    return spent
+
+
+def instructions(events: int) -> int:
+    """Instructions callgrind counts for a whole run of this script over `events`."""
+    cmd = [
+        "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+        sys.executable, __file__, "--events", str(events), "--repeat", "1", "--json-only",
+    ]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stderr
+    match = re.search(r"Collected : (\d+)", out)
+    if match is None:
+        raise RuntimeError(f"no callgrind total in:\n{out[-2000:]}")
+    return int(match.group(1))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=100_000)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--instructions", action="store_true", help="count with valgrind too")
+    ap.add_argument("--json-only", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    gc.set_threshold(50_000, 20, 20)  # as the worker (streams/app.py)
+    recs = records(args.events)
+    best = min(run_once(recs) for _ in range(args.repeat))
+    summary: dict[str, object] = {
+        "events": args.events,
+        "cpu_us_per_event": round(best / args.events * 1e6, 2),
+    }
+    if args.instructions:
+        if shutil.which("valgrind") is None:
+            raise SystemExit("--instructions needs valgrind (Debian package valgrind)")
+        per_event = (instructions(21_000) - instructions(1_000)) / 20_000
+        summary["instructions_per_event"] = round(per_event)
+    if not args.json_only:
+        print(f"validation + live fold: {summary['cpu_us_per_event']} CPU µs/event (best of "
+              f"{args.repeat} over {args.events:,} events)")  # fmt: skip
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

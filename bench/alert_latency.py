@@ -2,8 +2,9 @@
 
 A zone's density is pushed across 심각 (6.0/m², counted every second) at event time T;
 latency = (first SMS of that alert accepted by Kannel, i.e. `sms_outbox.sent_at`) − T −
-the configured hold time. Meanwhile a background of simulated city events is published at
-`--rate` events/s (default 5,000) into the same input topic. Everything is real: a Faust
+the configured hold time. Meanwhile a background of live city events (every hotspot's
+telecom estimate and zone counts, stamped with the send instant, all valid) is published
+at `--rate` events/s (default 5,000) into the same input topic. Everything is real: a Faust
 worker subprocess, the dispatcher subprocess (`citypulse dispatcher`, Kannel provider),
 Kannel with its carrier stand-in on free ports, PostgreSQL. 심각 is used because it never
 waits for a district grouping window (a 주의/경계 after another in the same district
@@ -22,10 +23,10 @@ import asyncio
 import json
 import sys
 import tempfile
+import threading
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
-from itertools import cycle
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,18 +34,18 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 from aiokafka import AIOKafkaProducer  # noqa: E402
+from kafka import KafkaConsumer, TopicPartition  # noqa: E402
 
+from bench.live_load import LiveLoad, produce_paced  # noqa: E402
 from citypulse.config import StackSettings  # noqa: E402
 from citypulse.processes import Daemon  # noqa: E402
-from citypulse.topics import CITY_EVENTS  # noqa: E402
+from citypulse.topics import AREA_STATE, CITY_EVENTS  # noqa: E402
 from infra.db.migrate import drop_schema, migrate  # noqa: E402
 from infra.kafka import broker  # noqa: E402
 from infra.kannel import gateway  # noqa: E402
 from infra.kannel.settings import KannelGatewaySettings  # noqa: E402
 from sensors.events import ZoneCount, encode_event  # noqa: E402
 from sensors.registry import hotspots_by_code  # noqa: E402
-from sensors.simulator.api import simulate_encoded  # noqa: E402
-from sensors.simulator.scenarios import normal_day  # noqa: E402
 from tests.integration.alerts.conftest import Kannel, free_port, sms_env  # noqa: E402
 from tests.integration.support import settings_env  # noqa: E402
 
@@ -60,26 +61,40 @@ def probe_event(area: str, zone: str, density: float, t: datetime, n: int) -> tu
     return area.encode(), encode_event(e)
 
 
+class StateWatch(threading.Thread):
+    """Reads the area-state topic; notes when each probe zone's state arrives."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        super().__init__(daemon=True)
+        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+        tps = [TopicPartition(topic, p) for p in self.consumer.partitions_for_topic(topic) or []]
+        self.consumer.assign(tps)
+        self.consumer.seek_to_end(*tps)
+        self.seen: dict[str, list[tuple[float, float]]] = {}  # zone -> [(as_of, received)]
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            for msgs in self.consumer.poll(timeout_ms=100).values():
+                received = time.time()
+                for m in msgs:
+                    if b"-BENCH" in (m.key or b""):
+                        s = json.loads(m.value)
+                        as_of = datetime.fromisoformat(s["as_of"]).timestamp()
+                        self.seen.setdefault(s["zone_id"], []).append((as_of, received))
+        self.consumer.close()
+
+    def first_at(self, zone: str, as_of: float) -> float | None:
+        return min((r for a, r in self.seen.get(zone, []) if a >= as_of - 1e-3), default=None)
+
+
 async def run(args: argparse.Namespace, settings: StackSettings, work: Path) -> dict[str, object]:
     topic = settings.topic(CITY_EVENTS.suffix)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, linger_ms=5)
     await producer.start()
-    since = datetime.now(UTC) - timedelta(hours=3)
-    background = cycle(list(simulate_encoded(normal_day(), since, timedelta(hours=3), seed=3)))
     stop = asyncio.Event()
-    sent_bg = 0
-
-    async def load() -> None:
-        nonlocal sent_bg
-        began, chunk = time.monotonic(), max(1, args.rate // 20)
-        while not stop.is_set():
-            for _ in range(chunk):
-                k, v = next(background)
-                await producer.send(topic, v, key=k)
-            sent_bg += chunk
-            ahead = sent_bg / args.rate - (time.monotonic() - began)
-            await asyncio.sleep(max(0.0, ahead))
-
+    # Live, valid city events: each one is real work for the worker (fold, store, publish).
+    background = LiveLoad(prefix="bg")
     # One probe zone per district, so each alert is the district's only one.
     by_district: dict[str, str] = {}
     for h in hotspots_by_code().values():
@@ -97,7 +112,11 @@ async def run(args: argparse.Namespace, settings: StackSettings, work: Path) -> 
             await producer.send(topic, value, key=key)
             await asyncio.sleep(1.0)
 
-    loader = asyncio.create_task(load())
+    watch = StateWatch(settings.kafka_bootstrap, settings.topic(AREA_STATE.suffix))
+    watch.start()
+    loader = asyncio.create_task(
+        produce_paced(background, settings.kafka_bootstrap, topic, args.rate, float("inf"), stop)
+    )
     t0 = time.monotonic()
     await asyncio.gather(*(probe(i, a, z) for i, (a, z) in enumerate(probes)))
     async with await psycopg.AsyncConnection.connect(settings.db_conninfo) as conn:
@@ -113,7 +132,8 @@ async def run(args: argparse.Namespace, settings: StackSettings, work: Path) -> 
                 break
             await asyncio.sleep(1)
     stop.set()
-    await loader
+    sent_bg = await loader
+    watch.stop.set()
     elapsed = time.monotonic() - t0
     await producer.stop()
     total = sorted((rows[z][1] - crossed[z]).total_seconds() - args.hold for z in rows)
@@ -121,6 +141,11 @@ async def run(args: argparse.Namespace, settings: StackSettings, work: Path) -> 
     # (decision -> outbox -> dispatcher -> Kannel accepted).
     detect = sorted((rows[z][0] - crossed[z]).total_seconds() - args.hold for z in rows)
     deliver = sorted((rows[z][1] - rows[z][0]).total_seconds() for z in rows)
+    # Decision split again: the held state reaches the area-state topic's reader, then the
+    # alert agent decides. A state "holds" once its as_of is hold_s past the crossing.
+    held = {z: watch.first_at(z, crossed[z].timestamp() + args.hold) for z in rows}
+    state = sorted(h - crossed[z].timestamp() - args.hold for z, h in held.items() if h)
+    engine = sorted(rows[z][0].timestamp() - h for z, h in held.items() if h)
 
     def pct(xs: list[float], q: float) -> float:
         return round(xs[min(len(xs) - 1, int(q * len(xs)))], 3) if xs else float("nan")
@@ -130,6 +155,9 @@ async def run(args: argparse.Namespace, settings: StackSettings, work: Path) -> 
         "background_events_per_s": round(sent_bg / elapsed), "p50_s": pct(total, 0.5),
         "p99_s": pct(total, 0.99), "max_s": pct(total, 1.0),
         "decision_p50_s": pct(detect, 0.5), "decision_p99_s": pct(detect, 0.99),
+        "held_state_p50_s": pct(state, 0.5), "held_state_p99_s": pct(state, 0.99),
+        "state_to_decision_p50_s": pct(engine, 0.5),
+        "state_to_decision_p99_s": pct(engine, 0.99),
         "decision_to_kannel_p50_s": pct(deliver, 0.5),
         "decision_to_kannel_p99_s": pct(deliver, 0.99),
     }  # fmt: skip

@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,87 +36,12 @@ sys.path.insert(0, str(ROOT))
 import psycopg  # noqa: E402
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition  # noqa: E402
 
+from bench.live_load import LiveLoad, produce_paced  # noqa: E402
 from citypulse.config import StackSettings  # noqa: E402
 from citypulse.processes import Daemon  # noqa: E402
 from infra.db.migrate import drop_schema, migrate  # noqa: E402
 from infra.kafka import broker  # noqa: E402
-from sensors.events import decode_event  # noqa: E402
-from sensors.registry import hotspots_by_code  # noqa: E402
-from sensors.simulator.bulk_publisher import partition_for, publish_encoded  # noqa: E402
-
-ZONES_PER_AREA = 2
-ZONE_M2 = 500.0
-
-
-class LiveLoad:
-    """Valid telecom estimates and zone counts of every hotspot, stamped with the send time."""
-
-    def __init__(self) -> None:
-        hotspots = hotspots_by_code()
-        self.seq = 0
-        self.templates: list[tuple[bytes, str]] = []
-        for code, spot in sorted(hotspots.items()):
-            people = int(spot.walkable_m2 * 0.4)  # calm: no alert work in the worker
-            self.templates.append(
-                (
-                    code.encode(),
-                    f'"kind":"population_estimate","area_code":"{code}",'
-                    f'"people_min":{people},"people_max":{people + 100}}}',
-                )
-            )
-            for z in range(1, ZONES_PER_AREA + 1):
-                self.templates.append(
-                    (
-                        code.encode(),
-                        f'"kind":"zone_count","area_code":"{code}","zone_id":"Z{z}",'
-                        f'"counter_id":"c{z}","count":200,"walkable_m2":{ZONE_M2}}}',
-                    )
-                )
-        for _key, value in (self.make(), self.make()):
-            decode_event(value)  # the bench must send valid events only
-
-    def make(self) -> tuple[bytes, bytes]:
-        key, body = self.templates[self.seq % len(self.templates)]
-        self.seq += 1
-        now = datetime.now(UTC).isoformat()
-        head = f'{{"v":1,"event_id":"b{self.seq}","source":"bench","event_time":"{now}",'
-        return key, f'{head}"ingest_time":"{now}",{body}'.encode()
-
-
-async def produce_paced(
-    load: LiveLoad, bootstrap: str, topic: str, rate: float, secs: float
-) -> int:
-    """Publish `rate` events/s for `secs` in 20 ms ticks, each tick one batch per partition."""
-    from aiokafka import AIOKafkaProducer
-
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
-    await producer.start()
-    sent, pending = 0, []
-    try:
-        partitions = len(await producer.partitions_for(topic))
-        began = time.monotonic()
-        while (elapsed := time.monotonic() - began) < secs:
-            due = int(rate * elapsed) - sent
-            batches: dict[int, Any] = {}
-            for _ in range(max(due, 0)):
-                key, value = load.make()
-                p = partition_for(key, partitions, 0)
-                batch = batches.get(p) or batches.setdefault(p, producer.create_batch())
-                if batch.append(key=key, value=value, timestamp=None) is None:
-                    pending.append(await producer.send_batch(batch, topic, partition=p))
-                    batches[p] = producer.create_batch()
-                    batches[p].append(key=key, value=value, timestamp=None)
-                sent += 1
-            for p, batch in batches.items():
-                pending.append(await producer.send_batch(batch, topic, partition=p))
-            if len(pending) > 256:
-                await asyncio.gather(*pending)
-                pending.clear()
-            await asyncio.sleep(0.02)
-        await asyncio.gather(*pending)
-    finally:
-        await producer.stop()
-    return sent
+from sensors.simulator.bulk_publisher import publish_encoded  # noqa: E402
 
 
 class StateLatencyProbe(threading.Thread):

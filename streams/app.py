@@ -45,6 +45,10 @@ app = faust.App(
     web_bind="127.0.0.1",
     producer_acks=-1,
     producer_linger_ms=5,
+    # A state tick sends a state per changed key (about 1 KB each, 50 KB per partition for
+    # the whole city). aiokafka's 16 KB default batches made each tick wait on several
+    # broker round trips per partition: 1.3 s per tick at 5,000 events/s, not 0.5.
+    producer_max_batch_size=512 * 1024,
     broker_commit_every=1000,
     broker_commit_interval=1.0,
     consumer_auto_offset_reset="earliest",

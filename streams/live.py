@@ -121,3 +121,19 @@ def _newest_per_source(
         if held is None or e.event_time >= held.event_time:
             newest[key] = e
     return newest, walkable
+
+
+class PublishLedger:
+    """When each key's state was last published, so the periodic refresh resends only the
+    keys nothing has published lately (a busy city changes every key every tick)."""
+
+    def __init__(self) -> None:
+        self._at: dict[Key, float] = {}  # bounded by the registry's areas and zones
+
+    def published(self, keys: Iterable[Key], at: float) -> None:
+        for key in keys:
+            self._at[key] = at
+
+    def due(self, keys: Iterable[Key], at: float, every: float) -> set[Key]:
+        """The keys not published within `every` seconds before `at`."""
+        return {k for k in keys if at - self._at.get(k, float("-inf")) >= every}

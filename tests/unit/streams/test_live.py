@@ -9,7 +9,7 @@ import pytest
 
 from sensors.events import CityEvent, EnvironmentReading, PopulationEstimate, ZoneCount
 from sensors.registry import hotspots_by_code
-from streams.live import LiveStates
+from streams.live import Key, LiveStates, PublishLedger
 
 HOTSPOTS = hotspots_by_code()
 T0 = datetime(2026, 6, 13, 4, 0, tzinfo=UTC)
@@ -83,3 +83,22 @@ def test_an_older_reading_changes_nothing() -> None:
     assert live.apply([new]) == {("POI009", "Z1"), ("POI009", None)}
     assert live.apply([old]) == set()
     assert live.apply([]) == set()
+
+
+@pytest.mark.parametrize(
+    ("published", "at", "due"),
+    [
+        ({}, 10.0, {("A", None), ("A", "z1"), ("B", None)}),  # never sent: all due
+        ({("A", None): 9.0}, 10.0, {("A", "z1"), ("B", None)}),  # sent 1 s ago: not yet
+        ({("A", None): 5.5}, 10.0, {("A", None), ("A", "z1"), ("B", None)}),  # 4.5 s ago
+        ({("A", None): 5.6, ("A", "z1"): 6.0, ("B", None): 9.9}, 10.0, set()),
+    ],
+)
+def test_publish_ledger_due_only_what_was_not_sent_lately(
+    published: dict[Key, float], at: float, due: set[Key]
+) -> None:
+    ledger = PublishLedger()
+    for key, t in published.items():
+        ledger.published([key], t)
+    keys: list[Key] = [("A", None), ("A", "z1"), ("B", None)]
+    assert ledger.due(keys, at, every=4.5) == due

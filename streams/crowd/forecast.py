@@ -102,24 +102,36 @@ class ForecastTracker:
     def __init__(self, tolerance: timedelta = timedelta(seconds=30), max_pending: int = 256):
         self.tolerance = tolerance
         self._pending: deque[Forecast] = deque(maxlen=max_pending)
+        # Kept beside `_pending` (every state of every area records and observes): the held
+        # slots and the earliest target, so most calls touch no pending forecast at all.
+        self._slots: set[tuple[int, datetime]] = set()
+        self._earliest: datetime | None = None
         self._abs_error: dict[int, float] = {}
         self._scored: dict[int, int] = {}
         self.expired = 0  # forecasts whose target passed with no actual near it
 
     def record(self, forecasts: Sequence[Forecast]) -> int:
         """Keep one forecast per horizon and target minute (states refresh every few s)."""
-        held = {(f.horizon_min, _minute(f.target_time)) for f in self._pending}
         added = 0
         for f in forecasts:
             slot = (f.horizon_min, _minute(f.target_time))
-            if slot not in held:
-                self._pending.append(f)
-                held.add(slot)
-                added += 1
+            if slot in self._slots:
+                continue
+            if len(self._pending) == self._pending.maxlen:
+                dropped = self._pending.popleft()
+                self._slots.discard((dropped.horizon_min, _minute(dropped.target_time)))
+                self._earliest = min((p.target_time for p in self._pending), default=None)
+            self._pending.append(f)
+            self._slots.add(slot)
+            if self._earliest is None or f.target_time < self._earliest:
+                self._earliest = f.target_time
+            added += 1
         return added
 
     def observe(self, at: datetime, actual: float) -> int:
         """Score every pending forecast whose target time is within tolerance of `at`."""
+        if self._earliest is None or at < self._earliest - self.tolerance:
+            return 0  # nothing due and nothing expired
         scored = 0
         keep: deque[Forecast] = deque(maxlen=self._pending.maxlen)
         for f in self._pending:
@@ -133,7 +145,10 @@ class ForecastTracker:
                 self.expired += 1
             else:
                 keep.append(f)
+                continue
+            self._slots.discard((f.horizon_min, _minute(f.target_time)))
         self._pending = keep
+        self._earliest = min((f.target_time for f in keep), default=None)
         return scored
 
     @property

@@ -7,7 +7,6 @@ bound, so memory does not grow with run time. Pure: `now` is passed in.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
@@ -18,16 +17,13 @@ from streams.crowd.fusion import FusedCount, SourceReading, fuse_area, fuse_zone
 from streams.crowd.stages import Stage
 from streams.crowd.state import AreaState, SourceKind
 from streams.crowd.thresholds import ResolvedThresholds
+from streams.crowd.trend import DensityHistory
 
-HISTORY_POINTS = 120  # distinct input slots; at a minute cadence two hours, beyond the trend window
+HISTORY_POINTS = 60  # distinct input slots: 30 minutes at the spacing, twice the trend window
 # Inputs closer than this share one trend point (the newest wins): a 1 Hz counter would
 # otherwise fill the history in two minutes and make the trend cost O(points²) per state.
-HISTORY_SPACING_S = 10.0
+HISTORY_SPACING_S = 30.0
 MAX_SOURCES = 64  # counters and sensors per area or zone; the oldest silent one is dropped
-
-
-def _slot(at: datetime) -> int:
-    return int(at.timestamp() // HISTORY_SPACING_S)
 
 
 class AreaTracker:
@@ -46,7 +42,7 @@ class AreaTracker:
         self.required_sources = required_sources
         self.max_sources = max_sources
         self.latest: dict[tuple[SourceKind, str], SourceReading] = {}
-        self.history: deque[tuple[datetime, float]] = deque(maxlen=history_points)
+        self.history = DensityHistory(history_points, timedelta(seconds=HISTORY_SPACING_S))
         self.forecasts = ForecastTracker()
         self.last_stage: Stage | None = None
         self.seq = 0
@@ -84,14 +80,7 @@ class AreaTracker:
         return fuse_area(telecom, all_zones, now)
 
     def _remember(self, at: datetime, density: float) -> None:
-        # One point per input slot: a state refreshed every 5 s must not flood the trend.
-        if self.history:
-            last = self.history[-1][0]
-            if at >= last and _slot(at) == _slot(last):
-                self.history[-1] = (at, density)
-                return
-        if not any(t == at for t, _ in self.history):
-            self.history.append((at, density))
+        self.history.remember(at, density)
 
     def update(
         self,

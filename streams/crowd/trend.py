@@ -9,7 +9,8 @@ dominate. Pure: `now` is passed in.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -18,6 +19,7 @@ import numpy.typing as npt
 
 TREND_WINDOW = timedelta(minutes=15)
 TREND_HALF_LIFE_MIN = 5.0
+_MICROSECOND = timedelta(microseconds=1)
 
 TrendMethod = Literal["theil_sen", "weighted_ls"]
 
@@ -26,14 +28,62 @@ def _minutes_before(
     points: Iterable[tuple[datetime, float]], now: datetime, window: timedelta
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Minutes relative to `now` (<= 0) and values, within the window, sorted by time."""
-    rows = [
-        ((t - now).total_seconds() / 60.0, v)
-        for t, v in points
-        if now - window <= t <= now and np.isfinite(v)
-    ]
-    rows.sort()
-    arr = np.asarray(rows, dtype=np.float64).reshape(-1, 2)
-    return arr[:, 0], arr[:, 1]
+    if isinstance(points, DensityHistory):
+        us, values = points.arrays()
+    else:
+        pts = points if isinstance(points, Sequence) else list(points)
+        us = np.fromiter((_to_us(t) for t, _ in pts), np.float64, len(pts))
+        values = np.fromiter((v for _, v in pts), np.float64, len(pts))
+    # Vectorized (every state of every area comes through here), on whole microseconds
+    # as datetimes hold them, so the window's bounds stay exact.
+    now_us = _to_us(now)
+    keep = (us >= now_us - window // _MICROSECOND) & (us <= now_us) & np.isfinite(values)
+    x = (us[keep] - now_us) / 1e6 / 60.0
+    y = values[keep]
+    order = np.lexsort((y, x))
+    return x[order], y[order]
+
+
+class DensityHistory:
+    """Bounded recent (event time, density) points of one area or zone, one per input slot.
+
+    Iterates as (datetime, density) pairs like any point list, and also keeps the times
+    as whole microseconds so the trend reads both as arrays without converting each point.
+    """
+
+    def __init__(self, maxlen: int, spacing: timedelta) -> None:
+        self._points: deque[tuple[datetime, float]] = deque(maxlen=maxlen)
+        self._us: deque[int] = deque(maxlen=maxlen)
+        self._values: deque[float] = deque(maxlen=maxlen)
+        self._spacing_us = spacing // _MICROSECOND
+
+    def remember(self, at: datetime, density: float) -> None:
+        """Inputs in the newest point's slot replace it (a state refreshed every 5 s must
+        not flood the trend); a late input in an older slot is kept beside it."""
+        at_us = _to_us(at)
+        if self._us:
+            last = self._us[-1]
+            if at_us >= last and at_us // self._spacing_us == last // self._spacing_us:
+                self._points[-1], self._us[-1], self._values[-1] = (at, density), at_us, density
+                return
+        if at_us not in self._us:
+            self._points.append((at, density))
+            self._us.append(at_us)
+            self._values.append(density)
+
+    def arrays(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        n = len(self._us)
+        return np.fromiter(self._us, np.float64, n), np.fromiter(self._values, np.float64, n)
+
+    def __iter__(self) -> Iterator[tuple[datetime, float]]:
+        return iter(self._points)
+
+    def __len__(self) -> int:
+        return len(self._points)
+
+
+def _to_us(t: datetime) -> int:
+    return round(t.timestamp() * 1e6)
 
 
 @functools.lru_cache(maxsize=256)
@@ -50,7 +100,16 @@ def theil_sen_slope(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> f
     keep = dx > 0
     if not keep.any():
         return None
-    return float(np.median((y[j] - y[i])[keep] / dx[keep]))
+    return _median((y[j] - y[i])[keep] / dx[keep])
+
+
+def _median(a: npt.NDArray[np.float64]) -> float:
+    # np.median's generic path costs more than the partition itself at these sizes.
+    k = len(a) // 2
+    if len(a) % 2:
+        return float(np.partition(a, k)[k])
+    p = np.partition(a, (k - 1, k))
+    return float((p[k - 1] + p[k]) / 2.0)
 
 
 def weighted_ls_slope(

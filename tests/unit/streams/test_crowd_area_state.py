@@ -175,11 +175,11 @@ def test_area_tracker_lifts_area_with_zone_crush_and_wifi_vicinity() -> None:
     [
         ([], []),
         ([0], [0]),
-        ([0, 3, 9], [9]),  # one 10-second slot: the newest input stands for it
-        ([0, 3, 10, 25], [3, 10, 25]),
-        ([0, 30, 12], [0, 30, 12]),  # a late input in an older slot is kept, not merged
-        ([30, 30, 30], [30]),
-        ([0, 5, 5, 60], [5, 60]),
+        ([0, 9, 27], [27]),  # one 30-second slot: the newest input stands for it
+        ([0, 9, 30, 75], [9, 30, 75]),
+        ([0, 90, 36], [0, 90, 36]),  # a late input in an older slot is kept, not merged
+        ([90, 90, 90], [90]),
+        ([0, 15, 15, 180], [15, 180]),
     ],
 )
 def test_tracker_history_keeps_one_point_per_slot(offsets_s: list[int], kept_s: list[int]) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from streams.crowd.forecast import (
@@ -11,7 +12,7 @@ from streams.crowd.forecast import (
     damped_steps,
     forecast_density,
 )
-from streams.crowd.trend import TrendMethod, trend_per_min
+from streams.crowd.trend import DensityHistory, TrendMethod, theil_sen_slope, trend_per_min
 
 NOW = datetime(2026, 6, 13, 4, 0, tzinfo=UTC)  # 13:00 KST
 
@@ -124,3 +125,106 @@ def test_forecast_tracker_memory_is_bounded() -> None:
     for m in range(100):
         tracker.record([Forecast(10, NOW + timedelta(minutes=m), 1.0)])
     assert tracker.pending == 8
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 30, 31, 90])
+def test_theil_sen_slope_is_the_median_of_pairwise_slopes(n: int) -> None:
+    rng = np.random.default_rng(n)
+    x = np.sort(rng.uniform(-15, 0, n))
+    y = rng.normal(2.0, 0.5, n)
+    pairwise = [(y[j] - y[i]) / (x[j] - x[i]) for i in range(n) for j in range(i + 1, n)]
+    assert theil_sen_slope(x, y) == pytest.approx(float(np.median(pairwise)), rel=1e-12)
+
+
+def test_trend_from_a_density_history_equals_the_trend_from_its_points() -> None:
+    rng = np.random.default_rng(7)
+    history = DensityHistory(60, timedelta(seconds=30))
+    at = NOW
+    for _ in range(200):  # in order, same slot, late and duplicate inputs
+        at += timedelta(seconds=float(rng.choice([0, 4, 17, 31, 65, -50])))
+        history.remember(at, float(rng.uniform(0, 4)))
+        points = list(history)
+        assert len(points) == len(history) <= 60
+        for method in ("theil_sen", "weighted_ls"):
+            assert trend_per_min(history, at, method=method) == trend_per_min(
+                points, at, method=method
+            )
+
+
+def _minute(t: datetime) -> datetime:
+    return t.replace(second=0, microsecond=0)
+
+
+class _ReferenceTracker:
+    """ForecastTracker as first written: every call scans every pending forecast."""
+
+    def __init__(self, tolerance: timedelta, max_pending: int) -> None:
+        self.tolerance, self.max_pending = tolerance, max_pending
+        self.pending: list[Forecast] = []
+        self.errors: dict[int, list[float]] = {}
+        self.expired = 0
+
+    def record(self, forecasts: list[Forecast]) -> int:
+        held = {(f.horizon_min, _minute(f.target_time)) for f in self.pending}
+        added = 0
+        for f in forecasts:
+            slot = (f.horizon_min, _minute(f.target_time))
+            if slot not in held:
+                self.pending = [*self.pending, f][-self.max_pending :]
+                held.add(slot)
+                added += 1
+        return added
+
+    def observe(self, at: datetime, actual: float) -> int:
+        keep, scored = [], 0
+        for f in self.pending:
+            if abs(f.target_time - at) <= self.tolerance:
+                self.errors.setdefault(f.horizon_min, []).append(abs(f.density_per_m2 - actual))
+                scored += 1
+            elif f.target_time < at - self.tolerance:
+                self.expired += 1
+            else:
+                keep.append(f)
+        self.pending = keep
+        return scored
+
+
+@pytest.mark.parametrize("max_pending", [4, 256])
+def test_forecast_tracker_scores_as_a_full_scan_would(max_pending: int) -> None:
+    rng = np.random.default_rng(max_pending)
+    tracker = ForecastTracker(max_pending=max_pending)
+    reference = _ReferenceTracker(timedelta(seconds=30), max_pending)
+    now = NOW
+    for _ in range(3000):
+        now += timedelta(seconds=float(rng.choice([5, 5, 20, 61, 400])))
+        density = float(rng.uniform(0, 5))
+        assert tracker.observe(now, density) == reference.observe(now, density)
+        made = [Forecast(h, now + timedelta(minutes=h), density + h / 10) for h in (10, 30)]
+        assert tracker.record(made) == reference.record(made)
+        assert (tracker.pending, tracker.expired) == (len(reference.pending), reference.expired)
+    for h, errors in reference.errors.items():
+        assert tracker.scored(h) == len(errors)
+        assert tracker.mae(h) == pytest.approx(sum(errors) / len(errors))
+
+
+@pytest.mark.parametrize(
+    ("points", "slope"),
+    [
+        ([(NOW - timedelta(minutes=15), 0.0), (NOW, 1.5)], 0.1),  # the window's start counts
+        ([(NOW - timedelta(minutes=15, microseconds=1), 0.0), (NOW, 1.5)], None),
+        ([(NOW - timedelta(minutes=5), 0.5), (NOW + timedelta(microseconds=1), 9.0)], None),
+    ],
+)
+def test_trend_window_bounds_are_exact_to_the_microsecond(
+    points: list[tuple[datetime, float]], slope: float | None
+) -> None:
+    for source in (points, _history(points)):
+        got = trend_per_min(source, NOW)
+        assert got == (None if slope is None else pytest.approx(slope))
+
+
+def _history(points: list[tuple[datetime, float]]) -> DensityHistory:
+    history = DensityHistory(60, timedelta(seconds=30))
+    for at, density in points:
+        history.remember(at, density)
+    return history

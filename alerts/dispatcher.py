@@ -35,6 +35,7 @@ from datetime import timedelta
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerts.delivery import record_delivery_report
@@ -159,13 +160,51 @@ class OutboxDispatcher:
             return handed
 
     async def run(self, stop: asyncio.Event, idle_s: float = 0.5) -> None:
-        while not stop.is_set():
-            try:
-                sent = await self.dispatch_once()
-            except psycopg.OperationalError as exc:
-                log.warning("outbox unavailable (%s); retrying", exc)
-                sent = 0
-            if sent == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), idle_s)
-        await self.provider.aclose()
+        """Dispatch until `stop`; between empty rounds, sleep until a new outbox row is
+        announced (LISTEN) or `idle_s` passes (retries that come due are not announced)."""
+        listener: psycopg.AsyncConnection[Any] | None = None
+        try:
+            while not stop.is_set():
+                try:
+                    sent = await self.dispatch_once()
+                except psycopg.OperationalError as exc:
+                    log.warning("outbox unavailable (%s); retrying", exc)
+                    sent = 0
+                if sent == 0:
+                    listener = await self._idle(listener, stop, idle_s)
+        finally:
+            if listener is not None:
+                await listener.close()
+            await self.provider.aclose()
+
+    async def _idle(
+        self, listener: psycopg.AsyncConnection[Any] | None, stop: asyncio.Event, idle_s: float
+    ) -> psycopg.AsyncConnection[Any] | None:
+        """Wait up to `idle_s` for an announcement or `stop`; returns the listener to keep."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + idle_s
+        try:
+            if listener is None or listener.closed:
+                listener = await self._listen()
+            while not stop.is_set() and (left := deadline - loop.time()) > 0:
+                announced = False
+                # In slices, so `stop` is seen within half a second of a long idle.
+                async for _ in listener.notifies(timeout=min(left, 0.5), stop_after=1):
+                    announced = True
+                if announced:
+                    break
+            return listener
+        except psycopg.OperationalError as exc:  # the database is away: poll until it is back
+            log.info("outbox listener unavailable: %s", exc)
+            if listener is not None:
+                await listener.close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), idle_s)
+            return None
+
+    async def _listen(self) -> psycopg.AsyncConnection[Any]:
+        conn = await self._connect()
+        row = await (await conn.execute("SELECT current_schema()")).fetchone()
+        channel = f"cp_outbox_{row[0] if row else 'public'}"
+        await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+        return conn

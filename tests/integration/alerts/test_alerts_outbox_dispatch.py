@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -66,3 +68,36 @@ async def test_alert_opens_once_and_its_sms_is_delivered_exactly_once(
     assert db.execute("SELECT status, attempts FROM sms_outbox").fetchall() == [("delivered", 1)]
     reports = db.execute("SELECT status FROM delivery_reports").fetchall()
     assert reports == [("delivered",)]
+
+
+async def test_an_idle_dispatcher_wakes_for_a_new_message_at_once(
+    isolated: StackSettings, db: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    """LISTEN/NOTIFY: with a minute between polls, a new alert's SMS still goes out in
+    about a second; without the announcement it would wait out the minute."""
+    db.execute(
+        "INSERT INTO recipients (name, phone_e164, tier, districts) "
+        "VALUES ('용산구 CCTV', '+821012345678', 1, '{용산구}')"
+    )
+    dispatcher = OutboxDispatcher(isolated.db_conninfo, lambda sink: LogProvider(sink))
+    stop = asyncio.Event()
+    running = asyncio.create_task(dispatcher.run(stop, idle_s=60.0))
+    await asyncio.sleep(1.5)  # one empty round, now asleep on LISTEN
+    service = AlertService(isolated.db_conninfo, AREAS, AlertSettings(stage_hold_s=30))
+    await service.start(T0)
+    await service.on_state(_state(0, 3.4, 1), T0)
+    await service.on_state(_state(40, 3.4, 2), T0)
+    await service.close()
+    queued = time.monotonic()
+    status = None
+    while time.monotonic() - queued < 10:
+        row = db.execute("SELECT status FROM sms_outbox").fetchone()
+        status = row[0] if row else None
+        if status in ("sent", "delivered"):
+            break
+        await asyncio.sleep(0.05)
+    waited = time.monotonic() - queued
+    stop.set()
+    await asyncio.wait_for(running, 5)  # a stop is seen within half a second of idling
+    assert status in ("sent", "delivered"), f"still {status} after {waited:.1f}s"
+    assert waited < 5

@@ -23,20 +23,19 @@ import asyncio
 import json
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 from aiokafka import AIOKafkaProducer  # noqa: E402
-from kafka import KafkaConsumer, TopicPartition  # noqa: E402
 
-from bench.live_load import LiveLoad, produce_paced  # noqa: E402
+from bench.live_load import AreaStateReader, LiveLoad, produce_paced  # noqa: E402
 from citypulse.config import StackSettings  # noqa: E402
 from citypulse.processes import Daemon  # noqa: E402
 from citypulse.topics import AREA_STATE, CITY_EVENTS  # noqa: E402
@@ -61,28 +60,19 @@ def probe_event(area: str, zone: str, density: float, t: datetime, n: int) -> tu
     return area.encode(), encode_event(e)
 
 
-class StateWatch(threading.Thread):
-    """Reads the area-state topic; notes when each probe zone's state arrives."""
+class StateWatch(AreaStateReader):
+    """Notes when each probe zone's state arrives."""
 
     def __init__(self, bootstrap: str, topic: str) -> None:
-        super().__init__(daemon=True)
-        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
-        tps = [TopicPartition(topic, p) for p in self.consumer.partitions_for_topic(topic) or []]
-        self.consumer.assign(tps)
-        self.consumer.seek_to_end(*tps)
+        super().__init__(bootstrap, topic)
         self.seen: dict[str, list[tuple[float, float]]] = {}  # zone -> [(as_of, received)]
-        self.stop = threading.Event()
 
-    def run(self) -> None:
-        while not self.stop.is_set():
-            for msgs in self.consumer.poll(timeout_ms=100).values():
-                received = time.time()
-                for m in msgs:
-                    if b"-BENCH" in (m.key or b""):
-                        s = json.loads(m.value)
-                        as_of = datetime.fromisoformat(s["as_of"]).timestamp()
-                        self.seen.setdefault(s["zone_id"], []).append((as_of, received))
-        self.consumer.close()
+    def handle(self, received: float, msgs: list[Any]) -> None:
+        for m in msgs:
+            if b"-BENCH" in (m.key or b""):
+                s = json.loads(m.value)
+                as_of = datetime.fromisoformat(s["as_of"]).timestamp()
+                self.seen.setdefault(s["zone_id"], []).append((as_of, received))
 
     def first_at(self, zone: str, as_of: float) -> float | None:
         return min((r for a, r in self.seen.get(zone, []) if a >= as_of - 1e-3), default=None)

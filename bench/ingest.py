@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition  # noqa: E402
+from kafka import KafkaAdminClient  # noqa: E402
 
-from bench.live_load import LiveLoad, produce_paced  # noqa: E402
+from bench.live_load import AreaStateReader, LiveLoad, produce_paced  # noqa: E402
 from citypulse.config import StackSettings  # noqa: E402
 from citypulse.processes import Daemon  # noqa: E402
 from infra.db.migrate import drop_schema, migrate  # noqa: E402
@@ -44,26 +44,17 @@ from infra.kafka import broker  # noqa: E402
 from sensors.simulator.bulk_publisher import publish_encoded  # noqa: E402
 
 
-class StateLatencyProbe(threading.Thread):
+class StateLatencyProbe(AreaStateReader):
     """Receives area-state messages; latency = receive time - as_of (same machine's clock)."""
 
     def __init__(self, bootstrap: str, topic: str) -> None:
-        super().__init__(daemon=True)
-        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
-        tps = [TopicPartition(topic, p) for p in self.consumer.partitions_for_topic(topic) or []]
-        self.consumer.assign(tps)
-        self.consumer.seek_to_end(*tps)
+        super().__init__(bootstrap, topic, poll_ms=200)
         self.samples: list[float] = []
-        self.stop = threading.Event()
 
-    def run(self) -> None:
-        while not self.stop.is_set():
-            for msgs in self.consumer.poll(timeout_ms=200).values():
-                received = time.time()
-                for m in msgs:
-                    as_of = datetime.fromisoformat(json.loads(m.value)["as_of"])
-                    self.samples.append(received - as_of.timestamp())
-        self.consumer.close()
+    def handle(self, received: float, msgs: list[Any]) -> None:
+        for m in msgs:
+            as_of = datetime.fromisoformat(json.loads(m.value)["as_of"])
+            self.samples.append(received - as_of.timestamp())
 
     def take(self) -> list[float]:
         out, self.samples = self.samples, []

@@ -7,9 +7,12 @@ now), so a bench measures the worker's real work, not dead-lettering.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from datetime import UTC, datetime
 from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
 
 from sensors.events import decode_event
 from sensors.registry import hotspots_by_code
@@ -96,3 +99,26 @@ async def produce_paced(
     finally:
         await producer.stop()
     return sent
+
+
+class AreaStateReader(threading.Thread):
+    """Reads the area-state topic from its end in a thread; `handle` gets each poll's
+    messages with the time they were received (this machine's clock, as `as_of` is)."""
+
+    def __init__(self, bootstrap: str, topic: str, poll_ms: int = 100) -> None:
+        super().__init__(daemon=True)
+        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+        tps = [TopicPartition(topic, p) for p in self.consumer.partitions_for_topic(topic) or []]
+        self.consumer.assign(tps)
+        self.consumer.seek_to_end(*tps)
+        self.poll_ms = poll_ms
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            for msgs in self.consumer.poll(timeout_ms=self.poll_ms).values():
+                self.handle(time.time(), msgs)
+        self.consumer.close()
+
+    def handle(self, received: float, msgs: list[Any]) -> None:
+        raise NotImplementedError

@@ -46,7 +46,7 @@ class StackSettings(BaseSettings):
 
     worker_id: str = "worker-1"
     # Stream workers `up` starts in the one consumer group. One holds a core at about
-    # 16,000 events/s; two reach 22,000-28,000 on this 2-core machine (docs/benchmarks.md).
+    # 16,000-18,000 events/s; two reach 22,000-28,000 on this 2-core machine (docs/benchmarks.md).
     workers: int = Field(default=1, ge=1, le=16)
     simulate_areas: int = 120  # hotspots the `up` simulator drives
     simulate_speed: float = 1.0  # simulated seconds per wall second

@@ -52,7 +52,7 @@ class DensityHistory:
     """
 
     def __init__(self, maxlen: int, spacing: timedelta) -> None:
-        self._points: deque[tuple[datetime, float]] = deque(maxlen=maxlen)
+        self._times: deque[datetime] = deque(maxlen=maxlen)
         self._us: deque[int] = deque(maxlen=maxlen)
         self._values: deque[float] = deque(maxlen=maxlen)
         self._spacing_us = spacing // _MICROSECOND
@@ -64,10 +64,10 @@ class DensityHistory:
         if self._us:
             last = self._us[-1]
             if at_us >= last and at_us // self._spacing_us == last // self._spacing_us:
-                self._points[-1], self._us[-1], self._values[-1] = (at, density), at_us, density
+                self._times[-1], self._us[-1], self._values[-1] = at, at_us, density
                 return
         if at_us not in self._us:
-            self._points.append((at, density))
+            self._times.append(at)
             self._us.append(at_us)
             self._values.append(density)
 
@@ -76,10 +76,10 @@ class DensityHistory:
         return np.fromiter(self._us, np.float64, n), np.fromiter(self._values, np.float64, n)
 
     def __iter__(self) -> Iterator[tuple[datetime, float]]:
-        return iter(self._points)
+        return zip(self._times, self._values, strict=True)
 
     def __len__(self) -> int:
-        return len(self._points)
+        return len(self._times)
 
 
 def _to_us(t: datetime) -> int:

@@ -16,10 +16,10 @@ import psycopg
 from alerts.rules import AreaInfo
 from alerts.service import AlertService
 from alerts.settings import AlertSettings
+from citypulse.domain.area_state import AreaState
 from sensors.registry import hotspots_by_code
 from streams.agents import area_state_topic
 from streams.app import app, settings
-from streams.crowd.state import AreaState
 
 log = logging.getLogger(__name__)
 alert_settings = AlertSettings()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from alerts.rules import DistrictGrouper
-from streams.crowd.stages import Stage
+from citypulse.domain.stages import Stage
 
 
 @dataclass

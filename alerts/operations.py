@@ -23,10 +23,11 @@ from alerts import store
 from alerts.exceptions import AlertNotFound, InvalidSilence
 from alerts.fanout import plan_sms
 from alerts.lifecycle import AlertRecord, Transition, acknowledge, comment, resolve
-from alerts.recipients import MessageRateLimiter, mask_phone
+from alerts.recipients import MessageRateLimiter
 from alerts.repository import Conn
 from alerts.rules import RuleKind, Silence
-from streams.crowd.stages import Stage
+from citypulse.domain.phones import mask_phone
+from citypulse.domain.stages import Stage
 
 _STATUSES = {"open", "acknowledged", "resolved", "auto_resolved"}
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from streams.crowd.stages import Stage
+from citypulse.domain.phones import mask_phone
+from citypulse.domain.stages import Stage
 
 Language = Literal["ko", "en"]
 
@@ -31,25 +32,12 @@ def normalize_phone(raw: str) -> str:
     """A Korean mobile number (010-XXXX-XXXX, +82 10-XXXX-XXXX, ...) in E.164."""
     compact = _SEPARATORS.sub("", raw.strip())
     if compact.startswith("+") and not compact.startswith("+82"):
-        raise PhoneNumberError(f"not a Korean number: {mask_raw(raw)}")
+        raise PhoneNumberError(f"not a Korean number: {mask_phone(raw)}")
     m = _MOBILE.match(compact)
     if m is None or not (compact.startswith(("010", "+82", "82"))):
-        raise PhoneNumberError(f"not a Korean mobile number (010-XXXX-XXXX): {mask_raw(raw)}")
+        raise PhoneNumberError(f"not a Korean mobile number (010-XXXX-XXXX): {mask_phone(raw)}")
     prefix, middle, last = m.groups()
     return f"+82{prefix}{middle}{last}"
-
-
-def mask_phone(e164: str) -> str:
-    """+821012345678 -> "+82 10-****-5678": enough to tell numbers apart, no more."""
-    if not re.fullmatch(r"\+8210\d{8}", e164):
-        return mask_raw(e164)
-    return f"+82 10-****-{e164[-4:]}"
-
-
-def mask_raw(raw: str) -> str:
-    """Mask anything that might be a number, for error messages and logs."""
-    digits = re.sub(r"\D", "", raw)
-    return f"***{digits[-2:]}" if len(digits) >= 2 else "***"
 
 
 @dataclass(frozen=True)

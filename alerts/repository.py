@@ -18,8 +18,8 @@ from psycopg.rows import dict_row
 from alerts.lifecycle import AlertRecord, AlertStatus
 from alerts.recipients import PhoneNumberError, Recipient, RecipientDirectory
 from alerts.rules import AlertSubject, Mute, OpenAlert, Reading, RuleKind, Silence
-from streams.crowd.stages import Stage
-from streams.crowd.state import stage_name
+from citypulse.domain.area_state import stage_name
+from citypulse.domain.stages import Stage
 
 Conn = psycopg.AsyncConnection[Any]
 Row = Mapping[str, Any]
@@ -41,7 +41,7 @@ def alert_db_id(alert_id: str) -> int:
 
 
 def stage_from_name(name: str) -> Stage:
-    return Stage[name.upper()]
+    return Stage.from_name(name)
 
 
 def reading_json(r: Reading) -> str:

@@ -51,9 +51,9 @@ from alerts.rules import (
     Resolve,
 )
 from alerts.settings import AlertSettings
-from streams.crowd.stages import Stage
-from streams.crowd.state import AreaState
-from streams.threshold_source import read_book_async
+from citypulse.domain.area_state import AreaState
+from citypulse.domain.stages import Stage
+from citypulse.domain.threshold_reader import read_book_async
 
 log = logging.getLogger(__name__)
 Change = Fire | Escalate | Deescalate | Resolve

@@ -21,7 +21,7 @@ from alerts.rules import (
     RuleSet,
     StageRule,
 )
-from streams.crowd.thresholds import ThresholdBook
+from citypulse.domain.thresholds import ThresholdBook
 
 
 class AlertSettings(BaseSettings):
@@ -48,7 +48,7 @@ class AlertSettings(BaseSettings):
 
     def policy(self, book: ThresholdBook | None = None) -> AlertPolicy:
         """Defaults with this deployment's holds, and the operator thresholds of `book`
-        (per area, per zone, event days: streams/threshold_source.py), so the alert rules
+        (per area, per zone, event days: citypulse/domain/threshold_reader.py), so the alert rules
         use the same bounds as the stage the stream worker publishes."""
         book = book if book is not None else ThresholdBook()
         defaults = RuleSet()

@@ -13,8 +13,9 @@ from datetime import datetime
 
 from alerts.fanout import Fanout
 from alerts.lifecycle import SYSTEM, AlertRecord, AuditEntry, Notification, Transition
-from alerts.recipients import Recipient, mask_phone
+from alerts.recipients import Recipient
 from alerts.repository import Conn, alert_db_id, mute_json, reading_json, stage_text
+from citypulse.domain.phones import mask_phone
 
 
 async def save_record(conn: Conn, r: AlertRecord, *, new: bool) -> None:

@@ -99,9 +99,9 @@ def import_areas(settings: StackSettings, hotspots: list[Hotspot] | None = None)
 
 def import_zones(settings: StackSettings, hotspots: list[Hotspot] | None = None) -> int:
     """The default zones (station exits, streets, narrow alleys) of every hotspot."""
+    from citypulse.domain.stages import NARROW_ALLEY_THRESHOLDS
     from sensors.simulator.profile import load_calibration
     from sensors.simulator.zones import default_zones
-    from streams.crowd.stages import NARROW_ALLEY_THRESHOLDS
 
     narrow = json.dumps(dataclasses.asdict(NARROW_ALLEY_THRESHOLDS))
     zones = default_zones(hotspots if hotspots is not None else load_hotspots(), load_calibration())

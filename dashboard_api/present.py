@@ -32,13 +32,6 @@ STATE_FIELDS = (
 )
 
 
-def mask_phone(e164: str) -> str:
-    """+821012345678 -> +82******5678: the country code and the last four digits only."""
-    if len(e164) < 8:
-        return "*" * len(e164)
-    return e164[:3] + "*" * (len(e164) - 7) + e164[-4:]
-
-
 def contains_phone(text: str) -> bool:
     """True when text holds something shaped like a full phone number (8+ digits)."""
     return any(sum(c.isdigit() for c in m.group()) >= 8 for m in _PHONE.finditer(text))

@@ -20,10 +20,11 @@ from pydantic import (
     model_validator,
 )
 
+from citypulse.domain.comfort import ComfortLabel
+
 SCHEMA_VERSION: Literal[1] = 1
 
 AreaCode = Annotated[str, Field(pattern=r"^POI\d{3}$")]
-ComfortLabel = Literal["여유", "보통", "약간 붐빔", "붐빔"]
 
 
 class EventDecodeError(ValueError):

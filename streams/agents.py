@@ -22,13 +22,13 @@ import psycopg
 from aiokafka.errors import ProducerClosed
 from faust.exceptions import NotReady
 
+from citypulse.domain.threshold_reader import ThresholdSource
 from citypulse.topics import AREA_STATE, CITY_EVENTS, DEAD_LETTER
 from sensors.registry import hotspots_by_code
 from streams.app import CityEventFeed, app, settings
 from streams.batch import BatchProcessor, BatchResult, RawRecord, ValidationPolicy
 from streams.live import Key, LiveStates, PublishLedger
 from streams.sink import PostgresBatchStore
-from streams.threshold_source import ThresholdSource
 
 log = logging.getLogger(__name__)
 

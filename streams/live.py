@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from citypulse.domain.area_state import AreaState
+from citypulse.domain.thresholds import ThresholdBook
 from sensors.events import CityEvent, EnvironmentReading, PopulationEstimate, ZoneCount
 from sensors.registry import Hotspot
 from streams.crowd.fusion import (
@@ -18,8 +20,6 @@ from streams.crowd.fusion import (
     reading_from_visitor_count,
     reading_from_zone_count,
 )
-from streams.crowd.state import AreaState
-from streams.crowd.thresholds import ThresholdBook
 from streams.crowd.tracker import AreaTracker
 
 Key = tuple[str, str | None]  # (area, zone or None for the whole area)

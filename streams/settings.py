@@ -20,5 +20,6 @@ class WorkerSettings(StackSettings):
     group_heartbeat_s: float = 2.0
     consumer_max_fetch_bytes: int = 4 * 1024 * 1024  # per partition and fetch
     state_publish_s: float = 0.5  # changed states are sent at most this often per key
-    # Operator thresholds and event days are re-read this often (streams/threshold_source.py).
+    # Operator thresholds and event days are re-read this often
+    # (citypulse/domain/threshold_reader.py).
     thresholds_reload_s: float = 15.0

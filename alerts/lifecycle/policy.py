@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from alerts.lifecycle.record import Tier
-from streams.crowd.stages import Stage
+from citypulse.domain.stages import Stage
 
 
 def _initial() -> dict[Stage, int]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import IntEnum, StrEnum
 
 from alerts.rules import AlertSubject, Mute, Reading, RuleKind
-from streams.crowd.stages import Stage
+from citypulse.domain.stages import Stage
 
 SYSTEM = "citypulse"  # the `who` of automatic changes
 

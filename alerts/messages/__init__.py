@@ -10,10 +10,9 @@ from alerts.messages.encoding import (
     to_euc_kr_safe,
     truncate_euc_kr,
 )
-from alerts.messages.templates import KST, RenderedMessage, hhmm_kst, render_message
+from alerts.messages.templates import RenderedMessage, hhmm_kst, render_message
 
 __all__ = [
-    "KST",
     "LMS_MAX_BYTES",
     "LMS_SUBJECT_MAX_BYTES",
     "SMS_MAX_BYTES",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from alerts.lifecycle.record import AlertRecord, AlertStatus, TemplateKind
 from alerts.messages.encoding import (
@@ -22,8 +22,7 @@ from alerts.messages.encoding import (
 )
 from alerts.recipients import Language
 from alerts.rules import RuleKind
-
-KST = timezone(timedelta(hours=9), "KST")  # no daylight saving in Korea
+from citypulse.domain.korea_time import KST
 
 
 @dataclass(frozen=True)

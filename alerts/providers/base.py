@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
+from citypulse.domain.phones import mask_phone
+
 SmsKind = Literal["sms", "lms"]
 DeliveryStatus = Literal[
     "delivered", "failed", "queued", "at_smsc", "rejected", "expired", "unknown"
@@ -28,13 +30,6 @@ def is_e164(number: str) -> bool:
     return bool(_E164.match(number))
 
 
-def mask_msisdn(number: str) -> str:
-    """'+821012345678' -> '+821****5678': enough to tell recipients apart in a log."""
-    if len(number) <= 8:
-        return "*" * len(number)
-    return number[:4] + "*" * (len(number) - 8) + number[-4:]
-
-
 @dataclass(frozen=True, slots=True)
 class OutgoingSms:
     message_id: str  # our outbox id; it comes back in every DeliveryReport
@@ -45,7 +40,7 @@ class OutgoingSms:
 
     def __post_init__(self) -> None:
         if not is_e164(self.to):
-            raise ValueError(f"recipient is not an E.164 number: {mask_msisdn(self.to)!r}")
+            raise ValueError(f"recipient is not an E.164 number: {mask_phone(self.to)!r}")
         if not self.message_id:
             raise ValueError("message_id must not be empty")
         if not self.text:

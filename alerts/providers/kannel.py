@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import httpx
 from pydantic import SecretStr
 
-from alerts.providers.base import OutgoingSms, SubmitResult, mask_msisdn
+from alerts.providers.base import OutgoingSms, SubmitResult
 from alerts.providers.kannel_dlr import DLR_MASK_ALL, dlr_callback_url
+from citypulse.domain.phones import mask_phone
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ class KannelProvider:
             "Kannel %s %s to %s: %s",
             "accepted" if result.accepted else "refused",
             message.message_id,
-            mask_msisdn(message.to),
+            mask_phone(message.to),
             response.text.strip()[:80],
         )
         return result

@@ -16,9 +16,9 @@ from alerts.providers.base import (
     OutgoingSms,
     ReportSink,
     SubmitResult,
-    mask_msisdn,
 )
 from alerts.providers.clock import Clock, utc_now
+from citypulse.domain.phones import mask_phone
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class LogProvider:
         log.info(
             "SMS (log only) id=%s to=%s kind=%s chars=%d: %s",
             message.message_id,
-            mask_msisdn(message.to),
+            mask_phone(message.to),
             message.kind,
             len(message.body()),
             message.body(),

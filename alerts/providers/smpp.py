@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import SecretStr
 
-from alerts.providers.base import OutgoingSms, ReportSink, SubmitResult, mask_msisdn
+from alerts.providers.base import OutgoingSms, ReportSink, SubmitResult
 from alerts.providers.clock import Clock, utc_now
 from alerts.providers.smpp_pdu import (
     REGISTERED_DELIVERY_FINAL,
@@ -35,6 +35,7 @@ from alerts.providers.smpp_pdu import (
 from alerts.providers.smpp_receipt import report_from_deliver_sm
 from alerts.providers.smpp_session import SmppLinkError, SmppSession
 from alerts.providers.smpp_text import encode_text, split_segments
+from citypulse.domain.phones import mask_phone
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ class SmppProvider:
             self._remember(smsc_id, message.message_id)
             first_id = first_id or smsc_id
         log.info(
-            "SMPP accepted %s to %s as %s", message.message_id, mask_msisdn(message.to), first_id
+            "SMPP accepted %s to %s as %s", message.message_id, mask_phone(message.to), first_id
         )
         return SubmitResult.ok(first_id)
 
@@ -190,7 +191,7 @@ class SmppProvider:
     async def _take_receipt(self, sm: ShortMessage) -> int:
         report = report_from_deliver_sm(sm, self._ids.get, self._clock())
         if report is None:
-            log.info("SMPP MO message from %s ignored", mask_msisdn("+" + sm.source_addr))
+            log.info("SMPP MO message from %s ignored", mask_phone("+" + sm.source_addr))
             return CommandStatus.ESME_ROK
         try:
             await self._on_report(report)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
-from streams.crowd.stages import DEFAULT_THRESHOLDS, Stage, StageThresholds
-from streams.crowd.thresholds import EventDayProfile, stricter
+from citypulse.domain.stages import DEFAULT_THRESHOLDS, Stage, StageThresholds
+from citypulse.domain.thresholds import EventDayProfile, stricter
 
 
 class RuleKind(StrEnum):

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Literal
 
 from alerts.rules.config import RuleKind
-from streams.crowd.stages import Stage
+from citypulse.domain.stages import Stage
 
 
 @dataclass(frozen=True)

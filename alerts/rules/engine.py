@@ -28,8 +28,8 @@ from alerts.rules.decisions import (
 from alerts.rules.levels import LevelTracker
 from alerts.rules.rule_conditions import conditions_for, forecast_peak
 from alerts.rules.silences import Silence, matching_silence
-from streams.crowd.stages import Stage
-from streams.crowd.state import AreaState
+from citypulse.domain.area_state import AreaState
+from citypulse.domain.stages import Stage
 
 _RULE_ORDER = (RuleKind.STAGE, RuleKind.FORECAST, RuleKind.RATE_OF_RISE, RuleKind.DATA_GAP)
 

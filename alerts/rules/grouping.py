@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from streams.crowd.stages import Stage
+from citypulse.domain.stages import Stage
 
 T = TypeVar("T")
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from streams.crowd.stages import Stage
+from citypulse.domain.stages import Stage
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from alerts.rules.config import RuleKind, RuleSet
 from alerts.rules.levels import LevelConditions
-from streams.crowd.stages import Stage
-from streams.crowd.state import AreaState
+from citypulse.domain.area_state import AreaState
+from citypulse.domain.stages import Stage
 
 
 def forecast_peak(state: AreaState, within_min: int) -> tuple[int, float] | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from alerts.rules.config import RuleKind
-from streams.crowd.stages import Stage
+from citypulse.domain.stages import Stage
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,10 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-STAGES = ("normal", "attention", "caution", "alert", "serious")
-STAGE_RANK = {name: rank for rank, name in enumerate(STAGES)}
+from citypulse.domain.stages import STAGE_NAMES
+
+STAGES = STAGE_NAMES
+STAGE_RANK: dict[str, int] = {name: rank for rank, name in enumerate(STAGES)}
 AREA_CODE = re.compile(r"^POI[0-9]{3}$")
 MAX_LIST = 200
 FILTER_KEYS = frozenset({"district", "areas", "min_stage", "zones"})

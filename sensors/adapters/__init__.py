@@ -17,7 +17,7 @@ publishing is the caller's business (`sensors.publisher`).
 
 from sensors.adapters.area_names import AreaNameIndex, normalise_area_name
 from sensors.adapters.fiware import iter_crowd_flow, zone_count_from_entity
-from sensors.adapters.reject import KST, Reject, split_rejects
+from sensors.adapters.reject import Reject, split_rejects
 from sensors.adapters.sdot import (
     assign_areas,
     decode_csv_bytes,
@@ -40,7 +40,6 @@ from sensors.adapters.seoul_citydata_xml import (
 from sensors.adapters.seoul_logs import iter_five_minute_log, iter_hourly_log
 
 __all__ = [
-    "KST",
     "ApiResult",
     "AreaNameIndex",
     "LivePopulationDetail",

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import TypeVar
+
+from citypulse.domain.korea_time import KST
 
 # Korea has kept UTC+9 without daylight saving since 1988: a fixed offset is exact and
 # needs no tz database on the host.
-KST = timezone(timedelta(hours=9), "KST")
 
 
 @dataclass(frozen=True)

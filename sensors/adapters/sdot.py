@@ -23,7 +23,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sensors.adapters.reject import KST, Reject, event_id
+from citypulse.domain.korea_time import KST
+from sensors.adapters.reject import Reject, event_id
 from sensors.events import EnvironmentReading
 from sensors.registry import Hotspot, locate_all
 

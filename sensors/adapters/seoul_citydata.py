@@ -18,9 +18,10 @@ from typing import Any, cast, get_args
 
 from pydantic import ValidationError
 
+from citypulse.domain.comfort import ComfortLabel
 from sensors.adapters.area_names import AreaNameIndex
 from sensors.adapters.reject import Reject, event_id, parse_kst
-from sensors.events import ComfortLabel, ForecastPoint, PopulationEstimate
+from sensors.events import ForecastPoint, PopulationEstimate
 
 SOURCE = "seoul_citydata"
 

@@ -8,10 +8,10 @@ import os
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from citypulse.domain.korea_time import KST
 from citypulse.topics import CITY_EVENTS
 from sensors.publisher import EventSink, KafkaEventPublisher, ListSink
 from sensors.simulator.api import simulate
-from sensors.simulator.profile import KST
 from sensors.simulator.runner import run_paced
 from sensors.simulator.scenarios import SCENARIOS
 

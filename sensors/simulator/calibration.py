@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from citypulse.domain.korea_time import KST
 from sensors.registry import Hotspot, load_hotspots
 from sensors.simulator.profile import (
     COMFORT_LABELS,
     HOURS,
-    KST,
     AreaProfile,
     CityCalibration,
     day_type,

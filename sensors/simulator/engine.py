@@ -18,9 +18,11 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
+from citypulse.domain.comfort import COMFORT_LEVELS
+from citypulse.domain.korea_time import KST
 from sensors.registry import Hotspot, load_hotspots
 from sensors.simulator.faults import FaultInjector, malformed_payload
-from sensors.simulator.profile import HOURS, KST, CityCalibration, day_type, load_calibration
+from sensors.simulator.profile import HOURS, CityCalibration, day_type, load_calibration
 from sensors.simulator.records import Emission, EmissionKind, MalformedPayload
 from sensors.simulator.scenarios import Scenario, Surge
 from sensors.simulator.sdot import SdotSensor, load_sdot_sensors
@@ -237,7 +239,7 @@ class CitySimulator:
         lo, hi = _telecom_range(estimate)
         ratio = estimate / self.level
         label_index = (ratio[:, None] >= self.label_cuts).sum(axis=1).tolist()
-        labels = ("여유", "보통", "약간 붐빔", "붐빔")
+        labels = COMFORT_LEVELS
         return [(lo[i], hi[i], labels[j]) for i, j in enumerate(label_index)]
 
     def _sdot_values(self, t: datetime, people: Array) -> Rows:

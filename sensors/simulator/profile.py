@@ -11,15 +11,17 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-KST = timezone(timedelta(hours=9), "KST")
+from citypulse.domain.comfort import COMFORT_LEVELS
+from citypulse.domain.korea_time import KST
+
 HOURS = 24
 DayType = Literal["weekday", "weekend"]
-COMFORT_LABELS: tuple[str, ...] = ("여유", "보통", "약간 붐빔", "붐빔")
+COMFORT_LABELS: tuple[str, ...] = COMFORT_LEVELS
 
 # Korean public holidays inside the periods we simulate and calibrate on; they behave
 # like weekends (2026-06-03 local elections, 2026-06-06 Memorial Day falls on a Saturday).

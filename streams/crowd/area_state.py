@@ -11,15 +11,15 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Literal
 
-from sensors.events import ComfortLabel
+from citypulse.domain.area_state import AreaState, ForecastPoint, SourceKind, stage_name
+from citypulse.domain.comfort import ComfortLabel
+from citypulse.domain.stages import Stage
+from citypulse.domain.thresholds import ResolvedThresholds
 from streams.crowd.comfort import COMFORT_LABELS, ComfortCalibration, comfort_rank
 from streams.crowd.density import density_per_m2
 from streams.crowd.forecast import DailyShape, forecast_density
 from streams.crowd.fusion import FusedCount
-from streams.crowd.stages import Stage
 from streams.crowd.staleness import STALE_AFTER_CADENCES, guarded_stage, is_scope_stale
-from streams.crowd.state import AreaState, ForecastPoint, SourceKind, stage_name
-from streams.crowd.thresholds import ResolvedThresholds
 from streams.crowd.trend import trend_per_min
 
 

@@ -14,13 +14,13 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Literal
 
-from sensors.events import ComfortLabel
+from citypulse.domain.comfort import COMFORT_LEVELS, ComfortLabel
+from citypulse.domain.korea_time import KST
 
-KST = timezone(timedelta(hours=9), "KST")
-COMFORT_LABELS: tuple[ComfortLabel, ...] = ("여유", "보통", "약간 붐빔", "붐빔")
+COMFORT_LABELS: tuple[ComfortLabel, ...] = COMFORT_LEVELS
 _RANK: dict[ComfortLabel, int] = {label: i for i, label in enumerate(COMFORT_LABELS)}
 
 DayType = Literal["weekday", "saturday", "sunday"]

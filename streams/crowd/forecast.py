@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, tzinfo
 
 import numpy as np
 
-from streams.crowd.comfort import KST
+from citypulse.domain.korea_time import KST
 
 FORECAST_HORIZONS_MIN: tuple[int, ...] = (10, 30)
 DAMPING_PER_MIN = 0.95

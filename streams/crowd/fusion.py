@@ -19,14 +19,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sensors.events import ComfortLabel, EnvironmentReading, PopulationEstimate, ZoneCount
+from citypulse.domain.area_state import SourceContribution, SourceKind
+from citypulse.domain.comfort import ComfortLabel
+from sensors.events import EnvironmentReading, PopulationEstimate, ZoneCount
 from streams.crowd.staleness import (
     EXPECTED_CADENCE_S,
     STALE_AFTER_CADENCES,
     age_s,
     is_source_stale,
 )
-from streams.crowd.state import SourceContribution, SourceKind
 
 # Wi-Fi probes miss phones with Wi-Fi off and count passers-by: half a counter's trust.
 BASE_WEIGHT: dict[SourceKind, float] = {"telecom": 1.0, "zone_counter": 1.0, "visitor_count": 0.5}

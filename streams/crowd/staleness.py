@@ -14,8 +14,8 @@ import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from streams.crowd.stages import Stage
-from streams.crowd.state import SourceKind
+from citypulse.domain.area_state import SourceKind
+from citypulse.domain.stages import Stage
 
 EXPECTED_CADENCE_S: dict[SourceKind, float] = {
     "telecom": 300.0,  # Seoul citydata_ppltn: KT estimate every 5 minutes

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
+from citypulse.domain.area_state import AreaState, SourceKind
+from citypulse.domain.stages import Stage
+from citypulse.domain.thresholds import ResolvedThresholds
 from streams.crowd.area_state import build_area_state
 from streams.crowd.comfort import ComfortCalibration
 from streams.crowd.forecast import DailyShape, Forecast, ForecastTracker
 from streams.crowd.fusion import FusedCount, SourceReading, fuse_area, fuse_zone
-from streams.crowd.stages import Stage
-from streams.crowd.state import AreaState, SourceKind
-from streams.crowd.thresholds import ResolvedThresholds
 from streams.crowd.trend import DensityHistory
 
 HISTORY_POINTS = 60  # distinct input slots: 30 minutes at the spacing, twice the trend window

@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from citypulse.domain.phones import mask_phone
 from dashboard_api.api.deps import AdminDep, ConnDep
-from dashboard_api.present import mask_phone
 from dashboard_api.schemas.operations import RecipientPublic
 from dashboard_api.store.operations import recipients
 from dashboard_api.store.users import list_actions

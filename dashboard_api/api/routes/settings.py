@@ -7,12 +7,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path
 
+from citypulse.domain.stages import DEFAULT_THRESHOLDS
 from dashboard_api.api.deps import AreaRowsDep, ConnDep, OperatorDep
 from dashboard_api.schemas.operations import EventDayCreate, ThresholdsUpdate
 from dashboard_api.store import areas as area_store
 from dashboard_api.store import operations as ops_store
 from dashboard_api.store.users import record_action
-from streams.crowd.stages import DEFAULT_THRESHOLDS
 
 router = APIRouter(prefix="/api/v1/config", tags=["config"])
 AreaCode = Annotated[str, Path(pattern=r"^POI[0-9]{3}$")]

@@ -27,7 +27,7 @@ from alerts.rules import AreaInfo
 from alerts.service import AlertService
 from alerts.settings import AlertSettings
 from citypulse.config import StackSettings
-from streams.crowd.state import AreaState
+from citypulse.domain.area_state import AreaState
 from tests.integration.alerts.conftest import DlrReceiver, Kannel, sms_env, start_dispatcher
 
 pytestmark = [pytest.mark.integration, pytest.mark.kannel]

@@ -13,7 +13,7 @@ from alerts.rules import AreaInfo
 from alerts.service import AlertService
 from alerts.settings import AlertSettings
 from citypulse.config import StackSettings
-from streams.crowd.state import AreaState
+from citypulse.domain.area_state import AreaState
 
 AREAS = {"POI004": AreaInfo("POI004", "이태원 관광특구", "Itaewon", "용산구")}
 
@@ -61,7 +61,7 @@ async def test_acknowledge_resolve_comment_and_silence(
             ("김관제", "commented"), ("김관제", "resolved"), ("citypulse", "sms_queued"),
         ]  # fmt: skip
         assert [m["template"] for m in done["sms"]] == ["fire", "resolved"]
-        assert {m["phone"] for m in done["sms"]} == {"+82 10-****-5678"}  # masked
+        assert {m["phone"] for m in done["sms"]} == {"+82******5678"}  # masked
         assert "+821012345678" not in str(done)
 
         # The engine learns of the manual resolution on sync and fires again after a hold.

@@ -14,7 +14,7 @@ from alerts.rules import AreaInfo
 from alerts.service import AlertService
 from alerts.settings import AlertSettings
 from citypulse.config import StackSettings
-from streams.crowd.state import AreaState
+from citypulse.domain.area_state import AreaState
 
 AREAS = {"POI004": AreaInfo("POI004", "이태원 관광특구", "Itaewon", "용산구")}
 T0 = datetime.now(UTC).replace(microsecond=0)

@@ -13,14 +13,14 @@ import psycopg
 import pytest
 
 from citypulse.config import StackSettings
+from citypulse.domain.stages import StageThresholds
+from citypulse.domain.threshold_reader import ThresholdSource
 from citypulse.stack import import_areas
 from dashboard_api.store import areas as area_store
 from dashboard_api.store import operations as ops_store
 from sensors.events import PopulationEstimate
 from sensors.publisher import KafkaEventPublisher
 from sensors.registry import hotspots_by_code
-from streams.crowd.stages import StageThresholds
-from streams.threshold_source import ThresholdSource
 from tests.integration.support import WorkerFactory, read_topic, topic_names, wait_for
 
 pytestmark = pytest.mark.integration

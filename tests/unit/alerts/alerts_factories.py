@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from streams.crowd.state import AreaState, ForecastPoint
+from citypulse.domain.area_state import AreaState, ForecastPoint
 
 # 2022-12-31 20:00 KST, a New Year's Eve evening.
 T0 = datetime(2022, 12, 31, 11, 0, tzinfo=UTC)

@@ -21,7 +21,7 @@ from alerts.rules import (
     RuleSet,
     StageRule,
 )
-from streams.crowd.stages import Stage
+from citypulse.domain.stages import Stage
 
 C, A, S = Stage.CAUTION, Stage.ALERT, Stage.SERIOUS
 AREAS = {"POI009": AreaInfo("POI009", "광화문·덕수궁", "Gwanghwamun", "종로구")}

@@ -11,7 +11,7 @@ from alerts.fanout import plan_sms
 from alerts.lifecycle import Notification, TemplateKind, open_alert
 from alerts.recipients import MessageRateLimiter, Recipient, RecipientDirectory
 from alerts.rules import AlertSubject, Fire, Reading, RuleKind
-from streams.crowd.stages import Stage
+from citypulse.domain.stages import Stage
 
 T0 = datetime(2022, 12, 31, 12, 5, tzinfo=UTC)
 YONGSAN = AlertSubject("POI072", "POI072", None, "용산구", "이태원 관광특구", "Itaewon")

@@ -30,7 +30,7 @@ from alerts.rules import (
     Resolve,
     RuleKind,
 )
-from streams.crowd.stages import Stage
+from citypulse.domain.stages import Stage
 
 C, A, S = Stage.CAUTION, Stage.ALERT, Stage.SERIOUS
 SUBJECT = AlertSubject("POI072", "POI072", None, "용산구", "이태원 관광특구", "Itaewon")

@@ -17,7 +17,7 @@ from alerts.messages import (
     truncate_euc_kr,
 )
 from alerts.rules import AlertSubject, Fire, Reading, RuleKind
-from streams.crowd.stages import Stage
+from citypulse.domain.stages import Stage
 
 
 @pytest.mark.parametrize(

@@ -21,8 +21,8 @@ from alerts.rules import (
     StageRule,
 )
 from alerts.settings import AlertSettings
-from streams.crowd.stages import NARROW_ALLEY_THRESHOLDS, Stage, StageThresholds
-from streams.crowd.thresholds import EventDayProfile, ThresholdBook
+from citypulse.domain.stages import NARROW_ALLEY_THRESHOLDS, Stage, StageThresholds
+from citypulse.domain.thresholds import EventDayProfile, ThresholdBook
 
 C, A, S = Stage.CAUTION, Stage.ALERT, Stage.SERIOUS
 AREAS = {

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import itertools
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from alerts.rules import AlertEngine, AlertPolicy, NoChange, RuleOverride, StageRule
+from citypulse.domain.area_state import AreaState
+from citypulse.domain.korea_time import KST
+from citypulse.domain.stages import StageThresholds, stage_for_density
 from sensors.registry import hotspots_by_code
-from streams.crowd.stages import StageThresholds, stage_for_density
-from streams.crowd.state import AreaState
 
 DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "seoul"
-KST = timezone(timedelta(hours=9))
 
 
 def gangnam_states() -> list[AreaState]:

@@ -10,10 +10,9 @@ from alerts.recipients import (
     PhoneNumberError,
     Recipient,
     RecipientDirectory,
-    mask_phone,
     normalize_phone,
 )
-from streams.crowd.stages import Stage
+from citypulse.domain.stages import Stage
 
 
 @pytest.mark.parametrize(
@@ -56,18 +55,10 @@ def test_reject_non_mobile_numbers(raw: str) -> None:
     assert digits[:-2] == "" or digits[:-2] not in str(err.value).replace("-", "")
 
 
-@pytest.mark.parametrize(
-    ("e164", "masked"),
-    [("+821012345678", "+82 10-****-5678"), ("+821098760001", "+82 10-****-0001"), ("bad", "***")],
-)
-def test_mask_phone(e164: str, masked: str) -> None:
-    assert mask_phone(e164) == masked
-
-
 def test_recipient_never_shows_full_number() -> None:
     r = Recipient("r1", "김관제", "010-1234-5678")
     assert r.phone == "+821012345678"
-    assert "1234" not in repr(r) and r.masked_phone == "+82 10-****-5678"
+    assert "1234" not in repr(r) and r.masked_phone == "+82******5678"
 
 
 YONGSAN, JONGNO = frozenset({"용산구"}), frozenset({"종로구"})

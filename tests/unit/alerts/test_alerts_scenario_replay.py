@@ -9,24 +9,24 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from itertools import groupby
 
 import pytest
 
 from alerts.rules import AlertDecision, AlertEngine, AreaInfo, Deescalate, Escalate, Fire, Resolve
 from alerts.settings import AlertSettings
+from citypulse.domain.korea_time import KST
+from citypulse.domain.stages import NARROW_ALLEY_THRESHOLDS, Stage
+from citypulse.domain.thresholds import ThresholdBook
 from sensors.events import CityEvent
 from sensors.registry import hotspots_by_code
 from sensors.simulator import MalformedPayload, SimEvent, alley_crush, festival, simulate
 from sensors.simulator.profile import load_calibration
 from sensors.simulator.scenarios import normal_day
 from sensors.simulator.zones import default_zones
-from streams.crowd.stages import NARROW_ALLEY_THRESHOLDS, Stage
-from streams.crowd.thresholds import ThresholdBook
 from streams.live import LiveStates
 
-KST = timezone(timedelta(hours=9))
 HOTSPOTS = hotspots_by_code()
 AREAS = {c: AreaInfo(c, h.name_ko, h.name_en, h.district) for c, h in HOTSPOTS.items()}
 

@@ -19,7 +19,7 @@ from dashboard_api.core.security import (
 )
 from dashboard_api.live.filters import FilterError, LiveFilter, parse_filter
 from dashboard_api.live.protocol import Ping, ProtocolError, Subscribe, parse_client_message
-from dashboard_api.present import contains_phone, feed_health, mask_phone, risk_key
+from dashboard_api.present import contains_phone, feed_health, risk_key
 
 AREAS = {"POI001", "POI009", "POI014"}
 DISTRICTS = {"종로구", "중구"}
@@ -128,15 +128,6 @@ def test_rate_limiter_bucket_refills_and_is_bounded() -> None:
     assert limiter.allow("b", 0.5) == 0.0
     limiter.allow("c", 0.5)
     assert set(limiter._buckets) == {"b", "c"}  # the oldest client was dropped
-
-
-@pytest.mark.parametrize(
-    ("phone", "masked"),
-    [("+821012345678", "+82******5678"), ("+14155550123", "+14*****0123"), ("+1234", "*****")],
-)
-def test_mask_phone(phone: str, masked: str) -> None:
-    assert mask_phone(phone) == masked
-    assert not contains_phone(masked)
 
 
 @pytest.mark.parametrize(

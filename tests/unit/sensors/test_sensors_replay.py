@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sensors.adapters import KST
+from citypulse.domain.korea_time import KST
 from sensors.events import PopulationEstimate
 from sensors.publisher import ListSink
 from sensors.replay import load_recorded_logs, merge_by_event_time, pacing_plan, parse_speed, replay

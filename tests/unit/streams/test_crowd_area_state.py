@@ -4,13 +4,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sensors.events import ComfortLabel
+from citypulse.domain.area_state import SourceContribution
+from citypulse.domain.comfort import ComfortLabel
+from citypulse.domain.stages import Stage
+from citypulse.domain.thresholds import ThresholdBook
 from streams.crowd.area_state import build_area_state
 from streams.crowd.comfort import ComfortCalibration, ComfortCutoffs
 from streams.crowd.fusion import FusedCount, SourceReading, fuse_zone
-from streams.crowd.stages import Stage
-from streams.crowd.state import SourceContribution
-from streams.crowd.thresholds import ThresholdBook
 from streams.crowd.tracker import AreaTracker
 
 NOW = datetime(2026, 6, 13, 4, 0, tzinfo=UTC)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from sensors.events import ComfortLabel
+from citypulse.domain.comfort import ComfortLabel
+from citypulse.domain.korea_time import KST
 from streams.crowd.comfort import (
-    KST,
     ComfortCutoffs,
     ComfortModelConfig,
     LabelledCount,

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from citypulse.domain.stages import NARROW_ALLEY_THRESHOLDS, Stage, StageThresholds
+from citypulse.domain.thresholds import EventDayProfile, ThresholdBook, stricter
 from streams.crowd.density import density_per_m2
-from streams.crowd.stages import NARROW_ALLEY_THRESHOLDS, Stage, StageThresholds
-from streams.crowd.thresholds import EventDayProfile, ThresholdBook, stricter
 
 NOW = datetime(2026, 12, 31, 14, 0, tzinfo=UTC)  # 23:00 KST, New Year's Eve
 

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from citypulse.domain.area_state import SourceKind
 from sensors.events import EnvironmentReading, PopulationEstimate, ZoneCount
 from streams.crowd.fusion import (
     FusedCount,
@@ -16,7 +17,6 @@ from streams.crowd.fusion import (
     reading_from_visitor_count,
     reading_from_zone_count,
 )
-from streams.crowd.state import SourceKind
 
 NOW = datetime(2026, 6, 13, 4, 0, tzinfo=UTC)
 

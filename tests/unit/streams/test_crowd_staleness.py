@@ -4,14 +4,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from streams.crowd.stages import Stage
+from citypulse.domain.area_state import SourceKind
+from citypulse.domain.stages import Stage
 from streams.crowd.staleness import (
     age_s,
     guarded_stage,
     is_scope_stale,
     is_source_stale,
 )
-from streams.crowd.state import SourceKind
 
 NOW = datetime(2026, 6, 13, 4, 0, tzinfo=UTC)
 

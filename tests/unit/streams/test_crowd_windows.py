@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from citypulse.domain.korea_time import KST
 from streams.crowd.windows import (
     Lateness,
     WatermarkTracker,
@@ -16,7 +17,6 @@ from streams.crowd.windows import (
     window_start,
 )
 
-KST = timezone(timedelta(hours=9))
 T0 = datetime(2026, 6, 13, 4, 0, tzinfo=UTC)
 
 

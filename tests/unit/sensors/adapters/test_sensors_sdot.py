@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from citypulse.domain.korea_time import KST
 from sensors.adapters import (
-    KST,
     Reject,
     assign_areas,
     decode_csv_bytes,

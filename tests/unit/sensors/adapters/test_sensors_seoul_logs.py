@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from citypulse.domain.korea_time import KST
 from sensors.adapters import (
-    KST,
     AreaNameIndex,
     Reject,
     iter_five_minute_log,

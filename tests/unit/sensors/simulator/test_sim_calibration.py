@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from citypulse.domain.korea_time import KST
 from sensors.registry import load_hotspots
 from sensors.simulator.calibration import (
     HOURLY_LOG,
@@ -13,7 +14,7 @@ from sensors.simulator.calibration import (
     normalise_name,
     read_hourly_log,
 )
-from sensors.simulator.profile import KST, day_type, load_calibration
+from sensors.simulator.profile import day_type, load_calibration
 
 DATA = Path(__file__).resolve().parents[4] / ".." / "shared" / "data" / "seoul"
 

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from citypulse.domain.korea_time import KST
 from sensors.events import (
     EnvironmentReading,
     PopulationEstimate,
@@ -13,7 +14,6 @@ from sensors.events import (
 )
 from sensors.simulator import normal_day, sensor_faults, simulate, simulate_encoded
 from sensors.simulator.engine import CitySimulator, default_city
-from sensors.simulator.profile import KST
 from sensors.simulator.records import MalformedPayload
 
 START = datetime(2026, 6, 10, 8, 0, tzinfo=KST)

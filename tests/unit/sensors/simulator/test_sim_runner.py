@@ -3,9 +3,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from citypulse.domain.korea_time import KST
 from sensors.publisher import ListSink
 from sensors.simulator import normal_day, sensor_faults, simulate
-from sensors.simulator.profile import KST
 from sensors.simulator.records import MalformedPayload
 from sensors.simulator.runner import run_paced
 

@@ -4,6 +4,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from citypulse.domain.korea_time import KST
+from citypulse.domain.stages import DEFAULT_THRESHOLDS, Stage, stage_for_density
 from sensors.events import (
     CityEvent,
     EnvironmentReading,
@@ -15,10 +17,8 @@ from sensors.events import (
 from sensors.registry import hotspots_by_code
 from sensors.simulator import DEFECT_KINDS, alley_crush, festival, sensor_faults, simulate
 from sensors.simulator.api import SimEvent
-from sensors.simulator.profile import KST
 from sensors.simulator.records import MalformedPayload
 from sensors.simulator.scenarios import Surge
-from streams.crowd.stages import DEFAULT_THRESHOLDS, Stage, stage_for_density
 
 EVENING = datetime(2026, 6, 13, 17, 0, tzinfo=KST)
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from streams.crowd.stages import DEFAULT_THRESHOLDS, StageThresholds
-from streams.threshold_source import book_from_rows, thresholds_from_json
+from citypulse.domain.stages import DEFAULT_THRESHOLDS, StageThresholds
+from citypulse.domain.threshold_reader import book_from_rows, thresholds_from_json
 
 NOW = datetime(2026, 12, 31, 14, 0, tzinfo=UTC)
 STRICT = {"attention": 1.0, "caution": 1.5, "alert": 2.5, "serious": 4.0}

@@ -10,6 +10,11 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Literal, cast
+
+# The stages' names on the wire (area states, alerts, filters, the API), lowest first.
+StageName = Literal["normal", "attention", "caution", "alert", "serious"]
+STAGE_NAMES: tuple[StageName, ...] = ("normal", "attention", "caution", "alert", "serious")
 
 
 class Stage(IntEnum):
@@ -27,7 +32,16 @@ class Stage(IntEnum):
 
     @property
     def label_en(self) -> str:
-        return self.name.lower()
+        return self.wire_name
+
+    @property
+    def wire_name(self) -> StageName:
+        return cast(StageName, self.name.lower())
+
+    @classmethod
+    def from_name(cls, name: str) -> Stage:
+        """'caution' -> Stage.CAUTION; KeyError for anything else."""
+        return cls[name.upper()]
 
 
 _LABEL_KO = {

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from streams.crowd.stages import DEFAULT_THRESHOLDS, Stage, StageThresholds, stage_for_density
+from citypulse.domain.stages import DEFAULT_THRESHOLDS, Stage, StageThresholds, stage_for_density
 
 
 def stricter(a: StageThresholds, b: StageThresholds) -> StageThresholds:

@@ -19,8 +19,8 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from streams.crowd.stages import DEFAULT_THRESHOLDS, StageThresholds
-from streams.crowd.thresholds import EventDayProfile, ThresholdBook
+from citypulse.domain.stages import DEFAULT_THRESHOLDS, StageThresholds
+from citypulse.domain.thresholds import EventDayProfile, ThresholdBook
 
 log = logging.getLogger(__name__)
 

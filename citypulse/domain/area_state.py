@@ -10,10 +10,9 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from sensors.events import ComfortLabel
-from streams.crowd.stages import Stage
+from citypulse.domain.comfort import ComfortLabel
+from citypulse.domain.stages import Stage, StageName
 
-StageName = Literal["normal", "attention", "caution", "alert", "serious"]
 SourceKind = Literal["telecom", "zone_counter", "visitor_count"]
 
 
@@ -71,15 +70,8 @@ class AreaState(BaseModel):
 
     @property
     def stage_enum(self) -> Stage:
-        return Stage[self.stage.upper()]
+        return Stage.from_name(self.stage)
 
 
 def stage_name(stage: Stage) -> StageName:
-    names: dict[Stage, StageName] = {
-        Stage.NORMAL: "normal",
-        Stage.ATTENTION: "attention",
-        Stage.CAUTION: "caution",
-        Stage.ALERT: "alert",
-        Stage.SERIOUS: "serious",
-    }
-    return names[stage]
+    return stage.wire_name

@@ -27,13 +27,8 @@ DEFAULT_WALKABLE_FRACTION: dict[str, float] = {
 }
 FALLBACK_WALKABLE_FRACTION = 0.30
 
-# Names the live API uses for a registry area that differ from the official list's name
-# (renamed after the list was published). Recorded logs carry names only, so without
-# this their rows for the area would be rejected as unknown.
-AREA_NAME_ALIASES: dict[str, str] = {
-    "잠실롯데타워·석촌호수": "POI120",  # listed as 잠실롯데타워 일대; API name in 2026-06
-    "시청광장": "POI099",  # City Hall Plaza = 서울광장 (Seoul Plaza), its 2023 list name
-}
+# Former names and codes of areas (renamed, renumbered, split, dropped) live in
+# `sensors/data/former_names.csv`, read by `sensors.former_names`.
 
 
 class RegistryError(ValueError):

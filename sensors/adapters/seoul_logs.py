@@ -5,7 +5,7 @@
 - the 5-minute log of 113 areas (`ppldata.json` + `places.csv`): head-count range per
   poll, no label and no PPLTN_TIME; event time is the poll time (KST).
 
-Areas are matched to the registry by name (exact, normalised, alias). `places.csv` codes
+Areas are matched to the registry by name (exact, normalised, former name). `places.csv` codes
 are NOT trusted: they follow the 2023 numbering, which differs from today's for some areas
 (2023 POI099 서울대공원 is POI100 today; POI099 is now 서울광장).
 """
@@ -60,7 +60,7 @@ def iter_hourly_log(
             yield Reject(source_file, line, "", f"collector recorded an empty reply for {name!r}")
             continue
         if index.code_for(name) is None:
-            yield Reject(source_file, line, "API지역명", f"area {name!r} is not in the registry")
+            yield Reject(source_file, line, "API지역명", index.unknown_reason(name))
             continue
         fields = {api: row.get(col) for col, api in _HOURLY_COLUMNS.items()}
         fields["AREA_NM"] = name
@@ -118,9 +118,14 @@ def iter_five_minute_log(
         if code is None or not isinstance(series, Mapping):
             listed = f" (places.csv: {places[name]})" if name in places else ""
             points = len(series) if isinstance(series, Mapping) else 1
+            former = index.former(name) if code is None else None
+            why = f"; {former.describe()}" if former is not None else ""
             # one reject for the whole series, at its first point
             yield Reject(
-                source_file, record + 1, name, f"area not in the registry{listed}; {points} points"
+                source_file,
+                record + 1,
+                name,
+                f"area not in the registry{listed}; {points} points{why}",
             )
             record += points
             continue

@@ -12,6 +12,7 @@ from pathlib import Path
 from citypulse import ingest_cmd
 from citypulse.config import StackSettings
 from citypulse.processes import ProcessError
+from streams import backfill
 
 log = logging.getLogger("citypulse")
 
@@ -178,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_dispatcher
     )
     ingest_cmd.add_commands(sub)
+    backfill.add_command(sub)
     sim = sub.add_parser("simulate", help="publish a simulated city to Kafka")
     sim.add_argument("--scenario", default="normal_day")
     sim.add_argument("--seed", type=int, default=7)

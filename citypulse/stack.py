@@ -24,6 +24,7 @@ from citypulse.processes import Daemon, ProcessError, port_open, require_port_fr
 from infra.db import cluster
 from infra.db.migrate import migrate
 from infra.kafka import broker
+from sensors.former_names import former_name_rows
 from sensors.registry import Hotspot, load_hotspots
 from sensors.registry_import import hotspot_rows
 
@@ -93,6 +94,14 @@ def import_areas(settings: StackSettings, hotspots: list[Hotspot] | None = None)
                    area_m2 = EXCLUDED.area_m2, centroid_lon = EXCLUDED.centroid_lon,
                    centroid_lat = EXCLUDED.centroid_lat, updated_at = now()""",
             [{**r, "polygon": json.dumps(r["polygon_geojson"])} for r in rows],
+        )
+        formers = former_name_rows()
+        cur.execute("DELETE FROM area_former_names")  # the shipped table is the whole truth
+        cur.executemany(
+            "INSERT INTO area_former_names (former_name, former_code, former_list, area_code,"
+            " relation, reason) VALUES (%(former_name)s, %(former_code)s, %(former_list)s,"
+            " %(area_code)s, %(relation)s, %(reason)s)",
+            formers,
         )
     return len(rows)
 

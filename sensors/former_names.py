@@ -86,3 +86,18 @@ def load_former_names() -> tuple[FormerName, ...]:
     """The shipped table (`sensors/data/former_names.csv`)."""
     text = resources.files("sensors.data").joinpath("former_names.csv").read_text("utf-8")
     return tuple(read_former_names_csv(text.splitlines(), "sensors/data/former_names.csv"))
+
+
+def former_name_rows(formers: Iterable[FormerName] | None = None) -> list[dict[str, str | None]]:
+    """Rows for the `area_former_names` table, keys as its columns."""
+    return [
+        {
+            "former_name": f.name,
+            "former_code": f.former_code,
+            "former_list": f.former_list,
+            "area_code": f.area_code,
+            "relation": f.relation,
+            "reason": f.reason,
+        }
+        for f in (formers if formers is not None else load_former_names())
+    ]

@@ -274,17 +274,28 @@ def read_log(path: Path) -> tuple[list[CityEvent], list[Reject]]:
 
 
 def run(args: argparse.Namespace, settings: StackSettings) -> int:
-    """`citypulse backfill FILE...`"""
+    """`citypulse backfill FILE...`: 0 when every file loaded, 1 when one could not be
+    read (the others still load), 2 when nothing could start."""
+    paths = [Path(name) for name in args.paths]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        sys.stderr.write(f"citypulse: no such file: {', '.join(missing)}\n")
+        return 2
     try:
         history = PostgresStoredHistory(settings.db_conninfo)
     except psycopg.OperationalError as exc:
         sys.stderr.write(f"citypulse: database unavailable: {exc}\n")
         return 2
     store = PostgresBatchStore(settings.db_conninfo, BACKFILL_CONSUMER)
+    code = 0
     try:
-        for name in args.paths:
-            path = Path(name)
-            events, rejects = read_log(path)
+        for path in paths:
+            try:
+                events, rejects = read_log(path)
+            except (OSError, UnicodeDecodeError) as exc:
+                sys.stderr.write(f"citypulse: cannot read {path}: {exc}\n")
+                code = 1
+                continue
             for r in rejects[:20]:  # enough to act on; the count says the rest
                 log.warning("rejected %s:%s %s: %s", r.source_file, r.record, r.field, r.reason)
             report = Backfill(history, store).load(events)
@@ -298,7 +309,7 @@ def run(args: argparse.Namespace, settings: StackSettings) -> int:
     finally:
         history.close()
         store.close()
-    return 0
+    return code
 
 
 def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

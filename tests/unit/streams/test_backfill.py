@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import argparse
 import itertools
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from citypulse.config import StackSettings
 from sensors.events import CityEvent, PopulationEstimate, ZoneCount
-from streams.backfill import BACKFILL_POLICY, Backfill, minute_chunks, plan_chunk, stats_key
+from streams.backfill import (
+    BACKFILL_POLICY,
+    Backfill,
+    minute_chunks,
+    plan_chunk,
+    run,
+    stats_key,
+)
 from streams.batch import BatchResult, StatsKey, bucket_of
 
 NOW = datetime(2026, 12, 2, 4, 0, tzinfo=UTC)
@@ -184,3 +194,13 @@ def test_chunks_end_on_a_minute_so_a_window_is_planned_once() -> None:
     assert [e for c in chunks for e in c] == events
     for before, after in itertools.pairwise(chunks):
         assert bucket_of(before[-1].event_time) < bucket_of(after[0].event_time)
+
+
+def test_a_missing_file_stops_before_the_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = argparse.Namespace(paths=[str(tmp_path / "nope.csv")])
+    # An unreachable database port: reaching it would fail differently.
+    settings = StackSettings(db_port=1, env="test", var_dir=tmp_path)
+    assert run(args, settings) == 2
+    assert "no such file" in capsys.readouterr().err

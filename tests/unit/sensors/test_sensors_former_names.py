@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from sensors.adapters import AreaNameIndex, iter_five_minute_log, split_rejects
+from sensors.adapters import AreaNameIndex, iter_five_minute_log, iter_hourly_log, split_rejects
 from sensors.former_names import load_former_names, read_former_names_csv
 from sensors.registry import RegistryError, hotspots_by_code
 
@@ -109,3 +109,31 @@ def test_every_area_of_the_2023_log_is_mapped_or_explained(seoul_data: Path) -> 
     _, rejects = split_rejects(iter_five_minute_log(text, names=index))
     assert {r.field for r in rejects} == set(unknown)
     assert all("former area" in r.reason for r in rejects)
+
+
+def test_logs_map_former_names_and_reject_the_rest_saying_why() -> None:
+    doc = {
+        "쌍문동 맛집거리": {"2023-07-17 12:10:31": {"PPL_MIN": "2000", "PPL_MAX": "2500"}},
+        "인사동·익선동": {
+            "2023-07-17 12:10:31": {"PPL_MIN": "9000", "PPL_MAX": "9500"},
+            "2023-07-17 12:15:40": {"PPL_MIN": "9000", "PPL_MAX": "9500"},
+        },
+    }
+    events, rejects = split_rejects(
+        iter_five_minute_log(json.dumps(doc, ensure_ascii=False), "AREA_NM,AREA_CD\n")
+    )
+    assert [e.area_code for e in events] == ["POI070"]
+    assert [(r.record, r.field) for r in rejects] == [(2, "인사동·익선동")]
+    assert "2 points; former area '인사동·익선동' (POI078 in the 2023-07 list" in rejects[0].reason
+    assert "split, not mapped" in rejects[0].reason
+
+
+def test_hourly_log_rejects_a_dropped_area_saying_so() -> None:
+    header = (
+        "수집시간,지역명,API지역명,혼잡도,혼잡도메시지,최소인구,최대인구,업데이트시간,중앙추정인구"
+    )
+    row = "2023-07-17 12:00:00,외대앞,외대앞,여유,m,1000.0,1200.0,2023-07-17 11:55,1100.0"
+    _, rejects = split_rejects(iter_hourly_log(f"{header}\n{row}\n"))
+    assert len(rejects) == 1
+    assert rejects[0].reason.startswith("area '외대앞' is not in the registry (former area")
+    assert "dropped, not mapped" in rejects[0].reason

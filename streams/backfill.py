@@ -304,7 +304,7 @@ def run(args: argparse.Namespace, settings: StackSettings) -> int:
                     report.first - timedelta(days=1), report.last + timedelta(days=1)
                 )
             sys.stdout.write(
-                f"backfilled {path}: {report.summary()}; {len(rejects)} rows rejected on reading\n"
+                f"backfilled {path}: {report.summary()}; {len(rejects)} rejects on reading\n"
             )
     finally:
         history.close()

@@ -67,7 +67,7 @@ class StoredHistory(Protocol):
 
     def stored_event_ids(self, ids: Sequence[str], lo: datetime, hi: datetime) -> set[str]: ...
 
-    def counted_windows(self, lo: datetime, hi: datetime) -> set[StatsKey]: ...
+    def counted_windows(self, lo: datetime, hi: datetime) -> dict[StatsKey, Window]: ...
 
 
 class BackfillWriter(Protocol):
@@ -80,13 +80,26 @@ class BackfillWriter(Protocol):
     def refresh_rollups(self, now: datetime) -> None: ...
 
 
+@dataclass(frozen=True)
+class Window:
+    """A 1-minute window as stored: its samples, and the distinct readings stored raw."""
+
+    samples: int
+    stored: int
+
+    @property
+    def complete(self) -> bool:
+        # More samples than readings: a repeat the live worker counted twice, not a gap.
+        return self.samples >= self.stored
+
+
 @dataclass
 class BackfillReport:
     read: int = 0
     stored: int = 0  # new raw rows
     windows_completed: int = 0  # readings stored raw before, now counted into their window
     already: int = 0  # stored and counted before: left alone
-    partial_windows: int = 0  # stored raw, window holds other readings: left alone
+    partial_windows: int = 0  # stored raw, its window counts fewer readings: left alone
     rejected: Counter[str] = field(default_factory=Counter)  # reason -> count
     first: datetime | None = None
     last: datetime | None = None
@@ -123,7 +136,7 @@ class ChunkPlan:
 
 
 def plan_chunk(
-    events: Iterable[CityEvent], stored_ids: set[str], counted: set[StatsKey]
+    events: Iterable[CityEvent], stored_ids: set[str], counted: Mapping[StatsKey, Window]
 ) -> ChunkPlan:
     """Which events of a chunk to write in full, which to count into stats only, which
     to leave alone, given the ids stored raw and the windows with a stats row."""
@@ -133,13 +146,16 @@ def plan_chunk(
             plan.to_process.append(event)
             continue
         key = stats_key(event)
-        if key is None or key in counted:
-            # A window with a row: counted already, or partly (which reading is missing
-            # cannot be told from sums, so adding one could count it twice).
+        window = counted.get(key) if key is not None else None
+        if key is None or (window is not None and window.complete):
             plan.already += 1
-            continue
-        plan.to_process.append(event)
-        plan.stats_only.add(event.event_id)
+        elif window is not None:
+            # Fewer samples than stored readings, but which reading is missing cannot be
+            # told from sums: adding this one could count it twice.
+            plan.partial_windows += 1
+        else:
+            plan.to_process.append(event)
+            plan.stats_only.add(event.event_id)
     return plan
 
 
@@ -195,6 +211,7 @@ class Backfill:
         counted = self.history.counted_windows(bucket_of(lo.astimezone(UTC)), hi)
         plan = plan_chunk(chunk, stored, counted)
         report.already += plan.already
+        report.partial_windows += plan.partial_windows
         records = []
         for event in plan.to_process:
             records.append(
@@ -222,6 +239,19 @@ class Backfill:
             self.store.write(result)
 
 
+# Each stats row of the span with the distinct readings stored raw in its minute.
+_WINDOWS = """
+SELECT s.area_code, s.zone_id, s.source, s.bucket, s.samples, coalesce(r.stored, 0)
+  FROM crowd_stats_1m s
+  LEFT JOIN (SELECT area_code, zone_id, source, date_trunc('minute', event_time) AS bucket,
+                    count(DISTINCT event_id) AS stored
+               FROM crowd_readings
+              WHERE event_time >= %(lo)s AND event_time < %(hi)s + interval '1 minute'
+              GROUP BY 1, 2, 3, 4) r USING (area_code, zone_id, source, bucket)
+ WHERE s.bucket >= %(lo)s AND s.bucket <= %(hi)s
+"""
+
+
 class PostgresStoredHistory:
     """Reads which readings and windows of a span the database holds."""
 
@@ -239,13 +269,12 @@ class PostgresStoredHistory:
         ).fetchall()
         return {str(r[0]) for r in rows}
 
-    def counted_windows(self, lo: datetime, hi: datetime) -> set[StatsKey]:
-        rows = self._conn.execute(
-            "SELECT area_code, zone_id, source, bucket FROM crowd_stats_1m"
-            " WHERE bucket >= %s AND bucket <= %s",
-            (lo, hi),
-        ).fetchall()
-        return {(str(a), str(z), str(s), _aware(b)) for a, z, s, b in rows}
+    def counted_windows(self, lo: datetime, hi: datetime) -> dict[StatsKey, Window]:
+        rows = self._conn.execute(_WINDOWS, {"lo": lo, "hi": hi}).fetchall()
+        return {
+            (str(a), str(z), str(s), _aware(b)): Window(int(str(n)), int(str(m)))
+            for a, z, s, b, n, m in rows
+        }
 
     def refresh_continuous_aggregates(self, lo: datetime, hi: datetime) -> None:
         """On TimescaleDB the rollups are continuous aggregates whose policy refreshes only

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from sensors.events import CityEvent, PopulationEstimate, ZoneCount
 from streams.backfill import (
     BACKFILL_POLICY,
     Backfill,
+    Window,
     minute_chunks,
     plan_chunk,
     run,
@@ -40,7 +42,7 @@ class FakeDatabase:
 
     def __init__(self) -> None:
         self.batches: list[BatchResult] = []
-        self.raw: dict[str, datetime] = {}
+        self.raw: dict[str, tuple[datetime, StatsKey]] = {}
         self.windows: dict[StatsKey, int] = {}
         self.rollup_dirty_from: datetime | None = None
         self.refreshed: list[tuple[datetime, datetime]] = []
@@ -48,7 +50,10 @@ class FakeDatabase:
     def write(self, batch: BatchResult, /) -> None:
         self.batches.append(batch)
         for r in batch.readings:
-            self.raw[r.event_id] = r.event_time
+            self.raw[r.event_id] = (
+                r.event_time,
+                (r.area_code, r.zone_id, r.source, bucket_of(r.event_time)),
+            )
         for key, part in batch.stats.items():
             self.windows[key] = self.windows.get(key, 0) + part.samples
 
@@ -58,10 +63,16 @@ class FakeDatabase:
         self.rollup_dirty_from = None
 
     def stored_event_ids(self, ids: Sequence[str], lo: datetime, hi: datetime) -> set[str]:
-        return {i for i in ids if i in self.raw and lo <= self.raw[i] <= hi}
+        return {i for i in ids if i in self.raw and lo <= self.raw[i][0] <= hi}
 
-    def counted_windows(self, lo: datetime, hi: datetime) -> set[StatsKey]:
-        return {k for k in self.windows if lo <= k[3] <= hi}
+    def counted_windows(self, lo: datetime, hi: datetime) -> dict[StatsKey, Window]:
+        stored = Counter(key for _, key in self.raw.values())
+        return {k: Window(n, stored[k]) for k, n in self.windows.items() if lo <= k[3] <= hi}
+
+    def seed_raw(self, event: CityEvent) -> None:
+        key = stats_key(event)
+        assert key is not None
+        self.raw[event.event_id] = (event.event_time, key)
 
 
 def log_of(n: int) -> list[CityEvent]:
@@ -105,7 +116,7 @@ def test_readings_stored_raw_but_never_counted_complete_their_windows() -> None:
     db = FakeDatabase()
     events = log_of(2)
     for e in events:
-        db.raw[e.event_id] = e.event_time
+        db.seed_raw(e)
     report = Backfill(db, db).load(events, now=NOW)
     assert (report.stored, report.windows_completed) == (0, 4)
     assert all(not b.readings for b in db.batches)  # no second raw row
@@ -116,11 +127,13 @@ def test_a_partly_counted_window_is_left_alone_and_reported() -> None:
     db = FakeDatabase()
     a = estimate(at=T0)
     b = estimate(at=T0 + timedelta(seconds=20))  # same minute, same area
-    db.raw = {a.event_id: a.event_time, b.event_id: b.event_time}
+    db.seed_raw(a)
+    db.seed_raw(b)
     db.windows = {stats_key(a): 1}  # type: ignore[dict-item]
     report = Backfill(db, db).load([a, b], now=NOW)
-    assert (report.windows_completed, report.already) == (0, 2)
+    assert (report.windows_completed, report.already, report.partial_windows) == (0, 0, 2)
     assert db.windows == {stats_key(a): 1}
+    assert "2 left in partly counted windows" in report.summary()
 
 
 def test_bad_readings_are_reported_not_written_and_valid_ones_still_load() -> None:
@@ -158,26 +171,26 @@ def test_zone_counts_are_keyed_by_their_zone() -> None:
 
 
 @pytest.mark.parametrize(
-    ("stored", "counted", "process", "stats_only", "already"),
+    ("stored", "window", "process", "stats_only", "already", "partial"),
     [
-        (False, False, True, False, 0),
-        (True, False, True, True, 0),
-        (True, True, False, False, 1),
-        (False, True, True, False, 0),  # a new reading joins a window others began
+        (False, None, True, False, 0, 0),
+        (True, None, True, True, 0, 0),  # stored raw, never counted
+        (True, Window(1, 1), False, False, 1, 0),
+        (True, Window(3, 2), False, False, 1, 0),  # a repeat counted twice live
+        (True, Window(1, 2), False, False, 0, 1),  # which one is missing is unknown
+        (False, Window(1, 1), True, False, 0, 0),  # a new reading joins a window
     ],
 )
 def test_plan_chunk(
-    stored: bool, counted: bool, process: bool, stats_only: bool, already: int
-) -> None:
+    stored: bool, window: Window | None, process: bool, stats_only: bool, already: int,
+    partial: int,
+) -> None:  # fmt: skip
     e = estimate()
     key = stats_key(e)
     assert key is not None
-    plan = plan_chunk([e], {e.event_id} if stored else set(), {key} if counted else set())
-    assert (bool(plan.to_process), e.event_id in plan.stats_only, plan.already) == (
-        process,
-        stats_only,
-        already,
-    )
+    plan = plan_chunk([e], {e.event_id} if stored else set(), {key: window} if window else {})
+    got = (bool(plan.to_process), e.event_id in plan.stats_only, plan.already, plan.partial_windows)
+    assert got == (process, stats_only, already, partial)
 
 
 def test_the_policy_has_no_lateness_or_age_limit_but_refuses_the_future() -> None:

@@ -12,10 +12,12 @@ from psycopg import sql
 
 from citypulse.config import REPO_ROOT, StackSettings
 from dashboard_api.store.history import TABLES, Resolution, crowd_history
-from sensors.events import PopulationEstimate
+from sensors.events import PopulationEstimate, encode_event
 from sensors.publisher import KafkaEventPublisher
-from streams.backfill import read_log
-from streams.batch import bucket_of
+from sensors.registry import hotspots_by_code
+from streams.backfill import BACKFILL_POLICY, read_log
+from streams.batch import BatchProcessor, RawRecord, bucket_of
+from streams.sink import PostgresBatchStore
 from tests.integration.support import WorkerFactory, read_topic, run_cli, topic_names, wait_for
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "streams"
@@ -127,3 +129,35 @@ def test_backfill_stores_history_once_and_leaves_the_live_path_alone(
     for table in ALERT_TABLES:
         count = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
         assert _count(db, count) == 0, table
+
+
+def test_backfill_counts_readings_a_replay_stored_raw_but_dead_lettered(
+    isolated: StackSettings, db: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    # What `citypulse replay` of an old log into a live stack leaves: raw rows whose
+    # windows were never counted (dead-lettered as too late).
+    path = FIXTURES / "ppldata_excerpt.json"
+    events = read_log(path)[0]
+    records = [RawRecord("replayed", 0, i, None, encode_event(e)) for i, e in enumerate(events)]
+    replayed = BatchProcessor(hotspots_by_code(), BACKFILL_POLICY).process(
+        records, {}, datetime.now(UTC)
+    )
+    replayed.stats.clear()
+    store = PostgresBatchStore(isolated.db_conninfo, "replay-sim")
+    store.write(replayed)
+    store.close()
+    assert _count(db, "SELECT count(*) FROM crowd_stats_1m") == 0
+
+    done = run_cli(isolated, "backfill", str(path))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f" 0 stored, {len(events)} counted into their 1-minute windows" in done.stdout
+    assert _count(db, "SELECT count(*) FROM crowd_readings") == len(events)  # no second row
+    windows = Counter((e.area_code, bucket_of(e.event_time.astimezone(UTC))) for e in events)
+    stats = db.execute("SELECT area_code, bucket, samples FROM crowd_stats_1m").fetchall()
+    assert {(str(a), b): int(str(n)) for a, b, n in stats} == dict(windows)
+    assert _count(db, "SELECT sum(samples) FROM crowd_stats_1h") == len(events)
+
+    again = run_cli(isolated, "backfill", str(path))
+    assert f" 0 stored, 0 counted into their 1-minute windows, {len(events)} already" in (
+        again.stdout
+    )

@@ -117,6 +117,6 @@ def test_both_logs_merge(seoul_data: Path) -> None:
         five_min_json=folder / "ppldata.json",
         places_csv=folder / "places.csv",
     )
-    assert len(events) == 18168 + 35088  # 5-min: 102 of 113 areas x 344 polls
+    assert len(events) == 18168 + 35776  # 5-min: 104 of 113 areas x 344 polls
     assert events[0].source == "seoul_5min_log" and events[-1].source == "seoul_hourly_log"
     assert all(a.event_time <= b.event_time for a, b in pairwise(events))

@@ -113,7 +113,7 @@ def test_five_minute_log(seoul_data: Path) -> None:
     doc = json.loads((folder / "ppldata.json").read_text(encoding="utf-8"))
     assert len(doc) == 113
     unmatched = {r.field for r in rejects}
-    assert len(unmatched) == 11 and "서울대공원" not in unmatched and "시청광장" not in unmatched
+    assert len(unmatched) == 9 and "서울대공원" not in unmatched and "시청광장" not in unmatched
     assert len(events) == sum(len(v) for k, v in doc.items() if k not in unmatched)
     first = events[0]
     assert (first.area_code, first.people_min, first.people_max) == ("POI001", 20000, 22000)

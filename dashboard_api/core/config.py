@@ -19,6 +19,7 @@ class ApiSettings(StackSettings):
     # health_cache_s) reports a dead worker within 10 s.
     worker_stale_after_s: float = 9.0
     ws_heartbeat_s: float = 15.0
+    ws_auth_timeout_s: float = 5.0  # a connection opened with auth=1 signs in this fast
     ws_max_message_bytes: int = 4096  # a client frame larger than this closes with 1009
     ws_min_frame_interval_s: float = 0.1  # per client: states gather between frames
     ws_frames_per_s: float = 10_000.0  # frames per second one API process aims to send

@@ -41,10 +41,11 @@ class DeliveryRecorder:
                 )
             try:
                 await store_report(self._conn, report, handed_to=handed_to)
-            except psycopg.OperationalError:
+            except (psycopg.OperationalError, asyncio.CancelledError):
+                # Cancelled (the caller's deadline) mid-query leaves the connection busy.
                 await self._conn.close()
                 self._conn = None
-                raise  # the caller answers 500 and Kannel calls back again
+                raise  # the caller answers 503 and Kannel calls back again
 
     async def aclose(self) -> None:
         if self._conn is not None:

@@ -3,9 +3,11 @@ conflation for a slow client, close codes for bad messages, the operator's alert
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -206,10 +208,11 @@ def _conflate(
     assert items < rounds * len(areas)  # older states were replaced, not queued
 
 
-def _signed_in(api_stack: ApiStack, token: str, query: str = "") -> ClientConnection:
-    ws = connect(f"{api_stack.ws}/ws/live?auth=1{query}", open_timeout=10)
-    ws.send(json.dumps({"type": "auth", "token": token}))
-    return ws
+@contextlib.contextmanager
+def _signed_in(api_stack: ApiStack, token: str, query: str = "") -> Iterator[ClientConnection]:
+    with connect(f"{api_stack.ws}/ws/live?auth=1{query}", open_timeout=10) as ws:
+        ws.send(json.dumps({"type": "auth", "token": token}))
+        yield ws
 
 
 @pytest.mark.parametrize(

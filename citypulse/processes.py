@@ -16,6 +16,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 
 class ProcessError(RuntimeError):
@@ -69,7 +70,7 @@ class Daemon:
             return existing
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        with self.log_file.open("ab") as log:
+        with open_private_log(self.log_file) as log:
             proc = subprocess.Popen(  # noqa: S603 - argv is built by the project, not user input
                 list(argv),
                 stdin=subprocess.DEVNULL,
@@ -78,6 +79,7 @@ class Daemon:
                 env={**os.environ, **(env or {})},
                 cwd=cwd,
                 start_new_session=True,  # survives the CLI and gets its own process group
+                umask=LOG_UMASK,  # what the service writes itself is not world-readable either
             )
         self.pid_file.write_text(
             json.dumps({"pid": proc.pid, "marker": marker, "argv": list(argv)})
@@ -114,6 +116,17 @@ class Daemon:
             return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
         except FileNotFoundError:
             return "(no log yet)"
+
+
+LOG_MODE = 0o640  # logs name areas, masked phones and users: not for every local account
+LOG_UMASK = 0o027
+
+
+def open_private_log(path: Path) -> BinaryIO:
+    """`path` opened for appending, created LOG_MODE; an older, laxer file is tightened."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, LOG_MODE)
+    os.fchmod(fd, os.fstat(fd).st_mode & LOG_MODE)
+    return os.fdopen(fd, "ab")
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

@@ -9,16 +9,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+import psycopg
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool
 
 from alerts.delivery import record_delivery_report
 from alerts.providers.base import DeliveryReport
+from alerts.providers.kannel import KannelProvider
 from alerts.providers.kannel_callback import build_kannel_dlr_router
+from alerts.providers.settings import SmsSettings
 from citypulse.topics import AREA_STATE
 from dashboard_api.api.main import api_router
+from dashboard_api.core import logredact
 from dashboard_api.core.config import ApiSettings, get_api_settings
 from dashboard_api.core.middleware import count_requests, rate_limit
 from dashboard_api.core.ratelimit import RateLimiter
@@ -51,7 +56,17 @@ async def seed_users(pool: AsyncConnectionPool, settings: ApiSettings) -> None:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_api_settings()
-    pool = AsyncConnectionPool(settings.db_conninfo, min_size=1, max_size=10, open=False)
+    # Short waits: with the database down a request answers 503 in seconds, not hangs;
+    # `check` drops connections the database closed (a restart) before a route gets one.
+    pool = AsyncConnectionPool(
+        settings.db_conninfo,
+        min_size=1,
+        max_size=10,
+        open=False,
+        timeout=settings.db_pool_timeout_s,
+        kwargs={"connect_timeout": settings.db_connect_timeout_s},
+        check=AsyncConnectionPool.check_connection,
+    )
     await pool.open(wait=False)
     districts = {h.code: h.district for h in load_hotspots()}
     hub = AreaStateHub(settings.kafka_bootstrap, settings.topic(AREA_STATE.suffix), districts)
@@ -72,11 +87,25 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 async def _record_dlr(report: DeliveryReport) -> None:
-    await record_delivery_report(get_api_settings().db_conninfo, report)
+    await record_delivery_report(
+        get_api_settings().db_conninfo, report, handed_to=KannelProvider.name
+    )
+
+
+async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database is down, restarting or out of connections: say so, never 500."""
+    log.warning("%s %s: database unavailable: %s", request.method, request.url.path, exc)
+    return JSONResponse(
+        {"detail": "database unavailable, retry shortly"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or get_api_settings()
+    logredact.install()
+    sms = SmsSettings()
     app = FastAPI(
         title="CityPulse",
         version="0.1.0",
@@ -84,8 +113,17 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         description="Live crowd-safety states, history, alerts and configuration.",
     )
     app.include_router(api_router)
-    # Kannel calls back here with delivery reports (the dlr-url of every sendsms).
-    app.include_router(build_kannel_dlr_router(_record_dlr), tags=["sms"])
+    # Kannel calls back here with delivery reports (the signed dlr-url of every sendsms).
+    dlr_router = build_kannel_dlr_router(
+        _record_dlr,
+        secret=sms.dlr_secret,
+        allowed_sources=sms.dlr_allowed_sources,
+        limiter=RateLimiter(sms.dlr_rate_per_s, sms.dlr_burst),
+    )
+    app.include_router(dlr_router, tags=["sms"])
+    # InterfaceError: a connection the database closed under a running query.
+    for error in (psycopg.OperationalError, psycopg.InterfaceError):
+        app.add_exception_handler(error, database_unavailable)
     app.middleware("http")(count_requests)
     app.middleware("http")(
         rate_limit(RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst))

@@ -1,7 +1,7 @@
 """KannelProvider: submits through Kannel's smsbox sendsms HTTP interface.
 
 Delivery reports come back later on our HTTP callback (kannel_callback.py), matched by
-the message_id we put in each message's dlr-url.
+the message_id we put in each message's dlr-url and signed with the DLR secret.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class KannelConfig:
     username: str
     password: SecretStr
     dlr_callback_url: str  # our endpoint, e.g. http://127.0.0.1:8000/sms/dlr/kannel
+    dlr_secret: SecretStr  # signs each dlr-url; the API's DLR route checks it
     sender: str | None = None  # None: the sendsms-user's default-sender
     smsc_id: str | None = None  # None: Kannel routes
     timeout_s: float = 10.0
@@ -69,7 +70,9 @@ class KannelProvider:
             "charset": "UTF-8",
             "coding": str(KANNEL_CODING_DEFAULT if text.isascii() else KANNEL_CODING_UCS2),
             "dlr-mask": str(DLR_MASK_ALL),
-            "dlr-url": dlr_callback_url(cfg.dlr_callback_url, message.message_id),
+            "dlr-url": dlr_callback_url(
+                cfg.dlr_callback_url, message.message_id, cfg.dlr_secret.get_secret_value()
+            ),
         }
         if cfg.sender:
             params["from"] = cfg.sender

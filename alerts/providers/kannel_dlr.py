@@ -4,10 +4,17 @@ Kannel calls the dlr-url once per status change, filling in its escape codes:
 %d the DLR type (bit mask: 1 delivered, 2 failed, 4 queued, 8 at SMSC, 16 SMSC reject),
 %A the SMSC's own words (an SMPP receipt text, or "ACK/", "NACK/..."), %F the SMSC's
 message id, %i the smsc-id, %T the unix time. Pure: `now` is passed in.
+
+Anyone who can reach the callback could otherwise silence an alert with a forged report
+(outbox ids are sequential), so each dlr-url carries `sig`, an HMAC of the message id
+under a secret only the dispatcher and the API know; a report without the right `sig`
+for its own message_id is refused.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from collections.abc import Mapping
 from datetime import datetime
@@ -22,9 +29,13 @@ DLR_QUEUED = 4
 DLR_AT_SMSC = 8
 DLR_SMSC_REJECT = 16
 DLR_MASK_ALL = 31
+SIG_PARAM = "sig"
+_SIG_HEX_CHARS = 32  # 128 bits of HMAC-SHA256: no forging by guessing
 
 # message_id travels inside a URL Kannel rewrites: '%' would read as an escape code.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+MAX_REPLY_CHARS = 512  # an SMPP receipt text is about 160; the rest is kept out of the audit
 
 DLR_QUERY = "type=%d&reply=%A&foreign_id=%F&smsc=%i&ts=%T"
 
@@ -33,12 +44,30 @@ class DlrParseError(ValueError):
     """A callback that is not a usable Kannel DLR (answer it with HTTP 400)."""
 
 
-def dlr_callback_url(base_url: str, message_id: str) -> str:
-    """The dlr-url for one message: our callback plus Kannel's escape codes."""
+class DlrSignatureError(ValueError):
+    """A callback whose `sig` is missing or not the one we gave out (answer HTTP 403)."""
+
+
+def dlr_signature(secret: str, message_id: str) -> str:
+    """Hex HMAC-SHA256 of the message id: URL-safe, and free of the '%' Kannel rewrites."""
+    mac = hmac.new(secret.encode(), f"kannel-dlr:{message_id}".encode(), hashlib.sha256)
+    return mac.hexdigest()[:_SIG_HEX_CHARS]
+
+
+def verify_dlr_signature(secret: str, message_id: str, signature: str) -> None:
+    """Raise DlrSignatureError unless `signature` is the one made for `message_id`."""
+    expected = dlr_signature(secret, message_id)
+    if not hmac.compare_digest(signature.encode(), expected.encode()):
+        raise DlrSignatureError("missing or wrong signature")
+
+
+def dlr_callback_url(base_url: str, message_id: str, secret: str) -> str:
+    """The dlr-url for one message: our callback, its signature and Kannel's escape codes."""
     if not _SAFE_ID.match(message_id):
         raise ValueError(f"message_id {message_id!r} must match {_SAFE_ID.pattern}")
     separator = "&" if urlsplit(base_url).query else "?"
-    return f"{base_url}{separator}message_id={message_id}&{DLR_QUERY}"
+    sig = dlr_signature(secret, message_id)
+    return f"{base_url}{separator}message_id={message_id}&{SIG_PARAM}={sig}&{DLR_QUERY}"
 
 
 def status_for_type(dlr_type: int) -> DeliveryStatus:
@@ -56,16 +85,21 @@ def status_for_type(dlr_type: int) -> DeliveryStatus:
     return "unknown"
 
 
-def parse_kannel_dlr(params: Mapping[str, str], now: datetime) -> DeliveryReport:
+def parse_kannel_dlr(params: Mapping[str, str], now: datetime, secret: str) -> DeliveryReport:
+    """The report a signed callback carries; DlrSignatureError before anything else is
+    read when `sig` does not belong to `message_id`, DlrParseError for the rest."""
     message_id = params.get("message_id", "")
     if not _SAFE_ID.match(message_id):
         raise DlrParseError("missing or malformed message_id")
+    verify_dlr_signature(secret, message_id, params.get(SIG_PARAM, ""))
     raw_type = params.get("type", "")
-    try:
-        dlr_type = int(raw_type)
-    except ValueError as exc:
-        raise DlrParseError(f"DLR type is not a number: {raw_type!r}") from exc
-    reply = params.get("reply", "")
+    # Kannel's types are bits of DLR_MASK_ALL; anything else did not come from Kannel.
+    if not (len(raw_type) <= 2 and raw_type.isascii() and raw_type.isdigit()) or not (
+        0 < int(raw_type) <= DLR_MASK_ALL
+    ):
+        raise DlrParseError(f"DLR type must be 1-{DLR_MASK_ALL}: {raw_type[:20]!r}")
+    dlr_type = int(raw_type)
+    reply = params.get("reply", "")[:MAX_REPLY_CHARS]
     status = status_for_type(dlr_type)
     error_code = None
     receipt = parse_receipt_text(reply)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerts.providers.base import ReportSink, SmsProvider
 from alerts.providers.kannel import KannelConfig, KannelProvider
 from alerts.providers.log_provider import LogProvider
 from alerts.providers.smpp import SmppConfig, SmppProvider
+
+DEV_DLR_SECRET = "citypulse-dev-dlr-secret-change-me"  # noqa: S105 - refused in production
 
 
 class SmsSettings(BaseSettings):
@@ -23,6 +26,10 @@ class SmsSettings(BaseSettings):
     kannel_username: str = "citypulse"
     kannel_password: SecretStr = SecretStr("citypulse-dev")
     dlr_callback_url: str = "http://127.0.0.1:8000/sms/dlr/kannel"
+    dlr_secret: SecretStr = SecretStr(DEV_DLR_SECRET)  # same value for dispatcher and API
+    dlr_allowed_sources: tuple[str, ...] = ()  # Kannel hosts/networks; empty: any (signed)
+    dlr_rate_per_s: float = 500.0  # delivery reports per client address, sustained
+    dlr_burst: int = 5000  # a 1,000-message burst brings two reports each
 
     smpp_host: str = "127.0.0.1"
     smpp_port: int = 2775
@@ -30,6 +37,15 @@ class SmsSettings(BaseSettings):
     smpp_password: SecretStr = SecretStr("")
     smpp_system_type: str = ""
     smpp_enquire_link_s: float = 30.0
+
+    @model_validator(mode="after")
+    def _no_dev_dlr_secret_in_production(self) -> SmsSettings:
+        if os.environ.get("CITYPULSE_ENV") == "production" and (
+            len(self.dlr_secret.get_secret_value()) < 32
+            or self.dlr_secret.get_secret_value() == DEV_DLR_SECRET
+        ):
+            raise ValueError("CITYPULSE_SMS_DLR_SECRET must be set (32+ characters) in production")
+        return self
 
 
 def build_provider(settings: SmsSettings, on_report: ReportSink) -> SmsProvider:
@@ -42,6 +58,7 @@ def build_provider(settings: SmsSettings, on_report: ReportSink) -> SmsProvider:
                 username=settings.kannel_username,
                 password=settings.kannel_password,
                 dlr_callback_url=settings.dlr_callback_url,
+                dlr_secret=settings.dlr_secret,
                 sender=settings.sender,
             )
         )

@@ -15,12 +15,17 @@ DEV_OPERATOR_PASSWORD = "operator-dev-password"  # noqa: S105
 
 
 class ApiSettings(StackSettings):
-    worker_stale_after_s: float = 20.0  # a worker heartbeat older than this is down
+    # Workers beat every 5 s: stale after about two missed beats, so /health (cached
+    # health_cache_s) reports a dead worker within 10 s.
+    worker_stale_after_s: float = 9.0
     ws_heartbeat_s: float = 15.0
+    ws_auth_timeout_s: float = 5.0  # a connection opened with auth=1 signs in this fast
     ws_max_message_bytes: int = 4096  # a client frame larger than this closes with 1009
     ws_min_frame_interval_s: float = 0.1  # per client: states gather between frames
     ws_frames_per_s: float = 10_000.0  # frames per second one API process aims to send
-    health_cache_s: float = 2.0
+    health_cache_s: float = 0.5
+    db_connect_timeout_s: int = 2  # libpq's minimum; an unreachable database fails fast
+    db_pool_timeout_s: float = 3.0  # waiting longer for a connection answers 503
     feed_stale_after_s: float = 900.0  # a state older than this is a silent feed
     alert_poll_s: float = 1.0  # how often the operator stream looks for alert changes
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dashboard_api.live.filters import FilterError, LiveFilter, parse_filter
 
@@ -33,7 +33,14 @@ class Ping:
     pass
 
 
-ClientMessage = Subscribe | Ping
+@dataclass(frozen=True)
+class Auth:
+    """Sign-in, only as the first message of a connection opened with `auth=1`."""
+
+    token: str = field(repr=False)
+
+
+ClientMessage = Subscribe | Ping | Auth
 
 
 def parse_client_message(
@@ -58,6 +65,11 @@ def parse_client_message(
     kind = body.pop("type")
     if kind == "ping" and not body:
         return Ping()
+    if kind == "auth":
+        token = body.get("token")
+        if set(body) != {"token"} or not isinstance(token, str) or not token:
+            raise ProtocolError(CLOSE_POLICY, "auth needs exactly a token")
+        return Auth(token)
     if kind == "subscribe":
         try:
             return Subscribe(parse_filter(body, known_areas, known_districts))

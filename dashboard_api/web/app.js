@@ -102,10 +102,15 @@ function applyItem(item) {
 function connectLive() {
   const params = new URLSearchParams({ zones: "false" });
   if (app.epoch) { params.set("since_seq", app.seq); params.set("epoch", app.epoch); }
-  if (app.token && isOperator()) params.set("token", app.token);
+  // The token goes in the first message, never in the URL (URLs reach access logs).
+  const signIn = app.token && isOperator();
+  if (signIn) params.set("auth", "1");
   const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/live?${params}`);
   app.ws = ws;
-  ws.onopen = () => { app.online = true; renderConn(); };
+  ws.onopen = () => {
+    if (signIn) ws.send(JSON.stringify({ type: "auth", token: app.token }));
+    app.online = true; renderConn();
+  };
   ws.onmessage = (ev) => {
     const frame = JSON.parse(ev.data);
     if (frame.seq != null) app.seq = frame.seq;

@@ -256,6 +256,15 @@ def test_dashboard_map_surge_acknowledge_and_screenshots(
     )
     print(f"acknowledgement seen by the second browser in {seen:.2f} s")  # noqa: T201
 
+    # Both pages signed their live streams in by first message: the token is nowhere in
+    # the API's log (it used to be, in every /ws/live access line), and the log is private.
+    token = str(wall.js("sessionStorage.getItem('cp-token')"))
+    api_log = STACK.log_dir / "api.log"
+    logged = api_log.read_text(errors="replace")
+    assert len(token) > 40 and "/ws/live?" in logged
+    assert token not in logged and token.rsplit(".", 1)[-1] not in logged
+    assert api_log.stat().st_mode & 0o007 == 0
+
     assert wall.js("document.getElementById('list-title').textContent") == "위험 순위"
     SHOTS.mkdir(parents=True, exist_ok=True)
     # The wall in Korean (bootstrap installs fonts-nanum so Chromium renders Hangul), the

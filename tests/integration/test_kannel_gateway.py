@@ -13,6 +13,7 @@ import pytest
 import pytest_asyncio
 import uvicorn
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from alerts.providers.base import DeliveryReport, OutgoingSms
 from alerts.providers.kannel import KannelConfig, KannelProvider
@@ -22,6 +23,7 @@ from infra.kannel.settings import KannelGatewaySettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.kannel]
 
+DLR_SECRET = SecretStr("gateway-test-dlr-secret")
 HANGUL_ALERT = "[경계] 홍대 관광특구 밀집도 3.4명/m², 10분째 상승 중입니다. 현장 확인 바랍니다."
 
 
@@ -83,7 +85,7 @@ class DlrInbox:
 async def dlr_inbox() -> AsyncIterator[tuple[DlrInbox, str]]:
     inbox = DlrInbox()
     app = FastAPI()
-    app.include_router(build_kannel_dlr_router(inbox))
+    app.include_router(build_kannel_dlr_router(inbox, secret=DLR_SECRET))
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
@@ -105,6 +107,7 @@ async def provider(
         username=s.sendsms_username,
         password=s.sendsms_password,
         dlr_callback_url=dlr_inbox[1],
+        dlr_secret=DLR_SECRET,
         timeout_s=5.0,
     )
     p = KannelProvider(config)

@@ -17,15 +17,18 @@ from dashboard_api.live.hub import AreaStateHub
 from dashboard_api.live.pacer import Pacing
 from dashboard_api.live.protocol import (
     CLOSE_POLICY,
+    Auth,
     Ping,
     ProtocolError,
     Subscribe,
     parse_client_message,
 )
-from dashboard_api.schemas.auth import ROLE_RANK
+from dashboard_api.schemas.auth import ROLE_RANK, UserPublic
 
 router = APIRouter(tags=["live"])
-CONTROL_KEYS = ("token", "since_seq", "epoch")
+CONTROL_KEYS = ("auth", "since_seq", "epoch")
+# Credentials never ride in the URL: proxies and access logs keep URLs (issue 13).
+URL_CREDENTIALS = ("token", "access_token", "ticket")
 
 
 def _pace(hub: AreaStateHub, settings: ApiSettings) -> None:
@@ -81,19 +84,56 @@ async def _receive_loop(
             client.queue.put("pong", b'{"kind":"pong"}')
         elif isinstance(parsed, Subscribe):
             hub.refilter(client, parsed.filter)
+        elif isinstance(parsed, Auth):
+            raise ProtocolError(CLOSE_POLICY, "auth only as the first message (open with auth=1)")
+
+
+class SignInError(Exception):
+    """Why a connection opened with auth=1 did not sign in (closed with 1008)."""
+
+
+async def _sign_in(websocket: WebSocket, settings: ApiSettings) -> UserPublic:
+    """The first message must be {"type":"auth","token":...} within ws_auth_timeout_s."""
+    try:
+        async with asyncio.timeout(settings.ws_auth_timeout_s):
+            message = await websocket.receive()
+    except TimeoutError:
+        raise SignInError("no auth message in time") from None
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    try:
+        parsed = parse_client_message(
+            message.get("text"), message.get("bytes"), settings.ws_max_message_bytes, (), ()
+        )
+    except ProtocolError as exc:
+        raise SignInError(exc.reason) from None
+    if not isinstance(parsed, Auth):
+        raise SignInError("the first message must be auth")
+    user = user_from_token(parsed.token, settings)
+    if user is None:
+        raise SignInError("invalid or expired token")
+    return user
 
 
 @router.websocket("/ws/live")
 async def ws_live(websocket: WebSocket, settings: SettingsDep) -> None:
     """Filtered live states (query: district, areas, min_stage, zones, since_seq, epoch,
-    token): a snapshot, then deltas and heartbeats; operators also get alert events."""
+    auth): a snapshot, then deltas and heartbeats; operators also get alert events.
+    With auth=1 the first message signs in: {"type":"auth","token":"<bearer token>"}."""
     hub: AreaStateHub = websocket.app.state.hub
     params = dict(websocket.query_params)
-    token, since, epoch = (params.pop(k, None) for k in CONTROL_KEYS)
+    auth, since, epoch = (params.pop(k, None) for k in CONTROL_KEYS)
     await websocket.accept()
-    user = user_from_token(token, settings)
-    if token and user is None:
-        return await _close(websocket, CLOSE_POLICY, "invalid or expired token")
+    if any(k in params for k in URL_CREDENTIALS):
+        return await _close(websocket, CLOSE_POLICY, "no tokens in URLs: open with auth=1")
+    user = None
+    if auth is not None:
+        try:
+            user = await _sign_in(websocket, settings)
+        except SignInError as exc:
+            return await _close(websocket, CLOSE_POLICY, str(exc))
+        except WebSocketDisconnect:
+            return None
     try:
         live_filter = parse_filter(params, hub.districts.keys(), set(hub.districts.values()))
         since_seq = int(since) if since is not None else None

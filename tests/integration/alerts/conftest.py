@@ -17,6 +17,7 @@ import pytest
 import pytest_asyncio
 import uvicorn
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from alerts.delivery import record_delivery_report
 from alerts.providers.base import DeliveryReport
@@ -25,6 +26,8 @@ from citypulse.config import StackSettings
 from infra.kannel import gateway
 from infra.kannel.settings import KannelGatewaySettings
 from tests.integration.support import settings_env
+
+DLR_SECRET = "integration-test-dlr-secret-0123456789"  # noqa: S105 - dispatcher and receiver
 
 # bearerbox's access log: one "Sent SMS" line per submit the carrier acknowledged.
 _SENT = re.compile(r"Sent SMS \[SMSC:[^\]]*\][^\n]*?\[to:(?P<to>[^\]]*)\]")
@@ -83,11 +86,11 @@ async def dlr_receiver(isolated: StackSettings) -> AsyncIterator[DlrReceiver]:
     receiver = DlrReceiver("")
 
     async def sink(report: DeliveryReport) -> None:
-        receiver.reports.append(report)
-        await record_delivery_report(isolated.db_conninfo, report)
+        await record_delivery_report(isolated.db_conninfo, report, handed_to="kannel")
+        receiver.reports.append(report)  # only what the outbox took, as the API's route
 
     app = FastAPI()
-    app.include_router(build_kannel_dlr_router(sink))
+    app.include_router(build_kannel_dlr_router(sink, secret=SecretStr(DLR_SECRET)))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
@@ -108,6 +111,7 @@ def sms_env(kannel: Kannel, dlr_url: str) -> dict[str, str]:
         "CITYPULSE_SMS_KANNEL_USERNAME": s.sendsms_username,
         "CITYPULSE_SMS_KANNEL_PASSWORD": s.sendsms_password.get_secret_value(),
         "CITYPULSE_SMS_DLR_CALLBACK_URL": dlr_url,
+        "CITYPULSE_SMS_DLR_SECRET": DLR_SECRET,
     }
 
 

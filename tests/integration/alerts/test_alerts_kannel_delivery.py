@@ -18,17 +18,25 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
 from alerts.dispatcher import OutboxDispatcher, RetryPolicy
+from alerts.providers.kannel_dlr import dlr_signature
 from alerts.providers.settings import SmsSettings, build_provider
 from alerts.rules import AreaInfo
 from alerts.service import AlertService
 from alerts.settings import AlertSettings
 from citypulse.config import StackSettings
 from citypulse.domain.area_state import AreaState
-from tests.integration.alerts.conftest import DlrReceiver, Kannel, sms_env, start_dispatcher
+from tests.integration.alerts.conftest import (
+    DLR_SECRET,
+    DlrReceiver,
+    Kannel,
+    sms_env,
+    start_dispatcher,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.kannel]
 
@@ -104,6 +112,60 @@ async def test_alert_sms_reaches_kannel_and_its_report_marks_it_delivered(
     reports = db.execute("SELECT status FROM delivery_reports ORDER BY id").fetchall()
     assert reports == [("at_smsc",), ("delivered",)]
     assert list(_sent_to(kannel).values()) == [1]
+
+
+def _dispatcher(settings: StackSettings, kannel: Kannel, dlr_url: str) -> OutboxDispatcher:
+    env = sms_env(kannel, dlr_url)
+    sms = SmsSettings.model_validate(
+        {k.removeprefix("CITYPULSE_SMS_").lower(): v for k, v in env.items()}
+    )
+    return OutboxDispatcher(settings.db_conninfo, lambda sink: build_provider(sms, sink))
+
+
+async def test_forged_reports_are_refused_and_change_nothing(
+    isolated: StackSettings, db: DB, kannel: Kannel, dlr_receiver: DlrReceiver
+) -> None:
+    _add_recipients(db, 1)
+    await _fire_alert(isolated)
+    dispatcher = _dispatcher(isolated, kannel, dlr_receiver.url)
+    assert await dispatcher.dispatch_once() == 1
+    await _wait(lambda: _outbox(db) == {"delivered": 1}, 30, "the real report")
+    (sent_id,) = db.execute("SELECT id FROM sms_outbox").fetchone() or (0,)
+    # A message written but not yet handed to Kannel: what a forged "queued" would stall.
+    (pending_id,) = db.execute(
+        "INSERT INTO sms_outbox (phone_e164, kind, body) VALUES ('+821055000099', 'sms', "
+        "'[인파경계] test') RETURNING id"
+    ).fetchone() or (0,)
+    before = (_outbox(db), db.execute("SELECT count(*) FROM delivery_reports").fetchone())
+    received = len(dlr_receiver.reports)
+
+    def sig(message_id: object) -> str:
+        return dlr_signature(DLR_SECRET, str(message_id))
+
+    forged = [
+        ({"message_id": pending_id, "type": 8}, 403),  # unsigned "queued": the attack
+        ({"message_id": pending_id, "type": 16}, 403),  # unsigned "rejected"
+        ({"message_id": pending_id, "type": 16, "sig": sig(sent_id)}, 403),  # another id's sig
+        ({"message_id": sent_id, "type": 2, "sig": sig("guess")}, 403),
+        ({"message_id": sent_id, "type": 2, "sig": ""}, 403),
+        ({"message_id": pending_id, "type": 8, "sig": sig(pending_id)}, 404),  # never handed over
+        ({"message_id": 10**12, "type": 16, "sig": sig(10**12)}, 404),  # no such message
+        ({"message_id": "x y", "type": 8}, 400),
+    ]
+    async with httpx.AsyncClient() as client:
+        for params, code in forged:
+            answer = await client.get(dlr_receiver.url, params=params)
+            assert answer.status_code == code, (params, answer.text)
+    after = (_outbox(db), db.execute("SELECT count(*) FROM delivery_reports").fetchone())
+    assert after == before and len(dlr_receiver.reports) == received
+    # The pending message was not stalled: it goes out and its real reports land.
+    assert await dispatcher.dispatch_once() == 1
+    await dispatcher.provider.aclose()
+    await _wait(lambda: _outbox(db) == {"delivered": 2}, 30, "the second real report")
+    statuses = db.execute(
+        "SELECT status FROM delivery_reports WHERE outbox_id = %s ORDER BY id", (pending_id,)
+    ).fetchall()
+    assert statuses == [("at_smsc",), ("delivered",)]
 
 
 async def test_dispatcher_killed_mid_burst_sends_every_message_exactly_once(

@@ -131,6 +131,7 @@ def api_stack(isolated: StackSettings, tmp_path: Path) -> Iterator[ApiStack]:
         "CITYPULSE_RATE_LIMIT_BURST": "100000",
         "CITYPULSE_ALERT_POLL_S": "0.2",
         "CITYPULSE_WS_HEARTBEAT_S": "1",
+        "CITYPULSE_WS_AUTH_TIMEOUT_S": "2",
     }
     d.start(
         [

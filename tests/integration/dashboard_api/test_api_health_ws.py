@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from websockets.sync.client import connect
 
@@ -87,3 +88,25 @@ def test_health_reports_each_component_and_ws_streams_states(
                 seen.update({s["area_code"]: s for s in frame["states"] if s["scope"] == "area"})
     assert {"POI009", "POI014"} <= set(seen), f"states received: {sorted(seen)}"
     assert seen["POI014"]["people"] == 20500.0
+
+
+@pytest.mark.parametrize(
+    ("beat_age_s", "status"),
+    [(3.0, "ok"), (7.0, "ok"), (9.5, "down"), (60.0, "down")],
+)
+def test_a_worker_two_beats_late_is_down(
+    isolated: StackSettings, api: str, beat_age_s: float, status: str
+) -> None:
+    """Beats every 5 s, stale after 9 s: /health (cached 0.5 s) names a dead worker within
+    10 s of its last beat."""
+    with psycopg.connect(isolated.db_conninfo, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO worker_heartbeats (worker_id, role, host, pid, started_at, last_seen) "
+            "VALUES ('w1', 'stream', 'h', 1, now() - interval '1 hour', "
+            "now() - make_interval(secs => %s))",
+            (beat_age_s,),
+        )
+    time.sleep(0.6)  # past the health cache of any earlier answer
+    worker = httpx.get(f"{api}/health", timeout=10).json()["components"]["worker"]
+    assert worker["status"] == status
+    assert worker["workers"] == (["w1"] if status == "ok" else [])

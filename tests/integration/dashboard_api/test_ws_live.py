@@ -3,9 +3,11 @@ conflation for a slow client, close codes for bad messages, the operator's alert
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -206,10 +208,75 @@ def _conflate(
     assert items < rounds * len(areas)  # older states were replaced, not queued
 
 
+@contextlib.contextmanager
+def _signed_in(api_stack: ApiStack, token: str, query: str = "") -> Iterator[ClientConnection]:
+    with connect(f"{api_stack.ws}/ws/live?auth=1{query}", open_timeout=10) as ws:
+        ws.send(json.dumps({"type": "auth", "token": token}))
+        yield ws
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        json.dumps({"type": "auth", "token": "forged.token.here"}),
+        json.dumps({"type": "auth"}),
+        json.dumps({"type": "auth", "token": "x", "role": "admin"}),
+        json.dumps({"type": "ping"}),
+        "{not json",
+        None,  # nothing within the sign-in deadline
+    ],
+)
+def test_a_connection_opened_to_sign_in_closes_without_a_valid_first_message(
+    api_stack: ApiStack, first: str | None
+) -> None:
+    with (
+        connect(f"{api_stack.ws}/ws/live?auth=1", open_timeout=10) as ws,
+        pytest.raises(ConnectionClosed) as closed,
+    ):
+        if first is not None:
+            ws.send(first)
+        _frame(ws, timeout=15)  # no snapshot before sign-in
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+
+def test_signed_in_once_a_second_auth_closes(api_stack: ApiStack) -> None:
+    token = api_stack.token("operator")
+    with _signed_in(api_stack, token) as op, pytest.raises(ConnectionClosed) as closed:
+        assert _frame(op)["role"] == "operator"
+        op.send(json.dumps({"type": "auth", "token": token}))
+        while True:
+            _frame(op)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+
+
+def test_no_token_reaches_the_api_log_and_the_log_is_private(api_stack: ApiStack) -> None:
+    token = api_stack.token("operator")
+    with _signed_in(api_stack, token, "&zones=false") as op:
+        assert _frame(op)["role"] == "operator"
+    # An old page (or a hand-made URL) putting the token in the URL is refused, and the
+    # access line that URL makes is cut before it is written.
+    with (
+        connect(f"{api_stack.ws}/ws/live?token={token}", open_timeout=10) as old,
+        pytest.raises(ConnectionClosed),
+    ):
+        _frame(old)
+    httpx.get(f"{api_stack.base}/api/v1/areas?access_token={token}", timeout=5)
+
+    def logged() -> bool:
+        return api_stack.log.read_text().count("?[redacted]") >= 2
+
+    wait_for(logged, 10, "the refused URLs' access lines")
+    text = api_stack.log.read_text()
+    signature = token.rsplit(".", 1)[-1]
+    assert token not in text and signature not in text
+    assert "/ws/live?auth=1&zones=false" in text  # the signed-in session was logged, clean
+    assert api_stack.log.stat().st_mode & 0o077 in (0o000, 0o040)  # 0600 or 0640
+
+
 def test_operator_stream_adds_alert_events(api_stack: ApiStack) -> None:
     token = api_stack.token("operator")
     with (
-        connect(f"{api_stack.ws}/ws/live?token={token}", open_timeout=10) as op,
+        _signed_in(api_stack, token) as op,
         connect(f"{api_stack.ws}/ws/live", open_timeout=10) as viewer,
     ):
         assert _frame(op)["role"] == "operator" and _frame(viewer)["role"] == "viewer"

@@ -13,17 +13,27 @@ from alerts.providers.base import OutgoingSms, SubmitResult
 from alerts.providers.kannel import KannelConfig, KannelProvider, classify_sendsms_answer
 from alerts.providers.kannel_dlr import (
     DlrParseError,
+    DlrSignatureError,
     dlr_callback_url,
+    dlr_signature,
     parse_kannel_dlr,
     status_for_type,
 )
 
 NOW = datetime(2025, 12, 31, 23, 30, tzinfo=UTC)
+SECRET = "unit-test-dlr-secret"  # noqa: S105
+
+
+def signed(params: dict[str, str]) -> dict[str, str]:
+    return {**params, "sig": dlr_signature(SECRET, params.get("message_id", ""))}
+
+
 CONFIG = KannelConfig(
     sendsms_url="http://127.0.0.1:13013/cgi-bin/sendsms",
     username="citypulse",
     password=SecretStr("s3cret"),
     dlr_callback_url="http://127.0.0.1:8000/sms/dlr/kannel",
+    dlr_secret=SecretStr(SECRET),
     sender="0215880000",
 )
 
@@ -103,7 +113,7 @@ def test_status_for_type(dlr_type: int, status: str) -> None:
 def test_parse_kannel_dlr(
     params: dict[str, str], status: str, provider_id: str | None, error_code: str | None
 ) -> None:
-    report = parse_kannel_dlr(params, NOW)
+    report = parse_kannel_dlr(signed(params), NOW, SECRET)
     assert (report.message_id, report.status, report.provider_message_id, report.error_code) == (
         params["message_id"],
         status,
@@ -119,13 +129,42 @@ def test_parse_kannel_dlr(
     [
         ({"type": "1"}, "message_id"),
         ({"message_id": "a b", "type": "1"}, "message_id"),
-        ({"message_id": "m-1"}, "not a number"),
-        ({"message_id": "m-1", "type": "%d"}, "not a number"),
+        ({"message_id": "m-1"}, "type must be"),
+        ({"message_id": "m-1", "type": "%d"}, "type must be"),
+        ({"message_id": "m-1", "type": "0"}, "type must be"),
+        ({"message_id": "m-1", "type": "32"}, "type must be"),
+        ({"message_id": "m-1", "type": "-1"}, "type must be"),
+        ({"message_id": "m-1", "type": "١"}, "type must be"),  # an Arabic-Indic one
+        ({"message_id": "m-1", "type": "9" * 5000}, "type must be"),
     ],
 )
 def test_parse_kannel_dlr_refuses(params: dict[str, str], match: str) -> None:
     with pytest.raises(DlrParseError, match=match):
-        parse_kannel_dlr(params, NOW)
+        parse_kannel_dlr(signed(params), NOW, SECRET)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"message_id": "42", "type": "8"},  # unsigned: the forged "queued"
+        {"message_id": "42", "type": "16", "sig": ""},
+        {"message_id": "42", "type": "16", "sig": dlr_signature(SECRET, "43")},  # another id's
+        {"message_id": "42", "type": "1", "sig": dlr_signature("other-secret", "42")},
+        {"message_id": "42", "type": "1", "sig": dlr_signature(SECRET, "42").upper()},
+        {"message_id": "42", "type": "1", "sig": dlr_signature(SECRET, "42")[:-1]},
+        {"message_id": "42", "type": "1", "sig": "é" * 32},
+    ],
+    ids=["unsigned", "empty", "other_id", "other_secret", "upper", "short", "non_ascii"],
+)
+def test_parse_kannel_dlr_refuses_unsigned_and_forged(params: dict[str, str]) -> None:
+    with pytest.raises(DlrSignatureError):
+        parse_kannel_dlr(params, NOW, SECRET)
+
+
+def test_signature_is_checked_before_the_rest_is_read() -> None:
+    # A stranger learns nothing about the parser from a forged report's answer.
+    with pytest.raises(DlrSignatureError):
+        parse_kannel_dlr({"message_id": "42", "type": "nonsense"}, NOW, SECRET)
 
 
 @pytest.mark.parametrize(
@@ -139,12 +178,27 @@ def test_parse_kannel_dlr_refuses(params: dict[str, str], match: str) -> None:
     ],
 )
 def test_dlr_callback_url(base: str, expected: str) -> None:
-    assert dlr_callback_url(base, "42") == expected
+    sig = dlr_signature(SECRET, "42")
+    assert dlr_callback_url(base, "42", SECRET) == expected.replace(
+        "message_id=42&", f"message_id=42&sig={sig}&"
+    )
 
 
 def test_dlr_callback_url_refuses_ids_kannel_would_rewrite() -> None:
     with pytest.raises(ValueError, match="message_id"):
-        dlr_callback_url("http://h/dlr", "50%off")
+        dlr_callback_url("http://h/dlr", "50%off", SECRET)
+
+
+def test_the_signed_url_parses_back_to_its_own_report() -> None:
+    url = dlr_callback_url("http://h/dlr", "42", SECRET).replace("%d", "1")
+    query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    assert parse_kannel_dlr(query, NOW, SECRET).status == "delivered"
+
+
+def test_signatures_differ_per_message_and_secret() -> None:
+    sigs = {dlr_signature(s, m) for s in ("a", "b") for m in ("1", "2", "10", "100")}
+    assert len(sigs) == 8
+    assert all(len(sig) == 32 and all(c in "0123456789abcdef" for c in sig) for sig in sigs)
 
 
 @pytest.mark.parametrize(
@@ -217,6 +271,7 @@ async def test_send_builds_the_sendsms_request(
         "coding": coding,
         "dlr-mask": "31",
         "dlr-url": f"http://127.0.0.1:8000/sms/dlr/kannel?message_id={message.message_id}"
+        f"&sig={dlr_signature(SECRET, message.message_id)}"
         "&type=%d&reply=%A&foreign_id=%F&smsc=%i&ts=%T",
     }
 

@@ -1,4 +1,8 @@
-"""Assembles the FastAPI application: `uvicorn dashboard_api.main:app`."""
+"""Assembles the FastAPI application: `uvicorn dashboard_api.main:app`.
+
+The API's entry point: the one module of dashboard_api that reads the settings
+(`Settings.from_env()`, at import, because uvicorn looks for `app` here).
+"""
 
 from __future__ import annotations
 
@@ -17,9 +21,11 @@ from psycopg_pool import AsyncConnectionPool
 from alerts.delivery import record_delivery_report
 from alerts.providers.base import DeliveryReport
 from alerts.providers.kannel_callback import build_kannel_dlr_router
+from citypulse.config import StackSettings
+from citypulse.settings import Settings
 from citypulse.topics import AREA_STATE
 from dashboard_api.api.main import api_router
-from dashboard_api.core.config import ApiSettings, get_api_settings
+from dashboard_api.core.config import ApiSettings
 from dashboard_api.core.middleware import count_requests, rate_limit
 from dashboard_api.core.ratelimit import RateLimiter
 from dashboard_api.live.alert_feed import AlertFeed
@@ -50,11 +56,12 @@ async def seed_users(pool: AsyncConnectionPool, settings: ApiSettings) -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings = get_api_settings()
-    pool = AsyncConnectionPool(settings.db_conninfo, min_size=1, max_size=10, open=False)
+    stack: StackSettings = app.state.stack_settings
+    settings: ApiSettings = app.state.api_settings
+    pool = AsyncConnectionPool(stack.db_conninfo, min_size=1, max_size=10, open=False)
     await pool.open(wait=False)
     districts = {h.code: h.district for h in load_hotspots()}
-    hub = AreaStateHub(settings.kafka_bootstrap, settings.topic(AREA_STATE.suffix), districts)
+    hub = AreaStateHub(stack.kafka_bootstrap, stack.topic(AREA_STATE.suffix), districts)
     await hub.start()
     feed = AlertFeed(pool, hub, settings.alert_poll_s)
     await feed.start()
@@ -71,19 +78,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await pool.close()
 
 
-async def _record_dlr(report: DeliveryReport) -> None:
-    await record_delivery_report(get_api_settings().db_conninfo, report)
-
-
-def create_app(settings: ApiSettings | None = None) -> FastAPI:
-    settings = settings or get_api_settings()
+def create_app(stack: StackSettings, settings: ApiSettings) -> FastAPI:
     app = FastAPI(
         title="CityPulse",
         version="0.1.0",
         lifespan=lifespan,
         description="Live crowd-safety states, history, alerts and configuration.",
     )
+    app.state.stack_settings, app.state.api_settings = stack, settings
     app.include_router(api_router)
+
+    async def _record_dlr(report: DeliveryReport) -> None:
+        await record_delivery_report(stack.db_conninfo, report)
+
     # Kannel calls back here with delivery reports (the dlr-url of every sendsms).
     app.include_router(build_kannel_dlr_router(_record_dlr), tags=["sms"])
     app.middleware("http")(count_requests)
@@ -101,4 +108,5 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     return app
 
 
-app = create_app()
+_settings = Settings.from_env()
+app = create_app(_settings.stack, _settings.api)

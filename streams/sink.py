@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import psycopg
 
@@ -64,12 +64,6 @@ class StaleOffsets(Exception):
     """
 
 
-class BatchStore(Protocol):
-    def stored_offsets(self, topic: str) -> dict[tuple[str, int], int]: ...
-
-    def write(self, batch: BatchResult) -> None: ...
-
-
 class PostgresBatchStore:
     """Writes batches with retry: a database outage stalls the stream, it never drops."""
 
@@ -112,27 +106,11 @@ class PostgresBatchStore:
             if self.rollup_dirty_from is None or lo < self.rollup_dirty_from:
                 self.rollup_dirty_from = lo
 
-    def refresh_rollups(self, now: datetime) -> None:
-        """Recompute rollups touched since the last refresh (a no-op on TimescaleDB)."""
-        if self.rollup_dirty_from is None:
-            return
-        start, self.rollup_dirty_from = self.rollup_dirty_from, None
-        self._retry(
-            lambda c: c.execute("SELECT cp_refresh_crowd_rollups(%s, %s)", (start, now)) and None,
-            "refresh rollups",
-        )
-
-    def heartbeat(self, worker_id: str, role: str, host: str, pid: int, started: datetime) -> None:
-        self._retry(
-            lambda c: c.execute(
-                """INSERT INTO worker_heartbeats (worker_id, role, host, pid, started_at, last_seen)
-                   VALUES (%s, %s, %s, %s, %s, now())
-                   ON CONFLICT (worker_id) DO UPDATE SET role = EXCLUDED.role, host = EXCLUDED.host,
-                       pid = EXCLUDED.pid, started_at = EXCLUDED.started_at, last_seen = now()""",
-                (worker_id, role, host, pid, started),
-            ),
-            "heartbeat",
-        )
+    def take_rollup_dirty_from(self) -> datetime | None:
+        """The earliest event time written since the last call (rollups to recompute from
+        there: streams/housekeeping.py), and clear the mark."""
+        dirty, self.rollup_dirty_from = self.rollup_dirty_from, None
+        return dirty
 
     def _ensure_partitions(
         self, cur: psycopg.Cursor[tuple[object, ...]], table: str, times: list[datetime]

@@ -36,9 +36,7 @@ class Settings(BaseModel):
 
     @classmethod
     def from_env(cls) -> Settings:
-        return cls.model_validate(
-            {name: section() for name, section in SECTIONS.items()}
-        )
+        return cls.model_validate({name: section() for name, section in SECTIONS.items()})
 
     @model_validator(mode="after")
     def _no_dev_secret_in_production(self) -> Settings:

@@ -10,7 +10,7 @@ import it (tests/unit/test_import_graph.py).
 
 from __future__ import annotations
 
-from pydantic import BaseModel, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, SecretStr, model_validator
 from pydantic_settings import BaseSettings
 
 from alerts.providers.settings import SmsSettings
@@ -64,6 +64,8 @@ def env_name(section: str, field: str) -> str:
     """The environment variable a section's field is read from."""
     cls = SECTIONS[section]
     alias = cls.model_fields[field].validation_alias
+    if isinstance(alias, AliasChoices):
+        alias = alias.choices[0]
     if isinstance(alias, str):
         return alias
     return f"{cls.model_config.get('env_prefix', '')}{field}".upper()

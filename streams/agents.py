@@ -49,7 +49,7 @@ class KafkaOutlet:
         self.area_state_topic = area_state_topic
         self.dead_letter_topic = dead_letter_topic
 
-    async def dead_letters(self, dead: Sequence[DeadLetter]) -> None:
+    async def send_dead_letters(self, dead: Sequence[DeadLetter]) -> None:
         pending = []
         for d in dead:
             headers = [
@@ -66,7 +66,7 @@ class KafkaOutlet:
         if pending:
             await asyncio.gather(*pending)
 
-    async def states(self, states: Sequence[AreaState]) -> None:
+    async def send_states(self, states: Sequence[AreaState]) -> None:
         try:
             for state in states:
                 await self.app.producer.send(

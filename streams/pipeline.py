@@ -22,9 +22,9 @@ from streams.live import Key, LiveStates, PublishLedger
 class Outlet(Protocol):
     """Where dead letters and states go (the Kafka producer in the worker)."""
 
-    async def dead_letters(self, dead: Sequence[DeadLetter]) -> None: ...
+    async def send_dead_letters(self, dead: Sequence[DeadLetter]) -> None: ...
 
-    async def states(self, states: Sequence[AreaState]) -> None: ...
+    async def send_states(self, states: Sequence[AreaState]) -> None: ...
 
 
 class BatchWriter(Protocol):
@@ -76,7 +76,7 @@ class StatePipeline:
         result = await asyncio.to_thread(self._ingest, records)
         # Acknowledged before the batch commits, so a crash in between repeats a dead
         # letter rather than losing it.
-        await self.outlet.dead_letters(result.dead)
+        await self.outlet.send_dead_letters(result.dead)
         # Before the write: a replay after a crash folds the same readings again, which
         # the trackers ignore (no newer than what they hold).
         self.changed.update(self.live.apply(result.events))
@@ -103,7 +103,7 @@ class StatePipeline:
         now = self.clock()
         self.ledger.published(keys, self.monotonic())
         states = [self.live.state(area, zone, now) for area, zone in sorted(keys, key=_key_order)]
-        await self.outlet.states([s for s in states if s is not None])
+        await self.outlet.send_states([s for s in states if s is not None])
 
 
 def _key_order(key: Key) -> tuple[str, str]:

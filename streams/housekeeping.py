@@ -8,17 +8,9 @@ PostgreSQL would be a third method of this class.
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Callable
 from datetime import datetime
-from typing import TypeVar
 
-import psycopg
-
-log = logging.getLogger(__name__)
-T = TypeVar("T")
-Conn = psycopg.Connection[tuple[object, ...]]
+from streams.retrying import RetryingConnection
 
 _HEARTBEAT = """
 INSERT INTO worker_heartbeats (worker_id, role, host, pid, started_at, last_seen)
@@ -32,12 +24,10 @@ class Housekeeping:
     """Waits out a database outage (retrying) rather than skipping a beat silently."""
 
     def __init__(self, conninfo: str, retry_max_s: float = 10.0) -> None:
-        self.conninfo = conninfo
-        self.retry_max_s = retry_max_s
-        self._conn: Conn | None = None
+        self._db = RetryingConnection(conninfo, retry_max_s)
 
     def heartbeat(self, worker_id: str, role: str, host: str, pid: int, started: datetime) -> None:
-        self._retry(
+        self._db.run(
             lambda c: c.execute(_HEARTBEAT, (worker_id, role, host, pid, started)), "heartbeat"
         )
 
@@ -45,30 +35,10 @@ class Housekeeping:
         """Recompute rollups touched since `since` (a no-op on TimescaleDB, and for None)."""
         if since is None:
             return
-        self._retry(
+        self._db.run(
             lambda c: c.execute("SELECT cp_refresh_crowd_rollups(%s, %s)", (since, now)),
             "refresh rollups",
         )
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-
-    def _retry(self, op: Callable[[Conn], T], what: str) -> T:
-        delay = 0.2
-        while True:
-            try:
-                if self._conn is None or self._conn.closed:
-                    self._conn = psycopg.connect(self.conninfo)
-                result = op(self._conn)
-                self._conn.commit()
-                return result
-            except psycopg.OperationalError as exc:
-                log.warning(
-                    "database unavailable during %s (%s); retrying in %.1fs", what, exc, delay
-                )
-                if self._conn is not None:
-                    self._conn.close()
-                self._conn = None
-                time.sleep(delay)
-                delay = min(delay * 2, self.retry_max_s)
+        self._db.close()

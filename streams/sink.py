@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -18,6 +17,7 @@ from typing import TypeVar
 import psycopg
 
 from streams.batch import BatchResult
+from streams.retrying import RetryingConnection
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -70,8 +70,7 @@ class PostgresBatchStore:
     def __init__(self, conninfo: str, consumer: str, retry_max_s: float = 10.0) -> None:
         self.conninfo = conninfo
         self.consumer = consumer
-        self.retry_max_s = retry_max_s
-        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._db = RetryingConnection(conninfo, retry_max_s)
         self._days: dict[str, set[datetime]] = {
             "crowd_readings": set(),
             "crowd_stats_1m": set(),
@@ -79,14 +78,8 @@ class PostgresBatchStore:
         }
         self.rollup_dirty_from: datetime | None = None
 
-    def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
-        if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.conninfo)
-        return self._conn
-
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
+        self._db.close()
 
     def stored_offsets(self, topic: str) -> dict[tuple[str, int], int]:
         rows = self._retry(
@@ -245,19 +238,4 @@ class PostgresBatchStore:
                 )
 
     def _retry(self, op: Callable[[Conn], T], what: str) -> T:
-        delay = 0.2
-        while True:
-            try:
-                conn = self._connection()
-                result = op(conn)
-                conn.commit()
-                return result
-            except psycopg.OperationalError as exc:
-                log.warning(
-                    "database unavailable during %s (%s); retrying in %.1fs", what, exc, delay
-                )
-                if self._conn is not None:
-                    self._conn.close()
-                self._conn = None
-                time.sleep(delay)
-                delay = min(delay * 2, self.retry_max_s)
+        return self._db.run(op, what)

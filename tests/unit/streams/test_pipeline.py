@@ -85,7 +85,9 @@ def estimate(eid: str, area: str = "POI009", at: datetime = NOW) -> bytes:
     )  # fmt: skip
 
 
-def pipeline(sink: TestingSink, clock: Clock, held: dict[tuple[str, int], int] | None = None):  # type: ignore[no-untyped-def]
+def pipeline(
+    sink: TestingSink, clock: Clock, held: dict[tuple[str, int], int] | None = None
+) -> StatePipeline:
     return StatePipeline(
         BatchProcessor(HOTSPOTS),
         LiveStates(HOTSPOTS),

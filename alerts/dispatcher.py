@@ -36,10 +36,10 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerts.delivery import record_delivery_report
 from alerts.providers.base import DeliveryReport, OutgoingSms, ReportSink, SmsProvider
+from alerts.settings import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -76,27 +76,6 @@ _UNCLAIM = (
 )
 
 
-class RetryPolicy(BaseSettings):
-    """CITYPULSE_DISPATCH_* variables; the defaults suit a control room."""
-
-    model_config = SettingsConfigDict(env_prefix="CITYPULSE_DISPATCH_", extra="ignore")
-
-    max_attempts: int = 8  # a final refusal ends a message at once; retryable ones see below
-    give_up_after_s: float = 3600.0  # retryable failures end as 'failed' only after this
-    base_s: float = 1.0
-    max_s: float = 30.0  # an alert must not wait minutes once the gateway is back
-    lease_s: float = 30.0  # a claimed row waits this long before another dispatcher takes it
-    uncertain_grace_s: float = 60.0  # handed over, no answer: wait this long for a report
-    batch_size: int = 50
-
-    def backoff(self, attempt: int, rng: random.Random) -> float:
-        """Exponential backoff with full jitter, so a gateway coming back is not stampeded."""
-        return rng.uniform(0, min(self.max_s, self.base_s * 2 ** max(0, attempt - 1)))
-
-    def gives_up(self, attempts: int, age_s: float) -> bool:
-        return attempts >= self.max_attempts and age_s >= self.give_up_after_s
-
-
 @dataclass(frozen=True)
 class _Claimed:
     oid: int
@@ -114,7 +93,8 @@ class OutboxDispatcher:
         batch_size: int | None = None,
     ) -> None:
         self.conninfo = conninfo
-        self.policy = policy or RetryPolicy()
+        # Defaults, not the environment: entry points pass the `dispatch` section.
+        self.policy = policy or RetryPolicy.model_construct()
         self.batch_size = batch_size or self.policy.batch_size
         self.provider = provider_factory(self.record_report)
         self._rng = random.Random()  # noqa: S311 - jitter, not security

@@ -1,4 +1,5 @@
-"""Alert service settings, read once from CITYPULSE_ALERT_* variables.
+"""Alert service settings (CITYPULSE_ALERT_* variables) and the SMS dispatcher's retry
+policy (CITYPULSE_DISPATCH_*), sections of the root settings (citypulse/settings.py).
 
 The rule defaults live in alerts.rules.config; these settings only expose what an
 operator tunes per deployment (hold times, grouping window, reminder cadence, limits,
@@ -7,6 +8,7 @@ timer periods).
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -82,3 +84,24 @@ class AlertSettings(BaseSettings):
 
     def rate_limiter(self) -> MessageRateLimiter:
         return MessageRateLimiter(self.rate_limit_messages, self.rate_limit_window_s)
+
+
+class RetryPolicy(BaseSettings):
+    """CITYPULSE_DISPATCH_* variables; the defaults suit a control room."""
+
+    model_config = SettingsConfigDict(env_prefix="CITYPULSE_DISPATCH_", extra="ignore")
+
+    max_attempts: int = 8  # a final refusal ends a message at once; retryable ones see below
+    give_up_after_s: float = 3600.0  # retryable failures end as 'failed' only after this
+    base_s: float = 1.0
+    max_s: float = 30.0  # an alert must not wait minutes once the gateway is back
+    lease_s: float = 30.0  # a claimed row waits this long before another dispatcher takes it
+    uncertain_grace_s: float = 60.0  # handed over, no answer: wait this long for a report
+    batch_size: int = 50
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Exponential backoff with full jitter, so a gateway coming back is not stampeded."""
+        return rng.uniform(0, min(self.max_s, self.base_s * 2 ** max(0, attempt - 1)))
+
+    def gives_up(self, attempts: int, age_s: float) -> bool:
+        return attempts >= self.max_attempts and age_s >= self.give_up_after_s

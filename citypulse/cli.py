@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from citypulse import ingest_cmd
-from citypulse.config import StackSettings
 from citypulse.processes import ProcessError
+from citypulse.settings import Settings
 from streams import backfill
 
 log = logging.getLogger("citypulse")
@@ -22,38 +22,42 @@ def _out(text: str) -> None:
     sys.stdout.flush()
 
 
-def cmd_up(args: argparse.Namespace, settings: StackSettings) -> int:
+def cmd_up(args: argparse.Namespace, config: Settings) -> int:
     from citypulse import stack
 
+    settings = config.stack
     stack.up(settings, simulate=not args.no_simulator)
     _out(f"CityPulse is up. Dashboard: {settings.api_url}/  (health: {settings.api_url}/health)")
     _out(f"Logs: {settings.log_dir}   Stop: citypulse down")
     return 0
 
 
-def cmd_down(args: argparse.Namespace, settings: StackSettings) -> int:
+def cmd_down(args: argparse.Namespace, config: Settings) -> int:
     from citypulse import stack
 
+    settings = config.stack
     stopped = stack.down(settings)
     _out("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
     return 0
 
 
-def cmd_status(args: argparse.Namespace, settings: StackSettings) -> int:
+def cmd_status(args: argparse.Namespace, config: Settings) -> int:
     from citypulse import stack
 
+    settings = config.stack
     result = stack.status(settings)
     for name, ok in result.items():
         _out(f"{name:12s} {'up' if ok else 'DOWN'}")
     return 0 if all(result.values()) else 1
 
 
-def cmd_db(args: argparse.Namespace, settings: StackSettings) -> int:
+def cmd_db(args: argparse.Namespace, config: Settings) -> int:
     import psycopg
 
     from infra.db import cluster
     from infra.db.migrate import detect_backend, migrate
 
+    settings = config.stack
     if args.db_command == "start":
         cluster.start(settings)
         migrate(settings.db_conninfo, settings.db_schema)
@@ -96,9 +100,10 @@ def cmd_db(args: argparse.Namespace, settings: StackSettings) -> int:
     return 0
 
 
-def cmd_kafka(args: argparse.Namespace, settings: StackSettings) -> int:
+def cmd_kafka(args: argparse.Namespace, config: Settings) -> int:
     from infra.kafka import broker
 
+    settings = config.stack
     if args.kafka_command == "start":
         broker.start(settings)
         broker.ensure_topics(settings)
@@ -109,27 +114,31 @@ def cmd_kafka(args: argparse.Namespace, settings: StackSettings) -> int:
     return 0
 
 
-def cmd_areas(args: argparse.Namespace, settings: StackSettings) -> int:
+def cmd_areas(args: argparse.Namespace, config: Settings) -> int:
     from citypulse.stack import import_areas
     from sensors.registry_import import load_official_hotspots
 
+    settings = config.stack
     hotspots = load_official_hotspots(Path(args.path))
     n = import_areas(settings, hotspots)
     _out(f"imported {n} areas from {args.path}")
     return 0
 
 
-def cmd_dispatcher(args: argparse.Namespace, settings: StackSettings) -> int:
+def cmd_dispatcher(args: argparse.Namespace, config: Settings) -> int:
     from alerts.dispatcher import OutboxDispatcher
-    from alerts.providers.settings import SmsSettings, build_provider
+    from alerts.providers.settings import build_provider
+
+    settings = config.stack
 
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        sms = SmsSettings()
-        dispatcher = OutboxDispatcher(settings.db_conninfo, lambda sink: build_provider(sms, sink))
+        dispatcher = OutboxDispatcher(
+            settings.db_conninfo, lambda sink: build_provider(config.sms, sink), config.dispatch
+        )
         log.info("dispatcher running with provider %s", dispatcher.provider.name)
         await dispatcher.run(stop)
 
@@ -137,10 +146,11 @@ def cmd_dispatcher(args: argparse.Namespace, settings: StackSettings) -> int:
     return 0
 
 
-def cmd_simulate(args: argparse.Namespace, settings: StackSettings) -> int:
+def cmd_simulate(args: argparse.Namespace, config: Settings) -> int:
     from citypulse.topics import CITY_EVENTS
     from sensors.simulator.__main__ import main as simulator_main
 
+    settings = config.stack
     speed = 1.0 if args.realtime else (args.speed if args.speed is not None else 60.0)
     argv = [args.scenario, "--seed", str(args.seed), "--speed", str(speed),
             "--bootstrap", settings.kafka_bootstrap,
@@ -198,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("kafka").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     try:
-        settings = StackSettings()
+        settings = Settings.from_env()
         code: int = args.func(args, settings)
         return code
     except ProcessError as exc:

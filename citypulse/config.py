@@ -1,12 +1,12 @@
 """Stack-wide settings: where each service listens and where runtime files live.
 
-One pydantic-settings class read from `CITYPULSE_*` environment variables; services
-that need more (the API, the alert dispatcher) extend it in their own settings module.
+One pydantic-settings class read from `CITYPULSE_*` environment variables: the `stack`
+section of the root settings (citypulse/settings.py). Every process reads it; the other
+sections live beside the code they configure.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -83,8 +83,3 @@ class StackSettings(BaseSettings):
 
     def topic(self, suffix: str) -> str:
         return f"{self.topic_prefix}.{suffix}"
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> StackSettings:
-    return StackSettings()

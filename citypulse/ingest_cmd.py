@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from citypulse.config import StackSettings
+from citypulse.settings import Settings
 from citypulse.topics import CITY_EVENTS
 from sensors.adapters.reject import Reject
 from sensors.events import CityEvent
@@ -46,9 +47,10 @@ def shift_to_now(events: list[CityEvent], now: datetime) -> list[CityEvent]:
     ]
 
 
-def cmd_replay(args: argparse.Namespace, settings: StackSettings) -> int:
+def cmd_replay(args: argparse.Namespace, config: Settings) -> int:
     from sensors.replay import load_recorded_logs, parse_speed, replay
 
+    settings = config.stack
     path = Path(args.path)
     if path.suffix == ".json":
         places = path.with_name("places.csv")
@@ -69,7 +71,7 @@ def cmd_replay(args: argparse.Namespace, settings: StackSettings) -> int:
     return 0
 
 
-def cmd_ingest(args: argparse.Namespace, settings: StackSettings) -> int:
+def cmd_ingest(args: argparse.Namespace, config: Settings) -> int:
     from sensors.adapters import (
         assign_areas,
         iter_citydata_json,
@@ -80,6 +82,7 @@ def cmd_ingest(args: argparse.Namespace, settings: StackSettings) -> int:
     )
     from sensors.registry import load_hotspots
 
+    settings = config.stack
     path = Path(args.path)
     items: Iterable[CityEvent | Reject]
     if args.kind == "citydata-xml":
@@ -113,16 +116,15 @@ def cmd_ingest(args: argparse.Namespace, settings: StackSettings) -> int:
     return 0
 
 
-def cmd_poll(args: argparse.Namespace, settings: StackSettings) -> int:
+def cmd_poll(args: argparse.Namespace, config: Settings) -> int:
     import httpx
-    from pydantic import ValidationError
 
-    from sensors.poller import CitydataPoller, SeoulPollerSettings, run_poller
+    from sensors.poller import CitydataPoller, run_poller
     from sensors.registry import load_hotspots
 
-    try:
-        poll_settings = SeoulPollerSettings()  # type: ignore[call-arg]  # the key comes from env
-    except ValidationError:
+    settings = config.stack
+    poll_settings = config.poller
+    if not poll_settings.api_key.get_secret_value():
         sys.stderr.write("citypulse: set CITYPULSE_SEOUL_API_KEY to your data.seoul.go.kr key\n")
         return 2
     names = [h.name_ko for h in load_hotspots()]

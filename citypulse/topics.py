@@ -37,6 +37,7 @@ class TopicSpec:
 CITY_EVENTS = TopicSpec("city-events.v1", partitions=8, retention_ms=7 * DAY_MS)
 DEAD_LETTER = TopicSpec("dead-letter.v1", partitions=2, retention_ms=30 * DAY_MS)
 AREA_STATE = TopicSpec("area-state.v1", partitions=8, retention_ms=-1, compact=True)
-ALERT_EVENTS = TopicSpec("alert-events.v1", partitions=2, retention_ms=30 * DAY_MS)
+# No alert topic: alert changes are rows of the alerts table, written in one transaction
+# with their SMS (the outbox), and the operator stream reads them from there.
 
-ALL_TOPICS: tuple[TopicSpec, ...] = (CITY_EVENTS, DEAD_LETTER, AREA_STATE, ALERT_EVENTS)
+ALL_TOPICS: tuple[TopicSpec, ...] = (CITY_EVENTS, DEAD_LETTER, AREA_STATE)

@@ -1,4 +1,8 @@
-"""Assembles the FastAPI application: `uvicorn dashboard_api.main:app`."""
+"""Assembles the FastAPI application: `uvicorn dashboard_api.main:app`.
+
+The API's entry point: the one module of dashboard_api that reads the settings
+(`Settings.from_env()`, at import, because uvicorn looks for `app` here).
+"""
 
 from __future__ import annotations
 
@@ -21,10 +25,12 @@ from alerts.providers.base import DeliveryReport
 from alerts.providers.kannel import KannelProvider
 from alerts.providers.kannel_callback import build_kannel_dlr_router
 from alerts.providers.settings import SmsSettings
+from citypulse.config import StackSettings
+from citypulse.settings import Settings
 from citypulse.topics import AREA_STATE
 from dashboard_api.api.main import api_router
 from dashboard_api.core import logredact
-from dashboard_api.core.config import ApiSettings, get_api_settings
+from dashboard_api.core.config import ApiSettings
 from dashboard_api.core.middleware import count_requests, rate_limit
 from dashboard_api.core.ratelimit import RateLimiter
 from dashboard_api.live.alert_feed import AlertFeed
@@ -55,11 +61,12 @@ async def seed_users(pool: AsyncConnectionPool, settings: ApiSettings) -> None:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings = get_api_settings()
+    stack: StackSettings = app.state.stack_settings
+    settings: ApiSettings = app.state.api_settings
     # Short waits: with the database down a request answers 503 in seconds, not hangs;
     # `check` drops connections the database closed (a restart) before a route gets one.
     pool = AsyncConnectionPool(
-        settings.db_conninfo,
+        stack.db_conninfo,
         min_size=1,
         max_size=10,
         open=False,
@@ -69,7 +76,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     await pool.open(wait=False)
     districts = {h.code: h.district for h in load_hotspots()}
-    hub = AreaStateHub(settings.kafka_bootstrap, settings.topic(AREA_STATE.suffix), districts)
+    hub = AreaStateHub(stack.kafka_bootstrap, stack.topic(AREA_STATE.suffix), districts)
     await hub.start()
     feed = AlertFeed(pool, hub, settings.alert_poll_s)
     await feed.start()
@@ -86,12 +93,6 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await pool.close()
 
 
-async def _record_dlr(report: DeliveryReport) -> None:
-    await record_delivery_report(
-        get_api_settings().db_conninfo, report, handed_to=KannelProvider.name
-    )
-
-
 async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     """The database is down, restarting or out of connections: say so, never 500."""
     log.warning("%s %s: database unavailable: %s", request.method, request.url.path, exc)
@@ -102,17 +103,20 @@ async def database_unavailable(request: Request, exc: Exception) -> JSONResponse
     )
 
 
-def create_app(settings: ApiSettings | None = None) -> FastAPI:
-    settings = settings or get_api_settings()
+def create_app(stack: StackSettings, settings: ApiSettings, sms: SmsSettings) -> FastAPI:
     logredact.install()
-    sms = SmsSettings()
     app = FastAPI(
         title="CityPulse",
         version="0.1.0",
         lifespan=lifespan,
         description="Live crowd-safety states, history, alerts and configuration.",
     )
+    app.state.stack_settings, app.state.api_settings = stack, settings
     app.include_router(api_router)
+
+    async def _record_dlr(report: DeliveryReport) -> None:
+        await record_delivery_report(stack.db_conninfo, report, handed_to=KannelProvider.name)
+
     # Kannel calls back here with delivery reports (the signed dlr-url of every sendsms).
     dlr_router = build_kannel_dlr_router(
         _record_dlr,
@@ -139,4 +143,5 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     return app
 
 
-app = create_app()
+_settings = Settings.from_env()
+app = create_app(_settings.stack, _settings.api, _settings.sms)

@@ -40,7 +40,7 @@ RETRYABLE_RESULTS = frozenset({"ERROR-500", "ERROR-600", "ERROR-601"})
 class SeoulPollerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CITYPULSE_SEOUL_", extra="ignore")
 
-    api_key: SecretStr  # CITYPULSE_SEOUL_API_KEY
+    api_key: SecretStr = SecretStr("")  # CITYPULSE_SEOUL_API_KEY; `citypulse poll` needs it
     base_url: str = "http://openapi.seoul.go.kr:8088"
     min_interval_s: float = 1.0  # between two requests: a shared public API
     timeout_s: float = 10.0

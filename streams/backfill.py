@@ -49,6 +49,7 @@ from streams.batch import (
     ValidationPolicy,
     bucket_of,
 )
+from streams.housekeeping import Housekeeping
 from streams.sink import PostgresBatchStore
 
 log = logging.getLogger(__name__)
@@ -73,11 +74,13 @@ class StoredHistory(Protocol):
 class BackfillWriter(Protocol):
     """The slice of `PostgresBatchStore` a backfill writes through."""
 
-    rollup_dirty_from: datetime | None
-
     def write(self, batch: BatchResult, /) -> None: ...
 
-    def refresh_rollups(self, now: datetime) -> None: ...
+
+class RollupRefresher(Protocol):
+    """The slice of the worker's `Housekeeping` that recomputes rollups."""
+
+    def refresh_rollups(self, since: datetime | None, now: datetime) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -179,11 +182,13 @@ class Backfill:
         self,
         history: StoredHistory,
         store: BackfillWriter,
+        rollups: RollupRefresher,
         hotspots: Mapping[str, Hotspot] | None = None,
         chunk_events: int = CHUNK_EVENTS,
     ) -> None:
         self.history = history
         self.store = store
+        self.rollups = rollups
         self.processor = BatchProcessor(hotspots or hotspots_by_code(), BACKFILL_POLICY)
         self.chunk_events = chunk_events
         self._offset = 0  # record positions for the processor's duplicate check
@@ -199,8 +204,7 @@ class Backfill:
             report.last = ordered[-1].event_time.astimezone(UTC)
             # The whole span, even when nothing was new: an earlier run may have stopped
             # between its last write and its refresh. Recomputing a rollup is idempotent.
-            self.store.rollup_dirty_from = report.first
-            self.store.refresh_rollups(report.last + MINUTE)
+            self.rollups.refresh_rollups(report.first, report.last + MINUTE)
         return report
 
     def _load_chunk(
@@ -316,6 +320,7 @@ def run(args: argparse.Namespace, settings: StackSettings) -> int:
         sys.stderr.write(f"citypulse: database unavailable: {exc}\n")
         return 2
     store = PostgresBatchStore(settings.db_conninfo, BACKFILL_CONSUMER)
+    rollups = Housekeeping(settings.db_conninfo)
     code = 0
     try:
         for path in paths:
@@ -327,7 +332,7 @@ def run(args: argparse.Namespace, settings: StackSettings) -> int:
                 continue
             for r in rejects[:20]:  # enough to act on; the count says the rest
                 log.warning("rejected %s:%s %s: %s", r.source_file, r.record, r.field, r.reason)
-            report = Backfill(history, store).load(events)
+            report = Backfill(history, store, rollups).load(events)
             if report.first is not None and report.last is not None:
                 history.refresh_continuous_aggregates(
                     report.first - timedelta(days=1), report.last + timedelta(days=1)
@@ -338,6 +343,7 @@ def run(args: argparse.Namespace, settings: StackSettings) -> int:
     finally:
         history.close()
         store.close()
+        rollups.close()
     return code
 
 

@@ -1,11 +1,14 @@
-"""Settings of the stream worker (CITYPULSE_* variables, on top of the stack's)."""
+"""Settings of the stream worker (CITYPULSE_* variables). Where Kafka and the database
+are is the stack's section (citypulse/config.py), not this one."""
 
 from __future__ import annotations
 
-from citypulse.config import StackSettings
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class WorkerSettings(StackSettings):
+class WorkerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CITYPULSE_", extra="ignore")
+
     batch_max_events: int = 5000
     batch_within_s: float = 0.25
     state_refresh_s: float = 5.0  # live estimate republished at least this often

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 import psycopg
 
 from streams.batch import BatchResult
+from streams.retrying import RetryingConnection
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -64,20 +64,13 @@ class StaleOffsets(Exception):
     """
 
 
-class BatchStore(Protocol):
-    def stored_offsets(self, topic: str) -> dict[tuple[str, int], int]: ...
-
-    def write(self, batch: BatchResult) -> None: ...
-
-
 class PostgresBatchStore:
     """Writes batches with retry: a database outage stalls the stream, it never drops."""
 
     def __init__(self, conninfo: str, consumer: str, retry_max_s: float = 10.0) -> None:
         self.conninfo = conninfo
         self.consumer = consumer
-        self.retry_max_s = retry_max_s
-        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._db = RetryingConnection(conninfo, retry_max_s)
         self._days: dict[str, set[datetime]] = {
             "crowd_readings": set(),
             "crowd_stats_1m": set(),
@@ -85,14 +78,8 @@ class PostgresBatchStore:
         }
         self.rollup_dirty_from: datetime | None = None
 
-    def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
-        if self._conn is None or self._conn.closed:
-            self._conn = psycopg.connect(self.conninfo)
-        return self._conn
-
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
+        self._db.close()
 
     def stored_offsets(self, topic: str) -> dict[tuple[str, int], int]:
         rows = self._retry(
@@ -112,27 +99,11 @@ class PostgresBatchStore:
             if self.rollup_dirty_from is None or lo < self.rollup_dirty_from:
                 self.rollup_dirty_from = lo
 
-    def refresh_rollups(self, now: datetime) -> None:
-        """Recompute rollups touched since the last refresh (a no-op on TimescaleDB)."""
-        if self.rollup_dirty_from is None:
-            return
-        start, self.rollup_dirty_from = self.rollup_dirty_from, None
-        self._retry(
-            lambda c: c.execute("SELECT cp_refresh_crowd_rollups(%s, %s)", (start, now)) and None,
-            "refresh rollups",
-        )
-
-    def heartbeat(self, worker_id: str, role: str, host: str, pid: int, started: datetime) -> None:
-        self._retry(
-            lambda c: c.execute(
-                """INSERT INTO worker_heartbeats (worker_id, role, host, pid, started_at, last_seen)
-                   VALUES (%s, %s, %s, %s, %s, now())
-                   ON CONFLICT (worker_id) DO UPDATE SET role = EXCLUDED.role, host = EXCLUDED.host,
-                       pid = EXCLUDED.pid, started_at = EXCLUDED.started_at, last_seen = now()""",
-                (worker_id, role, host, pid, started),
-            ),
-            "heartbeat",
-        )
+    def take_rollup_dirty_from(self) -> datetime | None:
+        """The earliest event time written since the last call (rollups to recompute from
+        there: streams/housekeeping.py), and clear the mark."""
+        dirty, self.rollup_dirty_from = self.rollup_dirty_from, None
+        return dirty
 
     def _ensure_partitions(
         self, cur: psycopg.Cursor[tuple[object, ...]], table: str, times: list[datetime]
@@ -267,19 +238,4 @@ class PostgresBatchStore:
                 )
 
     def _retry(self, op: Callable[[Conn], T], what: str) -> T:
-        delay = 0.2
-        while True:
-            try:
-                conn = self._connection()
-                result = op(conn)
-                conn.commit()
-                return result
-            except psycopg.OperationalError as exc:
-                log.warning(
-                    "database unavailable during %s (%s); retrying in %.1fs", what, exc, delay
-                )
-                if self._conn is not None:
-                    self._conn.close()
-                self._conn = None
-                time.sleep(delay)
-                delay = min(delay * 2, self.retry_max_s)
+        return self._db.run(op, what)

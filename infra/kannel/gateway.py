@@ -78,9 +78,8 @@ def _layout(var_dir: Path) -> dict[str, Path]:
     }
 
 
-def write_config(var_dir: Path, settings: KannelGatewaySettings | None = None) -> Path:
+def write_config(var_dir: Path, s: KannelGatewaySettings) -> Path:
     """Render kannel.conf (and gateway.json, which start/stop read) into var_dir."""
-    s = settings or KannelGatewaySettings()
     paths = _layout(var_dir)
     for key in ("log_dir", "run_dir", "store_dir"):
         paths[key].mkdir(parents=True, exist_ok=True)
@@ -104,7 +103,7 @@ def write_config(var_dir: Path, settings: KannelGatewaySettings | None = None) -
         dlr_db=paths["dlr_db"],
     )
     _write_private(paths["conf"], text)
-    state = s.model_dump(mode="json", exclude={"env"})
+    state = s.model_dump(mode="json")
     for secret in ("admin_password", "sendsms_password", "smsc_password"):
         state[secret] = getattr(s, secret).get_secret_value()
     _write_private(paths["state"], json.dumps(state, indent=2))
@@ -168,8 +167,10 @@ def start(
     """Start the carrier stand-in, bearerbox and smsbox in the background; return once
     the sendsms port answers. Writes the config first if var_dir has none (or if
     settings are given). Components already running are left alone."""
-    if settings is not None or not _layout(var_dir)["conf"].exists():
+    if settings is not None:
         write_config(var_dir, settings)
+    elif not _layout(var_dir)["conf"].exists():
+        raise KannelError(f"{var_dir} has no kannel.conf: start it once with settings")
     s = load_settings(var_dir)
     repo_root = Path(__file__).resolve().parents[2]
     for name in _components(s, only):

@@ -1,4 +1,4 @@
-"""Kannel gateway settings, read once from CITYPULSE_KANNEL_* environment variables."""
+"""Kannel gateway settings (CITYPULSE_KANNEL_* variables), a section of the root settings."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SENDSMS_PASSWORD = "citypulse-dev"  # noqa: S105 - development default, refused in production
 DEV_ADMIN_PASSWORD = "kannel-admin-dev"  # noqa: S105 - development default
+DEV_SECRETS = {"sendsms_password": DEV_SENDSMS_PASSWORD, "admin_password": DEV_ADMIN_PASSWORD}
 
 
 class KannelGatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CITYPULSE_KANNEL_", extra="ignore")
 
-    env: str = Field(default="development", validation_alias="CITYPULSE_ENV")
     host: str = "127.0.0.1"
     admin_port: int = 13000
     smsbox_port: int = 13001
@@ -34,11 +34,6 @@ class KannelGatewaySettings(BaseSettings):
     def _checks(self) -> KannelGatewaySettings:
         if len(self.smsc_password.get_secret_value()) > 8:
             raise ValueError("CITYPULSE_KANNEL_SMSC_PASSWORD: SMPP passwords have 8 characters")
-        if self.env == "production" and (
-            self.sendsms_password.get_secret_value() == DEV_SENDSMS_PASSWORD
-            or self.admin_password.get_secret_value() == DEV_ADMIN_PASSWORD
-        ):
-            raise ValueError("set CITYPULSE_KANNEL_SENDSMS_PASSWORD and _ADMIN_PASSWORD")
         return self
 
     @property

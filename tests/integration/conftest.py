@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,9 +17,8 @@ import pytest
 from citypulse.config import REPO_ROOT, StackSettings
 from citypulse.processes import Daemon
 from infra.db import cluster
-from infra.db.migrate import drop_schema, migrate
 from infra.kafka import broker
-from tests.integration.support import WorkerFactory, settings_env
+from tests.integration.support import WorkerFactory, isolated_stack, settings_env
 
 TEST_PORTS = {"kafka_port": 29092, "kafka_controller_port": 29093, "db_port": 25432}
 
@@ -39,13 +37,8 @@ def services() -> Iterator[StackSettings]:
 @pytest.fixture
 def isolated(services: StackSettings) -> Iterator[StackSettings]:
     """Settings with a fresh topic prefix and database schema, removed afterwards."""
-    tag = f"t{uuid.uuid4().hex[:10]}"
-    settings = services.model_copy(update={"topic_prefix": tag, "db_schema": tag})
-    migrate(settings.db_conninfo, tag)
-    names = broker.ensure_topics(settings)
-    yield settings
-    broker.delete_topics(settings, names)
-    drop_schema(settings.db_conninfo, tag)
+    with isolated_stack(services) as settings:
+        yield settings
 
 
 @pytest.fixture

@@ -6,13 +6,17 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from kafka import KafkaConsumer, TopicPartition
 
 from citypulse.config import StackSettings
 from citypulse.processes import Daemon
 from citypulse.topics import ALL_TOPICS
+from infra.db.migrate import drop_schema, migrate
+from infra.kafka import broker
 
 WorkerFactory = Callable[..., Daemon]
 
@@ -62,7 +66,18 @@ def settings_env(settings: StackSettings) -> dict[str, str]:
     }
 
 
-WorkerFactory = Callable[..., Daemon]
+@contextmanager
+def isolated_stack(services: StackSettings) -> Iterator[StackSettings]:
+    """Settings with a fresh topic prefix and database schema, removed afterwards."""
+    tag = f"t{uuid.uuid4().hex[:10]}"
+    settings = services.model_copy(update={"topic_prefix": tag, "db_schema": tag})
+    migrate(settings.db_conninfo, tag)
+    names = broker.ensure_topics(settings)
+    try:
+        yield settings
+    finally:
+        broker.delete_topics(settings, names)
+        drop_schema(settings.db_conninfo, tag)
 
 
 def topic_names(settings: StackSettings) -> dict[str, str]:

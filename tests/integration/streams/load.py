@@ -15,11 +15,14 @@ from itertools import islice
 
 import psycopg
 
+from citypulse.config import StackSettings
+from citypulse.topics import CITY_EVENTS
 from sensors.events import PopulationEstimate, ZoneCount, decode_event
 from sensors.simulator import normal_day, simulate_encoded
 from sensors.simulator.bulk_publisher import publish_encoded
 from sensors.simulator.records import EmissionKind
 from streams.batch import bucket_of
+from tests.integration.support import wait_for
 
 Pair = tuple[bytes | None, bytes]
 WindowKey = tuple[str, str, str, datetime]  # area, zone ('' for the area), source, minute
@@ -104,3 +107,34 @@ class BackgroundProducer:
 
 def progress(db: Conn, total: int) -> Callable[[], str]:
     return lambda: f"{committed(db)} of {total} records committed"
+
+
+class CrowdRun:
+    """`events` simulated crowd events for the topic of `settings`, and what the database
+    must hold once a worker has stored them: the run the crash and restart tests share."""
+
+    def __init__(self, settings: StackSettings, events: int, seed: int = 4) -> None:
+        self.settings = settings
+        self.events = events
+        self.pairs = crowd_pairs(events, seed)
+        self.expected = expected_windows(self.pairs)
+
+    def producer(self) -> BackgroundProducer:
+        topic = self.settings.topic(CITY_EVENTS.suffix)
+        return BackgroundProducer(self.pairs, self.settings.kafka_bootstrap, topic)
+
+    def wait_for_a_fifth(self, db: Conn) -> None:
+        wait_for(
+            lambda: committed(db) >= self.events // 5, 120, "a fifth of the run",
+            progress(db, self.events),
+        )  # fmt: skip
+
+    def wait_for_all(self, db: Conn) -> None:
+        wait_for(
+            lambda: committed(db) == self.events, 180, "every record", progress(db, self.events)
+        )
+
+    def assert_stored_exactly(self, db: Conn) -> None:
+        """Every window exact and every reading once: nothing lost, nothing twice."""
+        assert stored_windows(db) == self.expected
+        assert reading_rows(db) == self.events

@@ -21,17 +21,8 @@ from citypulse.config import StackSettings
 from infra.db import cluster
 from infra.db.migrate import migrate
 from infra.kafka import broker
-from tests.integration.streams.load import (
-    FAST_REJOIN,
-    BackgroundProducer,
-    committed,
-    crowd_pairs,
-    expected_windows,
-    progress,
-    reading_rows,
-    stored_windows,
-)
-from tests.integration.support import WorkerFactory, topic_names, wait_for
+from tests.integration.streams.load import FAST_REJOIN, CrowdRun, committed
+from tests.integration.support import WorkerFactory
 
 pytestmark = pytest.mark.integration
 EVENTS = 100_000  # the same run as the kill -9 test
@@ -96,20 +87,18 @@ def test_worker_rides_through_a_postgresql_restart(
     private_db: StackSettings, worker_factory: WorkerFactory
 ) -> None:
     s = private_db
-    pairs = crowd_pairs(EVENTS, seed=5)
-    expected = expected_windows(pairs)
+    run = CrowdRun(s, EVENTS, seed=5)
     worker = worker_factory(**_worker_env(s))
     with psycopg.connect(s.db_conninfo, autocommit=True) as db:
-        BackgroundProducer(pairs, s.kafka_bootstrap, topic_names(s)["city-events.v1"]).start()
-        wait_for(lambda: committed(db) >= EVENTS // 5, 120, "a fifth", progress(db, EVENTS))
+        run.producer().start()
+        run.wait_for_a_fifth(db)
     cluster.stop(s)
     time.sleep(OUTAGE_S)
     cluster.start(s)
     with psycopg.connect(s.db_conninfo, autocommit=True) as db:
-        wait_for(lambda: committed(db) == EVENTS, 180, "every record", progress(db, EVENTS))
+        run.wait_for_all(db)
         assert worker.is_running(), worker.log_tail()
-        assert stored_windows(db) == expected
-        assert reading_rows(db) == EVENTS
+        run.assert_stored_exactly(db)
 
 
 def test_worker_rides_through_a_broker_restart(
@@ -118,18 +107,15 @@ def test_worker_rides_through_a_broker_restart(
     db: psycopg.Connection[tuple[object, ...]],
 ) -> None:
     s = private_broker
-    pairs = crowd_pairs(EVENTS, seed=6)
-    expected = expected_windows(pairs)
+    run = CrowdRun(s, EVENTS, seed=6)
     worker = worker_factory(**_worker_env(s))
-    producer = BackgroundProducer(pairs, s.kafka_bootstrap, topic_names(s)["city-events.v1"])
-    assert producer.start().join() == EVENTS  # all in the log before the broker goes away
-    wait_for(lambda: committed(db) >= EVENTS // 5, 120, "a fifth", progress(db, EVENTS))
+    assert run.producer().start().join() == EVENTS  # all in the log before the broker goes away
+    run.wait_for_a_fifth(db)
     at_stop = committed(db)
     broker.stop(s)
     time.sleep(OUTAGE_S)
     broker.start(s)
     assert at_stop < EVENTS, "the worker finished before the broker went away"
-    wait_for(lambda: committed(db) == EVENTS, 180, "every record", progress(db, EVENTS))
+    run.wait_for_all(db)
     assert worker.is_running(), worker.log_tail()
-    assert stored_windows(db) == expected
-    assert reading_rows(db) == EVENTS
+    run.assert_stored_exactly(db)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 
 import psycopg
@@ -11,11 +10,15 @@ import pytest
 from kafka import KafkaAdminClient
 
 from citypulse.config import StackSettings
-from infra.db.migrate import drop_schema, migrate
-from infra.kafka import broker
 from sensors.simulator.bulk_publisher import publish_encoded
 from tests.integration.streams.load import FAST_REJOIN, committed, crowd_pairs, progress
-from tests.integration.support import WorkerFactory, settings_env, topic_names, wait_for
+from tests.integration.support import (
+    WorkerFactory,
+    isolated_stack,
+    settings_env,
+    topic_names,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 EVENTS = 30_000
@@ -26,13 +29,8 @@ STATS = """SELECT area_code, zone_id, source, bucket, samples, people_sum, peopl
 @pytest.fixture
 def second(isolated: StackSettings) -> Iterator[StackSettings]:
     """A second topic prefix and schema beside `isolated`, for the two-worker run."""
-    tag = f"t{uuid.uuid4().hex[:10]}"
-    settings = isolated.model_copy(update={"topic_prefix": tag, "db_schema": tag})
-    migrate(settings.db_conninfo, tag)
-    names = broker.ensure_topics(settings)
-    yield settings
-    broker.delete_topics(settings, names)
-    drop_schema(settings.db_conninfo, tag)
+    with isolated_stack(isolated) as settings:
+        yield settings
 
 
 def _members_with_partitions(s: StackSettings) -> int:

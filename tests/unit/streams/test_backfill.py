@@ -44,7 +44,6 @@ class FakeDatabase:
         self.batches: list[BatchResult] = []
         self.raw: dict[str, tuple[datetime, StatsKey]] = {}
         self.windows: dict[StatsKey, int] = {}
-        self.rollup_dirty_from: datetime | None = None
         self.refreshed: list[tuple[datetime, datetime]] = []
 
     def write(self, batch: BatchResult, /) -> None:
@@ -57,10 +56,9 @@ class FakeDatabase:
         for key, part in batch.stats.items():
             self.windows[key] = self.windows.get(key, 0) + part.samples
 
-    def refresh_rollups(self, now: datetime) -> None:
-        assert self.rollup_dirty_from is not None
-        self.refreshed.append((self.rollup_dirty_from, now))
-        self.rollup_dirty_from = None
+    def refresh_rollups(self, since: datetime | None, now: datetime) -> None:
+        assert since is not None
+        self.refreshed.append((since, now))
 
     def stored_event_ids(self, ids: Sequence[str], lo: datetime, hi: datetime) -> set[str]:
         return {i for i in ids if i in self.raw and lo <= self.raw[i][0] <= hi}
@@ -85,7 +83,7 @@ def log_of(n: int) -> list[CityEvent]:
 
 def test_an_old_log_is_stored_raw_and_in_its_windows() -> None:
     db = FakeDatabase()
-    report = Backfill(db, db, chunk_events=3).load(log_of(4), now=NOW)
+    report = Backfill(db, db, db, chunk_events=3).load(log_of(4), now=NOW)
     assert (report.read, report.stored, report.already) == (8, 8, 0)
     assert not report.rejected
     assert len(db.raw) == 8
@@ -95,9 +93,9 @@ def test_an_old_log_is_stored_raw_and_in_its_windows() -> None:
 def test_a_second_load_changes_nothing() -> None:
     db = FakeDatabase()
     events = log_of(4)
-    Backfill(db, db).load(events, now=NOW)
+    Backfill(db, db, db).load(events, now=NOW)
     writes, raw, windows = len(db.batches), dict(db.raw), dict(db.windows)
-    report = Backfill(db, db).load(events, now=NOW)
+    report = Backfill(db, db, db).load(events, now=NOW)
     assert (report.stored, report.windows_completed, report.already) == (0, 0, 8)
     assert len(db.batches) == writes and db.raw == raw and db.windows == windows
 
@@ -105,8 +103,8 @@ def test_a_second_load_changes_nothing() -> None:
 def test_a_load_cut_short_resumes_where_it_stopped() -> None:
     db = FakeDatabase()
     events = log_of(4)
-    Backfill(db, db).load(events[:5], now=NOW)
-    report = Backfill(db, db).load(events, now=NOW)
+    Backfill(db, db, db).load(events[:5], now=NOW)
+    report = Backfill(db, db, db).load(events, now=NOW)
     assert (report.stored, report.already) == (3, 5)
     assert sorted(db.windows.values()) == [1] * 8
 
@@ -117,7 +115,7 @@ def test_readings_stored_raw_but_never_counted_complete_their_windows() -> None:
     events = log_of(2)
     for e in events:
         db.seed_raw(e)
-    report = Backfill(db, db).load(events, now=NOW)
+    report = Backfill(db, db, db).load(events, now=NOW)
     assert (report.stored, report.windows_completed) == (0, 4)
     assert all(not b.readings for b in db.batches)  # no second raw row
     assert sorted(db.windows.values()) == [1] * 4
@@ -130,7 +128,7 @@ def test_a_partly_counted_window_is_left_alone_and_reported() -> None:
     db.seed_raw(a)
     db.seed_raw(b)
     db.windows = {stats_key(a): 1}  # type: ignore[dict-item]
-    report = Backfill(db, db).load([a, b], now=NOW)
+    report = Backfill(db, db, db).load([a, b], now=NOW)
     assert (report.windows_completed, report.already, report.partial_windows) == (0, 0, 2)
     assert db.windows == {stats_key(a): 1}
     assert "2 left in partly counted windows" in report.summary()
@@ -139,7 +137,7 @@ def test_a_partly_counted_window_is_left_alone_and_reported() -> None:
 def test_bad_readings_are_reported_not_written_and_valid_ones_still_load() -> None:
     db = FakeDatabase()
     future = estimate(at=NOW + timedelta(hours=1))
-    report = Backfill(db, db).load([estimate(area="POI999"), estimate(), future], now=NOW)
+    report = Backfill(db, db, db).load([estimate(area="POI999"), estimate(), future], now=NOW)
     assert report.rejected == {"unknown_area": 1, "future_time": 1}
     assert report.stored == 1
     assert all(not b.dead for b in db.batches)  # the live dead-letter counters stay as they are
@@ -147,7 +145,7 @@ def test_bad_readings_are_reported_not_written_and_valid_ones_still_load() -> No
 
 def test_no_offsets_and_no_live_events_reach_the_store() -> None:
     db = FakeDatabase()
-    Backfill(db, db, chunk_events=3).load(log_of(3), now=NOW)
+    Backfill(db, db, db, chunk_events=3).load(log_of(3), now=NOW)
     assert db.batches
     for b in db.batches:
         assert not b.next_offsets and not b.first_offsets and not b.events
@@ -156,8 +154,8 @@ def test_no_offsets_and_no_live_events_reach_the_store() -> None:
 def test_rollups_are_refreshed_over_the_whole_span_even_when_nothing_was_new() -> None:
     db = FakeDatabase()
     events = log_of(3)
-    Backfill(db, db).load(events, now=NOW)
-    Backfill(db, db).load(events, now=NOW)
+    Backfill(db, db, db).load(events, now=NOW)
+    Backfill(db, db, db).load(events, now=NOW)
     first, last = T0, T0 + timedelta(minutes=10)
     assert db.refreshed == [(first, last + timedelta(minutes=1))] * 2
 

@@ -194,31 +194,3 @@ def test_raw_query_bytes_never_answer_5xx(raw: bytes) -> None:
     answer = _CLIENT.get(f"{DLR_PATH}?{query}")
     assert 400 <= answer.status_code < 500
     assert outbox.reports == []
-
-
-@pytest.mark.parametrize(
-    ("env", "secret", "ok"),
-    [
-        ("development", None, True),
-        ("production", None, False),  # the development default
-        ("production", "short", False),
-        ("production", "a-production-secret-of-32-chars!", True),
-    ],
-)
-def test_production_refuses_the_development_dlr_secret(
-    monkeypatch: pytest.MonkeyPatch, env: str, secret: str | None, ok: bool
-) -> None:
-    from pydantic import ValidationError
-
-    from alerts.providers.settings import SmsSettings
-
-    monkeypatch.setenv("CITYPULSE_ENV", env)
-    if secret is None:
-        monkeypatch.delenv("CITYPULSE_SMS_DLR_SECRET", raising=False)
-    else:
-        monkeypatch.setenv("CITYPULSE_SMS_DLR_SECRET", secret)
-    if ok:
-        SmsSettings()
-    else:
-        with pytest.raises(ValidationError, match="CITYPULSE_SMS_DLR_SECRET"):
-            SmsSettings()

@@ -1,0 +1,78 @@
+"""The one root settings object: a section per service, each read from the environment
+variables it always had (CITYPULSE_*, CITYPULSE_ALERT_*, CITYPULSE_SMS_*, ...).
+
+Each entry point (the worker's streams/app.py, dashboard_api/main.py, the CLI with the
+dispatcher, `python -m infra.kannel`) calls `Settings.from_env()` once and passes the
+sections down; nothing else reads the environment. This module sits on the top floor
+beside the CLI: it gathers the section classes from every package, so only entry points
+import it (tests/unit/test_import_graph.py).
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, BaseModel, SecretStr, model_validator
+from pydantic_settings import BaseSettings
+
+from alerts.providers.settings import DEV_DLR_SECRET, SmsSettings
+from alerts.settings import AlertSettings, RetryPolicy
+from citypulse.config import StackSettings
+from dashboard_api.core.config import DEV_SECRETS as API_DEV_SECRETS
+from dashboard_api.core.config import ApiSettings
+from infra.kannel.settings import DEV_SECRETS as KANNEL_DEV_SECRETS
+from infra.kannel.settings import KannelGatewaySettings
+from sensors.poller import SeoulPollerSettings
+from streams.settings import WorkerSettings
+
+
+class Settings(BaseModel):
+    stack: StackSettings
+    worker: WorkerSettings
+    alerts: AlertSettings
+    sms: SmsSettings
+    dispatch: RetryPolicy
+    api: ApiSettings
+    kannel: KannelGatewaySettings
+    poller: SeoulPollerSettings
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls.model_validate({name: section() for name, section in SECTIONS.items()})
+
+    @model_validator(mode="after")
+    def _no_dev_secret_in_production(self) -> Settings:
+        """With CITYPULSE_ENV=production every development secret is refused at start
+        (the stack section refuses its own database password)."""
+        if self.stack.env != "production":
+            return self
+        sms_dev_secrets = {"dlr_secret": DEV_DLR_SECRET}
+        for section, secrets in (
+            ("api", API_DEV_SECRETS),
+            ("kannel", KANNEL_DEV_SECRETS),
+            ("sms", sms_dev_secrets),
+        ):
+            for field, default in secrets.items():
+                value: SecretStr = getattr(getattr(self, section), field)
+                if value.get_secret_value() == default:
+                    raise ValueError(f"{env_name(section, field)} must be set in production")
+        if len(self.api.jwt_secret.get_secret_value()) < 32:
+            raise ValueError("CITYPULSE_JWT_SECRET must be at least 32 characters")
+        if len(self.sms.dlr_secret.get_secret_value()) < 32:
+            raise ValueError("CITYPULSE_SMS_DLR_SECRET must be at least 32 characters")
+        return self
+
+
+SECTIONS: dict[str, type[BaseSettings]] = {
+    name: field.annotation  # type: ignore[misc]
+    for name, field in Settings.model_fields.items()
+}
+
+
+def env_name(section: str, field: str) -> str:
+    """The environment variable a section's field is read from."""
+    cls = SECTIONS[section]
+    alias = cls.model_fields[field].validation_alias
+    if isinstance(alias, AliasChoices):
+        alias = alias.choices[0]
+    if isinstance(alias, str):
+        return alias
+    return f"{cls.model_config.get('env_prefix', '')}{field}".upper()

@@ -1,0 +1,135 @@
+"""The Kafka input edge of the stream worker: raw city events in whole fetches."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from typing import Any, Generic, TypeVar
+
+from aiokafka.errors import KafkaError
+
+from streams.batch import RawRecord
+from streams.settings import WorkerSettings
+from streams.sink import StaleOffsets
+
+log = logging.getLogger(__name__)
+Prepared = TypeVar("Prepared")
+
+
+class CityEventFeed(Generic[Prepared]):
+    """Raw city events in whole fetches, for one consumer group (the Kafka input edge).
+
+    Two stages, overlapped: while batch N is written to the database (a thread waiting
+    on PostgreSQL), batch N+1 is fetched and prepared. Writes stay in fetch order, one at
+    a time, and Kafka's offsets are committed only after their batch is stored.
+
+    A partition assigned to this worker resumes at the offset the database holds for it
+    (`resume_from`), so what another worker or an earlier run stored is never read again
+    and what it did not store is read again, whatever Kafka's committed offset says.
+    A store that raises `StaleOffsets` (another worker stored part of the batch) makes the
+    feed drop what it holds and resume every partition from the database.
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        settings: WorkerSettings,
+        topic: str,
+        group_id: str,
+        client_id: str,
+        resume_from: Callable[[], Mapping[tuple[str, int], int]],
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.settings = settings
+        self.topic = topic
+        self.group_id = group_id
+        self.client_id = client_id
+        self.resume_from = resume_from
+        self._writing: tuple[asyncio.Task[None], dict[Any, int]] | None = None
+        self.stale_batches = 0
+
+    async def _settle(self, consumer: Any) -> None:
+        """Wait for the batch being written, then commit its offsets to Kafka."""
+        if self._writing is None:
+            return
+        task, offsets = self._writing
+        self._writing = None
+        await task
+        try:
+            await consumer.commit(offsets)
+        except KafkaError as exc:  # a rebalance; the database holds the offsets
+            log.info("Kafka offset commit skipped: %s", exc)
+
+    async def _resume(self, consumer: Any, partitions: Iterable[Any]) -> None:
+        stored = await asyncio.to_thread(self.resume_from)
+        for tp in partitions:
+            offset = stored.get((tp.topic, tp.partition))
+            if offset is not None:
+                consumer.seek(tp, offset)
+
+    async def run(
+        self,
+        prepare: Callable[[list[RawRecord]], Awaitable[Prepared]],
+        store: Callable[[Prepared], Coroutine[Any, Any, None]],
+    ) -> None:
+        from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+
+        s = self.settings
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group_id,
+            client_id=self.client_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=s.consumer_max_fetch_bytes,
+            fetch_max_bytes=4 * s.consumer_max_fetch_bytes,
+            session_timeout_ms=int(s.session_timeout_s * 1000),
+            heartbeat_interval_ms=int(s.group_heartbeat_s * 1000),
+            # A database outage stalls the loop (the write retries); stay in the group.
+            max_poll_interval_ms=3600 * 1000,
+        )
+        feed = self
+
+        class ResumeFromDatabase(ConsumerRebalanceListener):  # type: ignore[misc]
+            async def on_partitions_revoked(self, revoked: object) -> None:
+                # Every member finishes this before any is assigned: the new owner reads
+                # offsets that include the write in flight. A batch fetched but not yet
+                # written may still follow; the store's fence settles that race.
+                with contextlib.suppress(StaleOffsets):
+                    await feed._settle(consumer)
+
+            async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+                await feed._resume(consumer, assigned)
+
+        await consumer.start()
+        try:
+            consumer.subscribe([self.topic], listener=ResumeFromDatabase())
+            while True:
+                fetched = await consumer.getmany(
+                    timeout_ms=int(s.batch_within_s * 1000), max_records=s.batch_max_events
+                )
+                try:
+                    if not fetched:
+                        await self._settle(consumer)
+                        continue
+                    records = [
+                        RawRecord(m.topic, m.partition, m.offset, m.key, m.value)
+                        for messages in fetched.values()
+                        for m in messages
+                    ]
+                    prepared = await prepare(records)
+                    await self._settle(consumer)
+                except StaleOffsets as exc:
+                    self.stale_batches += 1
+                    log.warning("batch refused (%s); resuming from the database", exc)
+                    await self._resume(consumer, consumer.assignment())
+                    continue
+                offsets = {tp: ms[-1].offset + 1 for tp, ms in fetched.items()}
+                self._writing = (asyncio.create_task(store(prepared)), offsets)
+        finally:
+            if self._writing is not None:
+                with contextlib.suppress(Exception):
+                    await self._settle(consumer)
+            await consumer.stop()

@@ -1,0 +1,110 @@
+"""The worker's path from raw records to published states, without Kafka or a database.
+
+batch (validate, dead-letter) → live state (fold) → store (offsets with the data) →
+publish (changed and due states). The worker runs it with the Kafka producer and the
+PostgreSQL store as its edges (streams/agents.py); unit tests run the same methods with
+an in-memory source and sink (tests/unit/streams/test_pipeline.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Protocol
+
+from citypulse.domain.area_state import AreaState
+from streams.batch import BatchProcessor, BatchResult, DeadLetter, RawRecord
+from streams.live import Key, LiveStates, PublishLedger
+
+
+class Outlet(Protocol):
+    """Where dead letters and states go (the Kafka producer in the worker)."""
+
+    async def send_dead_letters(self, dead: Sequence[DeadLetter]) -> None: ...
+
+    async def send_states(self, states: Sequence[AreaState]) -> None: ...
+
+
+class BatchWriter(Protocol):
+    """Stores a batch and its offsets in one transaction (streams/sink.py)."""
+
+    def write(self, batch: BatchResult) -> None: ...
+
+
+class StatePipeline:
+    """One worker's batch → live state → publish path and the state it keeps between
+    batches: the live trackers, the keys changed since the last tick, and the offsets the
+    database holds per partition (records below them are replays, dropped uncounted)."""
+
+    def __init__(
+        self,
+        processor: BatchProcessor,
+        live: LiveStates,
+        outlet: Outlet,
+        writer: BatchWriter,
+        read_offsets: Callable[[], Mapping[tuple[str, int], int]],
+        refresh_every_s: float,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.processor = processor
+        self.live = live
+        self.outlet = outlet
+        self.writer = writer
+        self.read_offsets = read_offsets
+        self.refresh_every_s = refresh_every_s
+        self.clock = clock
+        self.monotonic = monotonic
+        self.stored_offsets: dict[tuple[str, int], int] = {}
+        self.changed: set[Key] = set()  # published by the next tick, at most once per key
+        self.ledger = PublishLedger()
+
+    def resume_from(self) -> dict[tuple[str, int], int]:
+        """The offsets the database holds; the feed seeks its partitions there."""
+        held = dict(self.read_offsets())
+        self.stored_offsets.clear()
+        self.stored_offsets.update(held)
+        return held
+
+    def _ingest(self, records: list[RawRecord]) -> BatchResult:
+        return self.processor.process(records, self.stored_offsets, self.clock())
+
+    async def prepare_batch(self, records: list[RawRecord]) -> BatchResult:
+        """Validate, dead-letter and fold into live state; storing follows in `store_batch`."""
+        result = await asyncio.to_thread(self._ingest, records)
+        # Acknowledged before the batch commits, so a crash in between repeats a dead
+        # letter rather than losing it.
+        await self.outlet.send_dead_letters(result.dead)
+        # Before the write: a replay after a crash folds the same readings again, which
+        # the trackers ignore (no newer than what they hold).
+        self.changed.update(self.live.apply(result.events))
+        return result
+
+    def _store(self, result: BatchResult) -> None:
+        self.writer.write(result)  # offsets in the same transaction
+        self.stored_offsets.update(result.next_offsets)
+
+    async def store_batch(self, result: BatchResult) -> None:
+        await asyncio.to_thread(self._store, result)
+
+    def due_keys(self) -> set[Key]:
+        """Changed keys, each once however many batches changed it, and every key not sent
+        lately, so a quiet area still shows a fresh estimate (at least every
+        `refresh_every_s`)."""
+        keys = set(self.changed)
+        self.changed.clear()
+        return keys | self.ledger.due(self.live.keys(), self.monotonic(), self.refresh_every_s)
+
+    async def publish_states(self) -> None:
+        """One state tick."""
+        keys = self.due_keys()
+        now = self.clock()
+        self.ledger.published(keys, self.monotonic())
+        states = [self.live.state(area, zone, now) for area, zone in sorted(keys, key=_key_order)]
+        await self.outlet.send_states([s for s in states if s is not None])
+
+
+def _key_order(key: Key) -> tuple[str, str]:
+    return key[0], key[1] or ""

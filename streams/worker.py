@@ -1,0 +1,138 @@
+"""The stream worker assembled in one place: `build_worker` makes the Faust app, the
+stores, the live state and the alert service from settings, and registers the stream
+tasks (streams/agents.py) and the alert agent (alerts/agents.py) on it.
+
+Nothing here runs at import. The Faust command line needs a module with an `app`:
+that is streams/app.py, which calls `build_worker` with `Settings.from_env()`.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import socket
+from dataclasses import dataclass
+from datetime import timedelta
+
+import faust
+
+from alerts import agents as alert_agents
+from alerts.rules import AreaInfo
+from alerts.service import AlertService
+from alerts.settings import AlertSettings
+from citypulse.config import StackSettings
+from citypulse.domain.threshold_reader import ThresholdSource
+from citypulse.topics import AREA_STATE, CITY_EVENTS, DEAD_LETTER
+from sensors.registry import hotspots_by_code
+from streams import agents as stream_agents
+from streams.batch import BatchProcessor, BatchResult, ValidationPolicy
+from streams.feed import CityEventFeed
+from streams.housekeeping import Housekeeping
+from streams.live import LiveStates
+from streams.pipeline import StatePipeline
+from streams.settings import WorkerSettings
+from streams.sink import PostgresBatchStore
+
+
+@dataclass(frozen=True)
+class Worker:
+    app: faust.App
+    pipeline: StatePipeline
+    feed: CityEventFeed[BatchResult]
+    alerts: AlertService
+
+
+def _unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def build_app(stack: StackSettings, settings: WorkerSettings) -> faust.App:
+    return faust.App(
+        f"{stack.topic_prefix}-worker",
+        broker=f"kafka://{stack.kafka_bootstrap}",
+        store="memory://",  # the database is the system of record, not Faust tables
+        autodiscover=False,
+        web_enabled=False,
+        # `faust worker` turns its web server on anyway (unless --without-web); on a fixed
+        # port (6066) a second worker on the machine would fail to start.
+        web_port=_unused_port(),
+        web_bind="127.0.0.1",
+        producer_acks=-1,
+        producer_linger_ms=5,
+        # A state tick sends a state per changed key (about 1 KB each, 50 KB per partition
+        # for the whole city). aiokafka's 16 KB default batches made each tick wait on
+        # several broker round trips per partition: 1.3 s per tick at 5,000 events/s, not 0.5.
+        producer_max_batch_size=512 * 1024,
+        broker_commit_every=1000,
+        broker_commit_interval=1.0,
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.group_heartbeat_s,
+        topic_allow_declare=False,  # topics are declared in citypulse/topics.py
+        topic_disable_leader=True,
+    )
+
+
+def tune_runtime() -> None:
+    """Process-wide tweaks the worker wants; called by its entry point, not at import."""
+    # aiokafka logs at debug per request; with the root level unset each call builds a record.
+    logging.getLogger("aiokafka").setLevel(logging.INFO)
+    # A batch allocates tens of thousands of short-lived objects; the default young-generation
+    # threshold (700) runs the collector hundreds of times per batch for nothing.
+    gc.set_threshold(50_000, 20, 20)
+
+
+def build_worker(stack: StackSettings, settings: WorkerSettings, alerts: AlertSettings) -> Worker:
+    app = build_app(stack, settings)
+    consumer = f"{stack.topic_prefix}-worker"  # names the offsets stored in the database
+    city_events = stack.topic(CITY_EVENTS.suffix)
+    area_state = stack.topic(AREA_STATE.suffix)
+    hotspots = hotspots_by_code()
+
+    store = PostgresBatchStore(stack.db_conninfo, consumer)
+    # Rebalances read offsets while a write may be in flight: never on the writer's connection.
+    offsets_reader = PostgresBatchStore(stack.db_conninfo, consumer)
+    live = LiveStates(hotspots)
+    processor = BatchProcessor(
+        hotspots,
+        ValidationPolicy(
+            allowed_lateness=timedelta(seconds=settings.allowed_lateness_s),
+            max_age=timedelta(seconds=settings.max_event_age_s),
+        ),
+    )
+    pipeline = StatePipeline(
+        processor,
+        live,
+        stream_agents.KafkaOutlet(app, area_state, stack.topic(DEAD_LETTER.suffix)),
+        store,
+        lambda: offsets_reader.stored_offsets(city_events),
+        # One tick of margin, so a quiet key is republished within `state_refresh_s`.
+        refresh_every_s=settings.state_refresh_s - settings.state_publish_s,
+    )
+    feed: CityEventFeed[BatchResult] = CityEventFeed(
+        stack.kafka_bootstrap,
+        settings,
+        city_events,
+        group_id=f"{stack.topic_prefix}-ingest",
+        client_id=f"{stack.topic_prefix}-ingest-{stack.worker_id}",
+        resume_from=pipeline.resume_from,
+    )
+    stream_agents.register(
+        app,
+        settings,
+        stack.worker_id,
+        pipeline,
+        feed,
+        store,
+        Housekeeping(stack.db_conninfo),
+        ThresholdSource(stack.db_conninfo),
+    )
+
+    areas = {h.code: AreaInfo(h.code, h.name_ko, h.name_en, h.district) for h in hotspots.values()}
+    service = AlertService(stack.db_conninfo, areas, alerts)
+    # Read by the alert agent; states are written straight to the producer.
+    area_states = app.topic(area_state, key_serializer="raw", value_serializer="raw")
+    alert_agents.register(app, area_states, service, alerts, settings.thresholds_reload_s)
+    return Worker(app, pipeline, feed, service)

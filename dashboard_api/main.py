@@ -17,10 +17,12 @@ from psycopg_pool import AsyncConnectionPool
 from alerts.delivery import record_delivery_report
 from alerts.providers.base import DeliveryReport
 from alerts.providers.kannel_callback import build_kannel_dlr_router
+from citypulse.logs import configure_logging
 from citypulse.topics import AREA_STATE
 from dashboard_api.api.main import api_router
 from dashboard_api.core.config import ApiSettings, get_api_settings
-from dashboard_api.core.middleware import count_requests, rate_limit
+from dashboard_api.core.metrics import ApiMetrics
+from dashboard_api.core.middleware import observe_requests, rate_limit
 from dashboard_api.core.ratelimit import RateLimiter
 from dashboard_api.live.alert_feed import AlertFeed
 from dashboard_api.live.hub import AreaStateHub
@@ -60,6 +62,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await feed.start()
     seeding = asyncio.create_task(seed_users(pool, settings), name="seed-users")
     app.state.pool, app.state.hub = pool, hub
+    app.state.metrics.hub = hub
     try:
         yield
     finally:
@@ -71,25 +74,30 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await pool.close()
 
 
-async def _record_dlr(report: DeliveryReport) -> None:
-    await record_delivery_report(get_api_settings().db_conninfo, report)
-
-
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or get_api_settings()
+    if settings.log_format == "json":  # text: uvicorn's own logging stays as it was
+        configure_logging("json")
+    metrics = ApiMetrics()
+
+    async def record_dlr(report: DeliveryReport) -> None:
+        await record_delivery_report(get_api_settings().db_conninfo, report)
+        metrics.delivery_reports.labels(status=report.status).inc()
+
     app = FastAPI(
         title="CityPulse",
         version="0.1.0",
         lifespan=lifespan,
         description="Live crowd-safety states, history, alerts and configuration.",
     )
+    app.state.metrics = metrics
     app.include_router(api_router)
     # Kannel calls back here with delivery reports (the dlr-url of every sendsms).
-    app.include_router(build_kannel_dlr_router(_record_dlr), tags=["sms"])
-    app.middleware("http")(count_requests)
-    app.middleware("http")(
-        rate_limit(RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst))
-    )
+    app.include_router(build_kannel_dlr_router(record_dlr), tags=["sms"])
+    limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+    app.middleware("http")(rate_limit(limiter, metrics))
+    # Added last, so it runs first: refused requests are counted and carry a request id.
+    app.middleware("http")(observe_requests(metrics))
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(settings.cors_origins),

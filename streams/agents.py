@@ -28,6 +28,7 @@ from sensors.registry import hotspots_by_code
 from streams.app import CityEventFeed, app, settings
 from streams.batch import BatchProcessor, BatchResult, RawRecord, ValidationPolicy
 from streams.live import Key, LiveStates, PublishLedger
+from streams.metrics import start_worker_metrics
 from streams.sink import PostgresBatchStore
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ live = LiveStates(hotspots)
 changed: set[Key] = set()  # published by the next state tick, at most once per key
 ledger = PublishLedger()
 started_at = datetime.now(UTC)
+metrics = start_worker_metrics(settings)  # served on its own port (streams/metrics.py)
 
 
 # What the database holds per partition, as of the last write or resume: records below
@@ -97,11 +99,13 @@ async def _send_dead_letters(result: BatchResult) -> None:
 
 async def prepare_batch(records: list[RawRecord]) -> BatchResult:
     """Validate, dead-letter and fold into live state; storing follows in `store_batch`."""
+    started = time.perf_counter()
     result = await asyncio.to_thread(_ingest, records)
     await _send_dead_letters(result)
     # Before the write: a replay after a crash folds the same readings again, which the
     # trackers ignore (no newer than what they hold).
     changed.update(live.apply(result.events))
+    metrics.prepared(len(records), result, time.perf_counter() - started)
     return result
 
 
@@ -111,7 +115,9 @@ def _store(result: BatchResult) -> None:
 
 
 async def store_batch(result: BatchResult) -> None:
+    started = time.perf_counter()
     await asyncio.to_thread(_store, result)
+    metrics.stored(time.perf_counter() - started)
 
 
 async def _publish_states(keys: set[Key]) -> None:
@@ -131,6 +137,7 @@ async def _publish_states(keys: set[Key]) -> None:
                     timestamp=None,
                     headers=None,
                 )
+                metrics.states_published.inc()
     except (NotReady, ProducerClosed):  # the worker is stopping; the next one republishes
         log.info("area states not published: the producer is stopping")
 
@@ -144,6 +151,7 @@ feed: CityEventFeed[BatchResult] = CityEventFeed(
     CITY_EVENTS_TOPIC,
     group_id=f"{settings.topic_prefix}-ingest",
     resume_from=_resume_from,
+    metrics=metrics,
 )
 
 
@@ -181,6 +189,7 @@ async def heartbeat() -> None:
         os.getpid(),
         started_at,
     )
+    metrics.heartbeat()
 
 
 @app.timer(interval=settings.rollup_refresh_s)

@@ -19,6 +19,7 @@ import faust
 from aiokafka.errors import KafkaError
 
 from streams.batch import RawRecord
+from streams.metrics import WorkerMetrics
 from streams.settings import WorkerSettings
 from streams.sink import StaleOffsets
 
@@ -79,6 +80,7 @@ class CityEventFeed(Generic[Prepared]):
         topic: str,
         group_id: str,
         resume_from: Callable[[], Mapping[tuple[str, int], int]],
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.settings = settings
         self.topic = topic
@@ -86,6 +88,7 @@ class CityEventFeed(Generic[Prepared]):
         self.resume_from = resume_from
         self._writing: tuple[asyncio.Task[None], dict[Any, int]] | None = None
         self.stale_batches = 0
+        self.metrics = metrics or WorkerMetrics(settings.worker_id)  # default: not served
 
     async def _settle(self, consumer: Any) -> None:
         """Wait for the batch being written, then commit its offsets to Kafka."""
@@ -147,6 +150,7 @@ class CityEventFeed(Generic[Prepared]):
                 fetched = await consumer.getmany(
                     timeout_ms=int(s.batch_within_s * 1000), max_records=s.batch_max_events
                 )
+                await self.metrics.observe_lag(consumer)
                 try:
                     if not fetched:
                         await self._settle(consumer)
@@ -160,6 +164,7 @@ class CityEventFeed(Generic[Prepared]):
                     await self._settle(consumer)
                 except StaleOffsets as exc:
                     self.stale_batches += 1
+                    self.metrics.stale_batches.inc()
                     log.warning("batch refused (%s); resuming from the database", exc)
                     await self._resume(consumer, consumer.assignment())
                     continue

@@ -39,6 +39,7 @@ from psycopg import sql
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alerts.delivery import record_delivery_report
+from alerts.dispatch_metrics import DispatchMetrics
 from alerts.providers.base import DeliveryReport, OutgoingSms, ReportSink, SmsProvider
 
 log = logging.getLogger(__name__)
@@ -112,8 +113,10 @@ class OutboxDispatcher:
         provider_factory: Callable[[ReportSink], SmsProvider],
         policy: RetryPolicy | None = None,
         batch_size: int | None = None,
+        metrics: DispatchMetrics | None = None,
     ) -> None:
         self.conninfo = conninfo
+        self.metrics = metrics or DispatchMetrics()  # default: counted, not served
         self.policy = policy or RetryPolicy()
         self.batch_size = batch_size or self.policy.batch_size
         self.provider = provider_factory(self.record_report)
@@ -124,6 +127,7 @@ class OutboxDispatcher:
 
     async def record_report(self, report: DeliveryReport) -> None:
         await record_delivery_report(self.conninfo, report)
+        self.metrics.delivery_reports.labels(status=report.status).inc()
 
     async def dispatch_once(self) -> int:
         """Claim and send one batch; returns how many were handed to the gateway."""
@@ -143,7 +147,7 @@ class OutboxDispatcher:
             for i, row in enumerate(claimed):
                 await conn.execute(_HAND_OVER, (lease, row.oid))
                 handed += 1
-                result = await self.provider.send(row.message)
+                result = await self.metrics.timed_send(self.provider, row.message)
                 attempts = row.attempts + 1
                 if result.accepted:
                     await conn.execute(_ACCEPTED, (result.provider_message_id, row.oid))

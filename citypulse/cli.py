@@ -11,6 +11,7 @@ from pathlib import Path
 
 from citypulse import ingest_cmd
 from citypulse.config import StackSettings
+from citypulse.logs import configure_logging
 from citypulse.processes import ProcessError
 
 log = logging.getLogger("citypulse")
@@ -119,6 +120,7 @@ def cmd_areas(args: argparse.Namespace, settings: StackSettings) -> int:
 
 
 def cmd_dispatcher(args: argparse.Namespace, settings: StackSettings) -> int:
+    from alerts.dispatch_metrics import start_dispatch_metrics
     from alerts.dispatcher import OutboxDispatcher
     from alerts.providers.settings import SmsSettings, build_provider
 
@@ -128,9 +130,12 @@ def cmd_dispatcher(args: argparse.Namespace, settings: StackSettings) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         sms = SmsSettings()
-        dispatcher = OutboxDispatcher(settings.db_conninfo, lambda sink: build_provider(sms, sink))
+        metrics = start_dispatch_metrics(settings)
+        dispatcher = OutboxDispatcher(
+            settings.db_conninfo, lambda sink: build_provider(sms, sink), metrics=metrics
+        )
         log.info("dispatcher running with provider %s", dispatcher.provider.name)
-        await dispatcher.run(stop)
+        await asyncio.gather(dispatcher.run(stop), metrics.watch_outbox(settings.db_conninfo, stop))
 
     asyncio.run(run())
     return 0
@@ -190,13 +195,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()
     logging.getLogger("kafka").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     try:
         settings = StackSettings()
+        if settings.log_format == "json":
+            configure_logging("json")
         code: int = args.func(args, settings)
         return code
     except ProcessError as exc:

@@ -37,11 +37,14 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(fmt: LogFormat = "text", level: int = logging.INFO) -> None:
-    """One handler on the root logger in the chosen format. With json, uvicorn's loggers
-    hand their records to it too, so a process writes one format only."""
+    """One handler on the root logger in the chosen format. Text leaves a root logger
+    that already has handlers alone, as `logging.basicConfig` does; json replaces them,
+    and uvicorn's loggers hand their records to it too, so a process writes one format."""
+    root = logging.getLogger()
+    if fmt == "text" and root.handlers:
+        return
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
-    root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)

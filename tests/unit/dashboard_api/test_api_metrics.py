@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from citypulse.logs import JsonFormatter, request_id
+from citypulse.logs import request_id
 from dashboard_api.core.metrics import ApiMetrics
 from dashboard_api.core.middleware import incoming_request_id, observe_requests
 from dashboard_api.live.hub import AreaStateHub
@@ -177,18 +177,3 @@ async def test_request_id_is_kept_only_when_safe_and_is_returned(sent: str, kept
     assert (returned == sent) is kept
     assert r.json() == {"request_id": returned}  # the route saw the same id
     assert incoming_request_id(returned) == returned
-
-
-def test_json_log_lines_carry_the_request_id() -> None:
-    record = logging.LogRecord(
-        "citypulse.x", logging.WARNING, __file__, 1, "slow %s", ("db",), None
-    )
-    token = request_id.set("req-42")
-    try:
-        inside = json.loads(JsonFormatter().format(record))
-    finally:
-        request_id.reset(token)
-    outside = json.loads(JsonFormatter().format(record))
-    assert inside["request_id"] == "req-42" and inside["message"] == "slow db"
-    assert inside["level"] == "WARNING" and inside["logger"] == "citypulse.x"
-    assert "request_id" not in outside

@@ -54,3 +54,15 @@ def configure_logging(fmt: LogFormat = "text", level: int = logging.INFO) -> Non
             named = logging.getLogger(name)
             named.handlers.clear()
             named.propagate = True
+
+
+def worker_logging_config(fmt: LogFormat) -> dict[str, object] | None:
+    """For Faust's worker, which sets up logging itself (`faust.App(logging_config=...)`):
+    its default console handler with the JSON formatter; None keeps Faust's text."""
+    if fmt != "json":
+        return None
+    return {
+        "merge": True,  # mode merges this into its own configuration
+        "formatters": {"json": {"()": "citypulse.logs.JsonFormatter"}},
+        "handlers": {"default": {"class": "logging.StreamHandler", "formatter": "json"}},
+    }

@@ -10,6 +10,7 @@ started, whatever port it ended up on (deploy/prometheus/prometheus.yml).
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 from dataclasses import dataclass
@@ -69,6 +70,9 @@ def serve_metrics(
             target.parent.mkdir(parents=True, exist_ok=True)
             entry = {"targets": [f"{host}:{bound}"], "labels": {"job": job, "instance": instance}}
             target.write_text(json.dumps([entry]))
+            # A process that stops is no longer a target; one that is killed stays one,
+            # so its failing scrape is noticed.
+            atexit.register(target.unlink, missing_ok=True)
         except OSError as exc:
             log.warning("metrics target file %s not written: %s", target, exc)
             target = None

@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 import faust
 from aiokafka.errors import KafkaError
 
+from citypulse.logs import worker_logging_config
 from streams.batch import RawRecord
 from streams.metrics import WorkerMetrics
 from streams.settings import WorkerSettings
@@ -57,6 +58,7 @@ app = faust.App(
     broker_heartbeat_interval=settings.group_heartbeat_s,
     topic_allow_declare=False,  # topics are declared in citypulse/topics.py
     topic_disable_leader=True,
+    logging_config=worker_logging_config(settings.log_format),  # CITYPULSE_LOG_FORMAT=json
 )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST
 
 from dashboard_api.api.deps import PoolDep
 from dashboard_api.core.metrics import ApiMetrics
@@ -28,4 +27,5 @@ async def metrics(request: Request, pool: PoolDep) -> Response:
     """Metrics in the Prometheus text format."""
     api_metrics: ApiMetrics = request.app.state.metrics
     api_metrics.set_open_alerts(await _open_alerts(pool))
-    return Response(api_metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    body, content_type = api_metrics.exposition(request.headers.get("accept"))
+    return Response(body, media_type=content_type)

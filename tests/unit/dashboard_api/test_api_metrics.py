@@ -177,3 +177,21 @@ async def test_request_id_is_kept_only_when_safe_and_is_returned(sent: str, kept
     assert (returned == sent) is kept
     assert r.json() == {"request_id": returned}  # the route saw the same id
     assert incoming_request_id(returned) == returned
+
+
+@pytest.mark.parametrize(
+    ("accept", "content_type", "ends"),
+    [
+        (None, "text/plain; version=0.0.4; charset=utf-8", ""),
+        ("*/*", "text/plain; version=0.0.4; charset=utf-8", ""),
+        ("application/openmetrics-text; version=1.0.0", "application/openmetrics-text", "# EOF\n"),
+    ],
+)
+def test_the_scraper_gets_the_format_it_asks_for(
+    accept: str | None, content_type: str, ends: str
+) -> None:
+    metrics = ApiMetrics()
+    metrics.rate_limited.inc()
+    body, got = metrics.exposition(accept)
+    assert got.startswith(content_type)
+    assert body.decode().endswith(ends) and b"citypulse_http_rate_limited" in body

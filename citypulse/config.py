@@ -49,7 +49,8 @@ class StackSettings(BaseSettings):
     # Where the worker and dispatcher serve /metrics (the API serves its own on api_port).
     # Loopback by default; a Prometheus on another host needs 0.0.0.0 or the site address.
     metrics_host: str = "127.0.0.1"
-    dispatch_metrics_port: int = Field(default=9465, ge=0, le=65535)  # 0: no metrics server
+    # Above the workers' 9464-9479 (CITYPULSE_WORKERS is at most 16); 0: no metrics server.
+    dispatch_metrics_port: int = Field(default=9480, ge=0, le=65535)
 
     worker_id: str = "worker-1"
     # Stream workers `up` starts in the one consumer group. One holds a core at about

@@ -1,8 +1,8 @@
 """Prometheus metrics of one stream worker, served on its own port.
 
 The worker's assembly builds one `WorkerMetrics` (`start_worker_metrics`) and hands it to
-the feed and the agents; their hooks are one line each. Batch-level only: nothing here
-runs per event, so the batch path costs the same instructions per event as without it.
+the feed and the agents; their hooks are one line each. They run per batch, per dead
+letter and per published state, never per valid event: the batch step costs what it did.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What deploy/ ships reads only series the processes export: every `citypulse_*` name in
 the alerting rules and the Grafana dashboard is in the exposition of the API, a worker or
-the dispatcher; and the rules pass promtool when it is installed (scripts/test.sh runs
-it unconditionally)."""
+the dispatcher; the rules pass promtool and each exposition its lint when promtool is
+installed (scripts/test.sh runs the rule checks unconditionally)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 SERIES = re.compile(r"\bcitypulse_[a-z0-9_]+")
 
 
-def _exported() -> set[str]:
-    """Every sample name the three processes can expose, each labelled child created."""
+def _expositions() -> list[bytes]:
+    """What the three processes expose, each labelled family with a child."""
     api = ApiMetrics()
     api.hub = AreaStateHub("x", "y")
     api.hub.publish("POI001", b"{}")
@@ -44,9 +44,13 @@ def _exported() -> set[str]:
     dispatch.failed.labels(provider="log", retryable="true").inc()
     dispatch.send_seconds.labels(provider="log").observe(0.1)
     dispatch.delivery_reports.labels(status="delivered").inc()
+    return [api.render(), worker.render(), dispatch.render()]
+
+
+def _exported() -> set[str]:
     names: set[str] = set()
-    for metrics in (api, worker, dispatch):
-        for family in text_string_to_metric_families(metrics.render().decode()):
+    for text in _expositions():
+        for family in text_string_to_metric_families(text.decode()):
             names.update(s.name for s in family.samples)
     return names
 
@@ -81,3 +85,10 @@ def test_dashboard_panels_are_unique_and_use_the_datasource_variable() -> None:
 def test_promtool_accepts_the_rules(argv: list[str]) -> None:
     done = subprocess.run(["promtool", *argv], cwd=DEPLOY, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
+def test_promtool_finds_nothing_to_lint_in_any_exposition() -> None:
+    for text in _expositions():
+        done = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True)
+        assert done.returncode == 0, (done.stdout + done.stderr).decode()

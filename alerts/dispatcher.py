@@ -38,6 +38,7 @@ import psycopg
 from psycopg import sql
 
 from alerts.delivery import record_delivery_report
+from alerts.dispatch_metrics import DispatchMetrics
 from alerts.providers.base import DeliveryReport, OutgoingSms, ReportSink, SmsProvider
 from alerts.settings import RetryPolicy
 
@@ -91,10 +92,12 @@ class OutboxDispatcher:
         provider_factory: Callable[[ReportSink], SmsProvider],
         policy: RetryPolicy | None = None,
         batch_size: int | None = None,
+        metrics: DispatchMetrics | None = None,
     ) -> None:
         self.conninfo = conninfo
         # Defaults, not the environment: entry points pass the `dispatch` section.
         self.policy = policy or RetryPolicy.model_construct()
+        self.metrics = metrics or DispatchMetrics()  # default: counted, not served
         self.batch_size = batch_size or self.policy.batch_size
         self.provider = provider_factory(self.record_report)
         self._rng = random.Random()  # noqa: S311 - jitter, not security
@@ -104,6 +107,7 @@ class OutboxDispatcher:
 
     async def record_report(self, report: DeliveryReport) -> None:
         await record_delivery_report(self.conninfo, report)
+        self.metrics.delivery_reports.labels(status=report.status).inc()
 
     async def dispatch_once(self) -> int:
         """Claim and send one batch; returns how many were handed to the gateway."""
@@ -123,7 +127,7 @@ class OutboxDispatcher:
             for i, row in enumerate(claimed):
                 await conn.execute(_HAND_OVER, (lease, row.oid))
                 handed += 1
-                result = await self.provider.send(row.message)
+                result = await self.metrics.timed_send(self.provider, row.message)
                 attempts = row.attempts + 1
                 if result.accepted:
                     await conn.execute(_ACCEPTED, (result.provider_message_id, row.oid))

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from citypulse import ingest_cmd
+from citypulse.logs import configure_logging
 from citypulse.processes import ProcessError
 from citypulse.settings import Settings
 from streams import backfill
@@ -126,6 +127,7 @@ def cmd_areas(args: argparse.Namespace, config: Settings) -> int:
 
 
 def cmd_dispatcher(args: argparse.Namespace, config: Settings) -> int:
+    from alerts.dispatch_metrics import start_dispatch_metrics
     from alerts.dispatcher import OutboxDispatcher
     from alerts.providers.settings import build_provider
 
@@ -136,11 +138,15 @@ def cmd_dispatcher(args: argparse.Namespace, config: Settings) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        metrics = start_dispatch_metrics(settings)
         dispatcher = OutboxDispatcher(
-            settings.db_conninfo, lambda sink: build_provider(config.sms, sink), config.dispatch
+            settings.db_conninfo,
+            lambda sink: build_provider(config.sms, sink),
+            config.dispatch,
+            metrics=metrics,
         )
         log.info("dispatcher running with provider %s", dispatcher.provider.name)
-        await dispatcher.run(stop)
+        await asyncio.gather(dispatcher.run(stop), metrics.watch_outbox(settings.db_conninfo, stop))
 
     asyncio.run(run())
     return 0
@@ -202,13 +208,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()
     logging.getLogger("kafka").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
+        if settings.stack.log_format == "json":
+            configure_logging("json")
         code: int = args.func(args, settings)
         return code
     except ProcessError as exc:

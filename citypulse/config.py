@@ -44,6 +44,14 @@ class StackSettings(BaseSettings):
     # with it, 5,000 viewers miss the 1 s delivery target (docs/benchmarks.md).
     api_ws_deflate: bool = False
 
+    # Log lines as text or one JSON object each (citypulse/logs.py).
+    log_format: Literal["text", "json"] = "text"
+    # Where the worker and dispatcher serve /metrics (the API serves its own on api_port).
+    # Loopback by default; a Prometheus on another host needs 0.0.0.0 or the site address.
+    metrics_host: str = "127.0.0.1"
+    # Above the workers' 9464-9479 (CITYPULSE_WORKERS is at most 16); 0: no metrics server.
+    dispatch_metrics_port: int = Field(default=9480, ge=0, le=65535)
+
     worker_id: str = "worker-1"
     # Stream workers `up` starts in the one consumer group. One holds a core at about
     # 16,000-18,000 events/s; two reach 22,000-28,000 on this 2-core machine (docs/benchmarks.md).

@@ -26,12 +26,14 @@ from alerts.providers.kannel import KannelProvider
 from alerts.providers.kannel_callback import build_kannel_dlr_router
 from alerts.providers.settings import SmsSettings
 from citypulse.config import StackSettings
+from citypulse.logs import configure_logging
 from citypulse.settings import Settings
 from citypulse.topics import AREA_STATE
 from dashboard_api.api.main import api_router
 from dashboard_api.core import logredact
 from dashboard_api.core.config import ApiSettings
-from dashboard_api.core.middleware import count_requests, rate_limit
+from dashboard_api.core.metrics import ApiMetrics
+from dashboard_api.core.middleware import observe_requests, rate_limit
 from dashboard_api.core.ratelimit import RateLimiter
 from dashboard_api.live.alert_feed import AlertFeed
 from dashboard_api.live.hub import AreaStateHub
@@ -82,6 +84,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await feed.start()
     seeding = asyncio.create_task(seed_users(pool, settings), name="seed-users")
     app.state.pool, app.state.hub = pool, hub
+    app.state.metrics.hub = hub
     try:
         yield
     finally:
@@ -105,6 +108,9 @@ async def database_unavailable(request: Request, exc: Exception) -> JSONResponse
 
 def create_app(stack: StackSettings, settings: ApiSettings, sms: SmsSettings) -> FastAPI:
     logredact.install()
+    if stack.log_format == "json":  # text: uvicorn's own logging stays as it was
+        configure_logging("json")
+    metrics = ApiMetrics()
     app = FastAPI(
         title="CityPulse",
         version="0.1.0",
@@ -112,10 +118,12 @@ def create_app(stack: StackSettings, settings: ApiSettings, sms: SmsSettings) ->
         description="Live crowd-safety states, history, alerts and configuration.",
     )
     app.state.stack_settings, app.state.api_settings = stack, settings
+    app.state.metrics = metrics
     app.include_router(api_router)
 
     async def _record_dlr(report: DeliveryReport) -> None:
         await record_delivery_report(stack.db_conninfo, report, handed_to=KannelProvider.name)
+        metrics.delivery_reports.labels(status=report.status).inc()
 
     # Kannel calls back here with delivery reports (the signed dlr-url of every sendsms).
     dlr_router = build_kannel_dlr_router(
@@ -128,10 +136,10 @@ def create_app(stack: StackSettings, settings: ApiSettings, sms: SmsSettings) ->
     # InterfaceError: a connection the database closed under a running query.
     for error in (psycopg.OperationalError, psycopg.InterfaceError):
         app.add_exception_handler(error, database_unavailable)
-    app.middleware("http")(count_requests)
-    app.middleware("http")(
-        rate_limit(RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst))
-    )
+    limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+    app.middleware("http")(rate_limit(limiter, metrics))
+    # Added last, so it runs first: refused requests are counted and carry a request id.
+    app.middleware("http")(observe_requests(metrics))
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(settings.cors_origins),

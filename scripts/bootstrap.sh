@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what this machine is missing for CityPulse, then nothing else:
-# Debian packages (PostgreSQL, Kannel, Chromium and a Korean font, Java 17, Maven), the
+# Debian packages (PostgreSQL, Kannel, Chromium and a Korean font, Java 17, Maven, and
+# Prometheus for the promtool that checks deploy/prometheus/), the
 # Python virtualenv with the project and its pinned dependencies, and the Kafka broker jars
 # from Maven Central.
 set -euo pipefail
@@ -16,6 +17,9 @@ have_cmd chromium || need_pkgs+=(chromium chromium-driver)
 fc-list 2>/dev/null | grep -i nanum >/dev/null || need_pkgs+=(fonts-nanum)
 have_cmd java || need_pkgs+=(openjdk-17-jre-headless)
 have_cmd mvn || need_pkgs+=(maven)
+# Only for promtool (scripts/test.sh checks deploy/prometheus/ with it); the package's own
+# Prometheus server is not used by the project.
+have_cmd promtool || need_pkgs+=(prometheus)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ] && ! have_cmd sudo; then
     echo "bootstrap: missing Debian packages: ${need_pkgs[*]} (run as root or install them)" >&2

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's test command: lint, types, then unit and integration tests against the
+# The README's test command: lint, types, the Prometheus rules (promtool), then unit and integration tests against the
 # real Kafka and PostgreSQL that the test session starts itself (on test ports).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 set -e
 echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== mypy"; .venv/bin/mypy citypulse streams sensors alerts dashboard_api infra
+echo "== promtool"
+promtool check rules deploy/prometheus/alerts.yml
+promtool test rules deploy/prometheus/alerts_test.yml
+promtool check config --syntax-only deploy/prometheus/prometheus.yml
 echo "== pytest"
 set +e
 .venv/bin/pytest -q -p no:cacheprovider tests/unit tests/integration tests/e2e "$@"

@@ -116,6 +116,7 @@ def register(
             os.getpid(),
             started_at,
         )
+        pipeline.metrics.heartbeat()
 
     async def refresh_rollups() -> None:
         dirty = store.take_rollup_dirty_from()

@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 from aiokafka.errors import KafkaError
 
 from streams.batch import RawRecord
+from streams.metrics import WorkerMetrics
 from streams.settings import WorkerSettings
 from streams.sink import StaleOffsets
 
@@ -40,6 +41,7 @@ class CityEventFeed(Generic[Prepared]):
         group_id: str,
         client_id: str,
         resume_from: Callable[[], Mapping[tuple[str, int], int]],
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.settings = settings
@@ -47,6 +49,7 @@ class CityEventFeed(Generic[Prepared]):
         self.group_id = group_id
         self.client_id = client_id
         self.resume_from = resume_from
+        self.metrics = metrics or WorkerMetrics(client_id)  # default: counted, not served
         self._writing: tuple[asyncio.Task[None], dict[Any, int]] | None = None
         self.stale_batches = 0
 
@@ -110,6 +113,7 @@ class CityEventFeed(Generic[Prepared]):
                 fetched = await consumer.getmany(
                     timeout_ms=int(s.batch_within_s * 1000), max_records=s.batch_max_events
                 )
+                await self.metrics.observe_lag(consumer)
                 try:
                     if not fetched:
                         await self._settle(consumer)
@@ -123,6 +127,7 @@ class CityEventFeed(Generic[Prepared]):
                     await self._settle(consumer)
                 except StaleOffsets as exc:
                     self.stale_batches += 1
+                    self.metrics.stale_batches.inc()
                     log.warning("batch refused (%s); resuming from the database", exc)
                     await self._resume(consumer, consumer.assignment())
                     continue

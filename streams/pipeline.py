@@ -17,6 +17,7 @@ from typing import Protocol
 from citypulse.domain.area_state import AreaState
 from streams.batch import BatchProcessor, BatchResult, DeadLetter, RawRecord
 from streams.live import Key, LiveStates, PublishLedger
+from streams.metrics import WorkerMetrics
 
 
 class Outlet(Protocol):
@@ -48,6 +49,7 @@ class StatePipeline:
         refresh_every_s: float,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.processor = processor
         self.live = live
@@ -57,6 +59,7 @@ class StatePipeline:
         self.refresh_every_s = refresh_every_s
         self.clock = clock
         self.monotonic = monotonic
+        self.metrics = metrics or WorkerMetrics("unserved")  # default: counted, not served
         self.stored_offsets: dict[tuple[str, int], int] = {}
         self.changed: set[Key] = set()  # published by the next tick, at most once per key
         self.ledger = PublishLedger()
@@ -73,6 +76,7 @@ class StatePipeline:
 
     async def prepare_batch(self, records: list[RawRecord]) -> BatchResult:
         """Validate, dead-letter and fold into live state; storing follows in `store_batch`."""
+        started = time.perf_counter()
         result = await asyncio.to_thread(self._ingest, records)
         # Acknowledged before the batch commits, so a crash in between repeats a dead
         # letter rather than losing it.
@@ -80,6 +84,7 @@ class StatePipeline:
         # Before the write: a replay after a crash folds the same readings again, which
         # the trackers ignore (no newer than what they hold).
         self.changed.update(self.live.apply(result.events))
+        self.metrics.prepared(len(records), result, time.perf_counter() - started)
         return result
 
     def _store(self, result: BatchResult) -> None:
@@ -87,7 +92,9 @@ class StatePipeline:
         self.stored_offsets.update(result.next_offsets)
 
     async def store_batch(self, result: BatchResult) -> None:
+        started = time.perf_counter()
         await asyncio.to_thread(self._store, result)
+        self.metrics.stored(time.perf_counter() - started)
 
     def due_keys(self) -> set[Key]:
         """Changed keys, each once however many batches changed it, and every key not sent
@@ -103,7 +110,9 @@ class StatePipeline:
         now = self.clock()
         self.ledger.published(keys, self.monotonic())
         states = [self.live.state(area, zone, now) for area, zone in sorted(keys, key=_key_order)]
-        await self.outlet.send_states([s for s in states if s is not None])
+        published = [s for s in states if s is not None]
+        await self.outlet.send_states(published)
+        self.metrics.states_published.inc(len(published))
 
 
 def _key_order(key: Key) -> tuple[str, str]:

@@ -3,12 +3,16 @@ are is the stack's section (citypulse/config.py), not this one."""
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class WorkerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CITYPULSE_", extra="ignore")
 
+    # /metrics of worker-N is served on this port + N - 1, so workers on one machine do
+    # not collide (streams/metrics.py); 0 turns it off.
+    worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
     batch_max_events: int = 5000
     batch_within_s: float = 0.25
     state_refresh_s: float = 5.0  # live estimate republished at least this often

@@ -22,6 +22,7 @@ from alerts.service import AlertService
 from alerts.settings import AlertSettings
 from citypulse.config import StackSettings
 from citypulse.domain.threshold_reader import ThresholdSource
+from citypulse.logs import worker_logging_config
 from citypulse.topics import AREA_STATE, CITY_EVENTS, DEAD_LETTER
 from sensors.registry import hotspots_by_code
 from streams import agents as stream_agents
@@ -29,6 +30,7 @@ from streams.batch import BatchProcessor, BatchResult, ValidationPolicy
 from streams.feed import CityEventFeed
 from streams.housekeeping import Housekeeping
 from streams.live import LiveStates
+from streams.metrics import start_worker_metrics
 from streams.pipeline import StatePipeline
 from streams.settings import WorkerSettings
 from streams.sink import PostgresBatchStore
@@ -72,6 +74,7 @@ def build_app(stack: StackSettings, settings: WorkerSettings) -> faust.App:
         broker_heartbeat_interval=settings.group_heartbeat_s,
         topic_allow_declare=False,  # topics are declared in citypulse/topics.py
         topic_disable_leader=True,
+        logging_config=worker_logging_config(stack.log_format),  # CITYPULSE_LOG_FORMAT=json
     )
 
 
@@ -90,6 +93,7 @@ def build_worker(stack: StackSettings, settings: WorkerSettings, alerts: AlertSe
     city_events = stack.topic(CITY_EVENTS.suffix)
     area_state = stack.topic(AREA_STATE.suffix)
     hotspots = hotspots_by_code()
+    metrics = start_worker_metrics(stack, settings)  # served on its own port
 
     store = PostgresBatchStore(stack.db_conninfo, consumer)
     # Rebalances read offsets while a write may be in flight: never on the writer's connection.
@@ -110,6 +114,7 @@ def build_worker(stack: StackSettings, settings: WorkerSettings, alerts: AlertSe
         lambda: offsets_reader.stored_offsets(city_events),
         # One tick of margin, so a quiet key is republished within `state_refresh_s`.
         refresh_every_s=settings.state_refresh_s - settings.state_publish_s,
+        metrics=metrics,
     )
     feed: CityEventFeed[BatchResult] = CityEventFeed(
         stack.kafka_bootstrap,
@@ -118,6 +123,7 @@ def build_worker(stack: StackSettings, settings: WorkerSettings, alerts: AlertSe
         group_id=f"{stack.topic_prefix}-ingest",
         client_id=f"{stack.topic_prefix}-ingest-{stack.worker_id}",
         resume_from=pipeline.resume_from,
+        metrics=metrics,
     )
     stream_agents.register(
         app,

@@ -1,54 +1,146 @@
-"""Prometheus text exposition (format 0.0.4), hand-written: counters and gauges only.
+"""The API's Prometheus metrics (prometheus-client), one registry per application.
 
-The API needs a handful of series; a client library would be a dependency for that.
+`create_app` builds an `ApiMetrics`; nothing here exists before that, so two apps in one
+test process never share a counter. What the hub already counts (clients, states read,
+conflated states) is read at scrape time by a collector instead of being copied into
+metric objects on every state.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
-Labels = tuple[tuple[str, str], ...]
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
+from prometheus_client.registry import Collector
 
+from citypulse.metrics_server import new_registry
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+if TYPE_CHECKING:
+    from dashboard_api.live.hub import AreaStateHub
 
-
-def _labels(labels: Labels) -> str:
-    if not labels:
-        return ""
-    return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in labels) + "}"
-
-
-@dataclass
-class Counter:
-    name: str
-    help: str
-    values: dict[Labels, float] = field(default_factory=lambda: defaultdict(float))
-
-    def inc(self, amount: float = 1.0, **labels: str) -> None:
-        self.values[tuple(sorted(labels.items()))] += amount
+# Most API answers take milliseconds; history queries over a week take up to seconds.
+REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
-def render_family(
-    name: str, kind: str, help_text: str, samples: Mapping[Labels, float] | Iterable[float]
-) -> str:
-    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
-    items = samples.items() if isinstance(samples, Mapping) else [((), v) for v in samples]
-    for labels, value in items:
-        lines.append(f"{name}{_labels(labels)} {float(value)!r}")
-    return "\n".join(lines) + "\n"
+class ApiMetrics:
+    """Request, rate-limit, websocket and alert series of one API process."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else new_registry()
+        r = self.registry
+        self.requests = Counter(
+            "citypulse_http_requests",
+            "HTTP requests by route template, method and status.",
+            ["method", "route", "status"],
+            registry=r,
+        )
+        self.request_seconds = Histogram(
+            "citypulse_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route template, method and status.",
+            ["method", "route", "status"],
+            buckets=REQUEST_BUCKETS,
+            registry=r,
+        )
+        self.rate_limited = Counter(
+            "citypulse_http_rate_limited", "Requests refused by the rate limit.", registry=r
+        )
+        self.ws_closed = Counter(
+            "citypulse_ws_closed",
+            "Websocket connections closed by the server, by close code.",
+            ["code"],
+            registry=r,
+        )
+        self.delivery_reports = Counter(
+            "citypulse_sms_delivery_reports",
+            "SMS delivery reports received (Kannel's dlr-url calls this process), by status.",
+            ["status"],
+            registry=r,
+        )
+        self.alerts_open = Gauge(
+            "citypulse_alerts_open",
+            "Open and acknowledged alerts, read from the database at scrape time.",
+            ["stage", "status"],
+            registry=r,
+        )
+        self.hub: AreaStateHub | None = None  # set once the lifespan has started it
+        r.register(HubCollector(lambda: self.hub))
+
+    def set_open_alerts(self, counts: Mapping[tuple[str, str], float] | None) -> None:
+        """Counts by (stage, status); None when the database did not answer, which drops
+        the series rather than repeating a stale count."""
+        self.alerts_open.clear()
+        for (stage, status), n in (counts or {}).items():
+            self.alerts_open.labels(stage=stage, status=status).set(n)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+    def exposition(self, accept: str | None) -> tuple[bytes, str]:
+        """The body and content type a scraper's Accept header asks for: OpenMetrics
+        for a Prometheus that prefers it, the 0.0.4 text format otherwise."""
+        encoder, content_type = choose_encoder(accept or "")
+        return encoder(self.registry), content_type
 
 
-def render_counter(counter: Counter) -> str:
-    return render_family(counter.name, "counter", counter.help, dict(counter.values))
+class HubCollector(Collector):
+    """The websocket hub's own counters, read when Prometheus scrapes."""
+
+    def __init__(self, hub: Callable[[], AreaStateHub | None]) -> None:
+        self._hub = hub  # None before the lifespan has started the hub
+
+    def collect(self) -> Iterator[Metric]:
+        hub = self._hub()
+        if hub is None:
+            return
+        clients = hub.clients
+        yield _gauge("citypulse_ws_clients", "Connected websocket clients.", len(clients))
+        yield _gauge(
+            "citypulse_ws_states_behind",
+            "States published that connected clients have not been sent yet (summed).",
+            sum(max(0, hub.seq - c.cursor) for c in clients),
+        )
+        yield _gauge(
+            "citypulse_ws_lagging_clients",
+            "Clients still sending their previous frame when their turn came.",
+            sum(1 for c in clients if c.busy),
+        )
+        yield _counter(
+            "citypulse_ws_conflated",
+            "States and events superseded before a lagging client was sent them, since start.",
+            hub.conflated_total(),
+        )
+        yield _counter(
+            "citypulse_hub_states_received",
+            "Area and zone states read from Kafka.",
+            hub.states_received,
+        )
+        yield _gauge("citypulse_hub_keys", "Areas and zones with a current state.", len(hub.latest))
+        yield _gauge(
+            "citypulse_hub_kafka_connected", "1 when reading Kafka.", 1 if hub.connected else 0
+        )
+        yield _counter(
+            "citypulse_hub_alert_events",
+            "Alert changes sent to operator streams.",
+            hub.alert_events,
+        )
+        if hub.last_message_at is not None:
+            yield _gauge(
+                "citypulse_hub_last_state_age_seconds",
+                "Seconds since the newest state.",
+                time.monotonic() - hub.last_message_at,
+            )
+
+    def describe(self) -> Iterable[Metric]:
+        return []  # families depend on the hub's state; nothing to check at registration
 
 
-HTTP_REQUESTS = Counter("citypulse_http_requests_total", "HTTP requests by route and status.")
-HTTP_SECONDS = Counter(
-    "citypulse_http_request_seconds_total", "Time spent answering HTTP requests, by route."
-)
-RATE_LIMITED = Counter("citypulse_http_rate_limited_total", "Requests refused by the rate limit.")
-WS_CLOSED = Counter("citypulse_ws_closed_total", "Websocket connections closed by the server.")
+def _gauge(name: str, help_text: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, help_text, value=value)
+
+
+def _counter(name: str, help_text: str, value: float) -> CounterMetricFamily:
+    return CounterMetricFamily(name, help_text, value=value)

@@ -47,6 +47,7 @@ class AreaStateHub:
         self.epoch = uuid.uuid4().hex[:12]
         self.states_received = 0
         self.alert_events = 0
+        self.conflated_by_departed = 0  # kept, so the total never falls when a client leaves
         self.pacer = SendPacer(self.states, lambda: (self.seq, self.epoch))
         self._task: asyncio.Task[None] | None = None
 
@@ -94,6 +95,8 @@ class AreaStateHub:
         client.cursor = 0  # from nothing: every accepted state, and no drops
 
     def unsubscribe(self, client: Client) -> None:
+        if client in self.pacer.clients:
+            self.conflated_by_departed += client.conflated + client.queue.conflated
         self.pacer.remove(client)
 
     def publish(self, key: str, message: bytes) -> None:
@@ -111,7 +114,10 @@ class AreaStateHub:
                 client.queue.put(f"alert:{alert_id}", item)
 
     def conflated_total(self) -> int:
-        return sum(c.conflated + c.queue.conflated for c in self.clients)
+        """States and events superseded before a client was sent them, since start:
+        a counter, so clients that left still count."""
+        live = sum(c.conflated + c.queue.conflated for c in self.clients)
+        return self.conflated_by_departed + live
 
     async def _run(self) -> None:
         backoff = 0.5

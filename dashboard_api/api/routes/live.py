@@ -8,7 +8,6 @@ import contextlib
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from dashboard_api.api.deps import SettingsDep, user_from_token
-from dashboard_api.core import metrics
 from dashboard_api.core.config import ApiSettings
 from dashboard_api.live.client import Client
 from dashboard_api.live.filters import FilterError, parse_filter
@@ -59,7 +58,7 @@ async def ws_areas(websocket: WebSocket, settings: SettingsDep) -> None:
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:
-    metrics.WS_CLOSED.inc(code=str(code))
+    websocket.app.state.metrics.ws_closed.labels(code=str(code)).inc()
     with contextlib.suppress(Exception):
         await websocket.close(code, reason)
 

@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import psycopg
+from prometheus_client.parser import text_string_to_metric_families
 
 from alerts.dispatcher import OutboxDispatcher
 from alerts.providers.log_provider import LogProvider
@@ -61,13 +62,35 @@ async def test_alert_opens_once_and_its_sms_is_delivered_exactly_once(
     assert actions == ["opened", "sms_queued"]
 
     dispatcher = OutboxDispatcher(isolated.db_conninfo, lambda sink: LogProvider(sink))
+    depth = [await _outbox_depth(dispatcher, isolated)]
     sent = await dispatcher.dispatch_once()
     again = await dispatcher.dispatch_once()
     await dispatcher.provider.aclose()
+    depth.append(await _outbox_depth(dispatcher, isolated))
     assert (sent, again) == (1, 0)
     assert db.execute("SELECT status, attempts FROM sms_outbox").fetchall() == [("delivered", 1)]
     reports = db.execute("SELECT status FROM delivery_reports").fetchall()
     assert reports == [("delivered",)]
+    # The dispatcher's metrics saw the same: one waiting, one accepted, one report.
+    assert depth == [{"pending": 1.0, "sending": 0.0}, {"pending": 0.0, "sending": 0.0}]
+    samples = [
+        s for f in text_string_to_metric_families(dispatcher.metrics.render().decode())
+        for s in f.samples
+    ]  # fmt: skip
+    values = {(s.name, tuple(sorted(s.labels.values()))): s.value for s in samples}
+    assert values[("citypulse_sms_sent_total", ("log",))] == 1
+    assert values[("citypulse_sms_send_seconds_count", ("log",))] == 1
+    assert values[("citypulse_sms_delivery_reports_total", ("delivered",))] == 1
+
+
+async def _outbox_depth(dispatcher: OutboxDispatcher, settings: StackSettings) -> dict[str, float]:
+    async with await psycopg.AsyncConnection.connect(settings.db_conninfo) as conn:
+        await dispatcher.metrics.sample_outbox(conn)
+    text = dispatcher.metrics.render().decode()
+    family = next(
+        f for f in text_string_to_metric_families(text) if f.name == "citypulse_outbox_messages"
+    )
+    return {s.labels["status"]: s.value for s in family.samples}
 
 
 async def test_an_idle_dispatcher_wakes_for_a_new_message_at_once(

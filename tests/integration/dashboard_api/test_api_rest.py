@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.integration.dashboard_api.conftest import ApiStack, area_state
 from tests.integration.support import wait_for
@@ -176,10 +177,15 @@ def test_recipients_are_masked_and_metrics_are_prometheus_text(api_stack: ApiSta
         "+82******0003",
     ]
     assert "821000000001" not in r.text
-    text = httpx.get(f"{api_stack.base}/metrics", timeout=10).text
-    assert "# TYPE citypulse_http_requests_total counter" in text
-    assert (
-        'citypulse_http_requests_total{method="GET",route="/api/v1/recipients",status="200"} 1.0'
-        in text
-    )
-    assert "citypulse_ws_clients 0.0" in text
+    r = httpx.get(f"{api_stack.base}/metrics", timeout=10)
+    assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
+    families = {f.name: f for f in text_string_to_metric_families(r.text)}
+    labels = {"method": "GET", "route": "/api/v1/recipients", "status": "200"}
+    requests = families["citypulse_http_requests"]
+    assert requests.type == "counter"
+    assert [s.value for s in requests.samples if s.labels == labels] == [1.0]
+    latency = families["citypulse_http_request_duration_seconds"]
+    assert latency.type == "histogram"
+    count = [s.value for s in latency.samples if s.name.endswith("_count") and s.labels == labels]
+    assert count == [1.0]
+    assert families["citypulse_ws_clients"].samples[0].value == 0.0

@@ -1,5 +1,5 @@
 """Pure parts of the dashboard API: filters, client messages, JWT, passwords, rate limit,
-masking, feed health, metrics text."""
+masking, feed health."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from dashboard_api.core import metrics
 from dashboard_api.core.ratelimit import RateLimiter
 from dashboard_api.core.security import (
     TokenError,
@@ -173,13 +172,3 @@ def test_feed_health_never_calls_a_silent_feed_calm() -> None:
 )
 def test_risk_key(state: dict[str, Any] | None, key: tuple[int, float]) -> None:
     assert risk_key(state) == key
-
-
-def test_metrics_text_format() -> None:
-    counter = metrics.Counter("x_total", "Things.")
-    counter.inc(route='/a"b', status="200")
-    counter.inc(route='/a"b', status="200")
-    text = metrics.render_counter(counter)
-    assert text == (
-        '# HELP x_total Things.\n# TYPE x_total counter\nx_total{route="/a\\"b",status="200"} 2.0\n'
-    )

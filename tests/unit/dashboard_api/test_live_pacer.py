@@ -84,6 +84,9 @@ def test_a_busy_client_keeps_its_cursor_and_catches_up_with_one_state_per_key() 
     assert _keys(frame) == ["POI001", "POI009"]  # ... and then gets only the newest
     assert frame is not None and [i["state"]["people"] for i in frame["items"]] == [49, 49]
     assert slow.conflated == 96 and hub.conflated_total() == 96
+    hub.unsubscribe(slow)  # a counter: what a departed client lost still counts
+    hub.unsubscribe(slow)  # twice (a close racing a disconnect) counts it once
+    assert hub.conflated_total() == 96
 
 
 def test_refilter_sends_a_reset_then_every_state_the_new_filter_accepts() -> None:

@@ -16,7 +16,7 @@ savepoint and nothing is visible to the worker until the caller commits.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 
 from alerts.exceptions import AlertNotFound, InvalidSilence
 from alerts.fanout import plan_sms
@@ -30,23 +30,13 @@ from alerts.tables import outbox as outbox_table
 from alerts.tables import recipients as recipient_table
 from alerts.tables import silences as silence_table
 from alerts.tables.alert_rows import alert_dict
+from alerts.tables.alerts import AlertFilters
 from citypulse.domain.phones import mask_phone
 
 
-async def list_alerts(
-    conn: Conn,
-    *,
-    status: list[str] | None = None,
-    area_code: str | None = None,
-    district: str | None = None,
-    since: datetime | None = None,
-    limit: int = 100,
-) -> list[dict[str, Any]]:
-    """Newest first; `since` filters on the last change."""
-    rows = await alert_table.list_rows(
-        conn, status=status, area_code=area_code, district=district, since=since, limit=limit
-    )
-    return [alert_dict(r) for r in rows]
+async def list_alerts(conn: Conn, **filters: Unpack[AlertFilters]) -> list[dict[str, Any]]:
+    """Newest change first, filtered by status, area, district, last change."""
+    return [alert_dict(r) for r in await alert_table.list_rows(conn, **filters)]
 
 
 async def get_alert(conn: Conn, alert_id: int) -> dict[str, Any]:

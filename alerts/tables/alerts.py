@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from alerts.lifecycle import AlertRecord, AuditEntry, Transition
 from alerts.rules import OpenAlert
@@ -142,16 +142,19 @@ async def write_transition(conn: Conn, tr: Transition, *, new: bool = False) -> 
 # -- the API's reads ---------------------------------------------------------------------
 
 
-async def list_rows(
-    conn: Conn,
-    *,
-    status: list[str] | None = None,
-    area_code: str | None = None,
-    district: str | None = None,
-    since: datetime | None = None,
-    limit: int = 100,
-) -> list[dict[str, Any]]:
-    """Newest first; `since` filters on the last change."""
+class AlertFilters(TypedDict, total=False):
+    status: list[str] | None
+    area_code: str | None
+    district: str | None
+    since: datetime | None  # the last change at or after
+    limit: int  # 100 unless given; 1 to 1000
+
+
+async def list_rows(conn: Conn, **filters: Unpack[AlertFilters]) -> list[dict[str, Any]]:
+    """Newest change first."""
+    status, since = filters.get("status"), filters.get("since")
+    area_code, district = filters.get("area_code"), filters.get("district")
+    limit = filters.get("limit", 100)
     unknown = set(status or ()) - set(_STATUSES)
     if unknown:
         raise ValueError(f"unknown status {sorted(unknown)}; use {sorted(_STATUSES)}")

@@ -19,10 +19,9 @@ from datetime import UTC, datetime
 from typing import Any, Unpack
 
 from alerts.exceptions import AlertNotFound, InvalidSilence
-from alerts.fanout import plan_sms
 from alerts.lifecycle import AlertRecord, Transition, acknowledge, comment, resolve
+from alerts.pipeline.deliver import fan_out, render
 from alerts.pipeline.outbox import queue_sms
-from alerts.recipients import MessageRateLimiter
 from alerts.rules import RuleKind, Silence
 from alerts.tables import Conn
 from alerts.tables import alerts as alert_table
@@ -70,8 +69,7 @@ async def _change(conn: Conn, alert_id: int, change: Any, *args: Any) -> dict[st
 async def _text(conn: Conn, tr: Transition, now: datetime) -> None:
     # No per-recipient limit here: an operator's "it is over" is one message per alert.
     directory = await recipient_table.load_directory(conn)
-    fanout = plan_sms(tr.notifications, directory, MessageRateLimiter(), now)
-    await queue_sms(conn, fanout, now)
+    await queue_sms(conn, render(fan_out(tr.notifications, directory), now), now)
 
 
 def _ack(record: AlertRecord, actor: str, note: str, now: datetime) -> Transition:

@@ -1,9 +1,11 @@
-"""AlertService: the pure alert core wired to the database, for the worker's agent and timers.
+"""AlertService: the alert path (alerts/pipeline) wired to the database, for the worker's
+agent and timers.
 
-    AreaState ─▶ engine.evaluate ─▶ decisions ─▶ per decision, ONE transaction:
-        lock the open record by dedup key ─▶ apply_decision ─▶ alert row + audit
-        ─▶ notifications: outbox rows now (fan-out), or a stored row waiting for the
-           district's grouping window (NotificationBatcher)
+    AreaState ─▶ path.on_state (evaluate, startup grace, feed outage, silence/inhibit)
+        ─▶ per change, ONE transaction: lock the open record by dedup key
+        ─▶ apply_decision ─▶ alert row + audit ─▶ notifications: outbox rows now
+           (fan out, rate limit, render), or a stored row waiting for the district's
+           grouping window (NotificationBatcher)
 
 Timers: `sweep` (data gaps), `tick` (reminders, tier chain, unmute), `flush` (grouped
 batches due), `sync` (operator resolutions -> engine.release, silences, recipients),
@@ -24,7 +26,6 @@ from typing import Any
 import psycopg
 
 from alerts.batching import NotificationBatcher
-from alerts.fanout import plan_sms
 from alerts.lifecycle import (
     AlertRecord,
     AlertStatus,
@@ -36,6 +37,9 @@ from alerts.lifecycle import (
     tick,
     unmute,
 )
+from alerts.pipeline import AlertPath
+from alerts.pipeline.deliver import Budget, budget_key
+from alerts.pipeline.feeds import is_feed
 from alerts.pipeline.outbox import queue_sms
 from alerts.recipients import RecipientDirectory
 from alerts.rules import (
@@ -78,6 +82,12 @@ class AlertService:
         self.batcher = NotificationBatcher(
             self.settings.group_window_s, self.settings.group_max_batch
         )
+        self.path = AlertPath(
+            self.engine, self.batcher, self.limiter,
+            startup_grace_s=self.settings.startup_grace_s,
+            feed_min_areas=self.settings.feed_outage_min_areas,
+            feed_window_s=self.settings.feed_outage_window_s,
+        )  # fmt: skip
         self.directory = RecipientDirectory(())
         self._released: dict[int, datetime] = {}  # manual resolutions already released
         self._conn: psycopg.AsyncConnection[Any] | None = None
@@ -102,15 +112,17 @@ class AlertService:
             conn = await self._connection()
             self.engine.policy = self.settings.policy(await read_book_async(conn, now))
             opened = await alert_table.open_alerts(conn)
-            self.engine.restore(opened, now)
+            self.engine.restore([a for a in opened if not is_feed(a.subject.key)], now)
+            self.path.start(opened, now)
             pending = await notification_table.waiting(conn)
             full = self.batcher.restore(
                 [(r["id"], r["district"], stage_from_name(r["stage"]), now) for r in pending]
             )
             window = timedelta(seconds=self.limiter.window_s)
-            for recipient_id, at in await outbox_table.recent_sends(conn, now - window):
-                # Count what went out in the window; SERIOUS is always admitted, so counted.
-                self.limiter.admit(recipient_id, Stage.SERIOUS, at)
+            for sent in await outbox_table.recent_sends(conn, now - window):
+                budget: Budget = "technical" if sent.technical else "crowd"
+                stage = stage_from_name(sent.stage) if sent.stage else Stage.NORMAL
+                self.limiter.count(budget_key(budget, sent.recipient_id), stage, sent.created_at)
             await self._sync(conn, now, first=True)
             self.started = True
             log.info("alert engine restored %d open alerts, %d waiting notifications",
@@ -121,12 +133,12 @@ class AlertService:
     # -- inputs --------------------------------------------------------------------------
 
     async def on_state(self, state: AreaState, now: datetime) -> list[Change]:
-        decisions = [d for d in self.engine.evaluate(state, now) if not isinstance(d, NoChange)]
-        await self.apply(decisions, now)
-        return decisions
+        changes = self.path.on_state(state, now)
+        await self.apply(changes, now)
+        return changes
 
     async def sweep(self, now: datetime) -> None:
-        await self.apply(self.engine.sweep(now), now)
+        await self.apply(self.path.on_sweep(now), now)
 
     async def apply(self, decisions: Sequence[AlertDecision], now: datetime) -> None:
         for d in decisions:
@@ -165,6 +177,9 @@ class AlertService:
 
     def _rollback_engine(self, d: Change) -> None:
         """The database did not take the change: make the engine decide it again."""
+        self.path.rolled_back(d)
+        if is_feed(d.subject.key):
+            return
         if isinstance(d, Fire):
             self.engine.release(d.dedup_key)
             return
@@ -175,12 +190,11 @@ class AlertService:
         self, conn: psycopg.AsyncConnection[Any], notes: Sequence[Notification], now: datetime
     ) -> None:
         for n in notes:
-            severity = n.record.severity
-            if n.kind is not TemplateKind.FIRE or self.batcher.send_now(n.district, severity, now):
-                await queue_sms(conn, plan_sms([n], self.directory, self.limiter, now), now)
+            if self.path.group.send_now(n, now):
+                await queue_sms(conn, self.path.deliver([n], self.directory, now), now)
                 continue
             row_id = await notification_table.hold(conn, n)
-            for batch in self.batcher.add(row_id, n.district, severity, now):
+            for batch in self.batcher.add(row_id, n.district, n.record.severity, now):
                 await self._queue_batch(conn, batch, now)
 
     # -- timers --------------------------------------------------------------------------
@@ -241,7 +255,7 @@ class AlertService:
             if (rec := records.get(int(r["alert_id"]))) is not None and rec.is_open
         ]
         if notes:
-            await queue_sms(conn, plan_sms(notes, self.directory, self.limiter, now), now)
+            await queue_sms(conn, self.path.deliver(notes, self.directory, now), now)
         await notification_table.mark_queued(conn, [r["id"] for r in rows], now)
 
     async def reload_thresholds(self, now: datetime) -> None:

@@ -30,6 +30,8 @@ class OutboxRow:
     subject: str | None
     body: str
     template: str
+    stage: str | None = None  # highest stage announced, for the rate limit after a restart
+    technical: bool = False  # on the technical budget
 
 
 async def insert(conn: Conn, rows: Sequence[OutboxRow]) -> int:
@@ -37,22 +39,34 @@ async def insert(conn: Conn, rows: Sequence[OutboxRow]) -> int:
         async with conn.cursor() as cur:
             await cur.executemany(
                 "INSERT INTO sms_outbox (alert_id, alert_ids, recipient_id, phone_e164, kind, "
-                "subject, body, template) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                "subject, body, template, stage, technical) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 [(r.alert_id, list(r.alert_ids), r.recipient_id, r.phone_e164, r.kind,
-                  r.subject, r.body, r.template) for r in rows],
+                  r.subject, r.body, r.template, r.stage, r.technical) for r in rows],
             )  # fmt: skip
     return len(rows)
 
 
-async def recent_sends(conn: Conn, since: datetime) -> list[tuple[str, datetime]]:
-    """(recipient id, created_at) of messages queued after `since`, oldest first."""
+@dataclass(frozen=True)
+class Sent:
+    recipient_id: str
+    created_at: datetime
+    stage: str | None  # None: queued before migration 0008
+    technical: bool
+
+
+async def recent_sends(conn: Conn, since: datetime) -> list[Sent]:
+    """Messages queued after `since`, oldest first."""
     rows = await fetch_rows(
         conn,
-        "SELECT recipient_id, created_at FROM sms_outbox "
+        "SELECT recipient_id, created_at, stage, technical FROM sms_outbox "
         "WHERE created_at > %s AND recipient_id IS NOT NULL ORDER BY created_at",
         (since,),
     )
-    return [(str(r["recipient_id"]), r["created_at"]) for r in rows]
+    return [
+        Sent(str(r["recipient_id"]), r["created_at"], r["stage"], bool(r["technical"]))
+        for r in rows
+    ]
 
 
 async def messages_of_alert(conn: Conn, db_id: int) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from alerts.tables import Conn, fetch_rows
 async def load_directory(conn: Conn) -> RecipientDirectory:
     rows = await fetch_rows(
         conn,
-        "SELECT id, name, phone_e164, tier, language, groups, districts, areas, active "
+        "SELECT id, name, phone_e164, tier, language, groups, districts, areas, active, role "
         "FROM recipients ORDER BY id",
     )
     recipients = []
@@ -22,7 +22,7 @@ async def load_directory(conn: Conn) -> RecipientDirectory:
                     recipient_id=str(r["id"]), name=r["name"], phone=r["phone_e164"],
                     tier=int(r["tier"]), language=r["language"], groups=frozenset(r["groups"]),
                     districts=frozenset(r["districts"]), area_codes=frozenset(r["areas"]),
-                    active=bool(r["active"]),
+                    active=bool(r["active"]), role=r["role"],
                 )
             )  # fmt: skip
         except (PhoneNumberError, ValueError):
@@ -34,6 +34,6 @@ async def listing(conn: Conn) -> list[dict[str, Any]]:
     """Every row as stored (numbers unmasked: the caller masks), by tier then id."""
     return await fetch_rows(
         conn,
-        "SELECT id, name, phone_e164, tier, language, districts, areas, active "
+        "SELECT id, name, phone_e164, tier, language, districts, areas, active, role "
         "FROM recipients ORDER BY tier, id",
     )

@@ -168,7 +168,7 @@ class AlertService:
                 )  # fmt: skip
             except InvalidTransition:
                 # An operator resolved it by hand: fire again only after a fresh hold.
-                self.engine.release(d.dedup_key)
+                self.path.release(d.dedup_key)
                 return
             if tr is None:
                 return
@@ -277,7 +277,7 @@ class AlertService:
             if db_id not in self._released:
                 self._released[db_id] = now
                 if not first:
-                    self.engine.release(key)
+                    self.path.release(key)
         cutoff = now - 2 * _RELEASE_LOOKBACK
         self._released = {k: t for k, t in self._released.items() if t > cutoff}
         self.engine.replace_silences(await silence_table.not_over(conn, now))

@@ -87,6 +87,11 @@ class AlertPath:
     def rolled_back(self, d: Change) -> None:
         self.feeds.rolled_back(d)
 
+    def release(self, dedup: str) -> None:
+        """An operator resolved it by hand: the rules may fire again after a fresh hold."""
+        self.engine.release(dedup)
+        self.feeds.released(dedup)
+
     def deliver(
         self, batch: Sequence[Notification], directory: RecipientDirectory, now: datetime
     ) -> list[Addressed]:

@@ -96,6 +96,14 @@ class FeedOutages:
             for key in feed.members:
                 self.release(key)
 
+    def released(self, dedup: str) -> None:
+        """An operator closed a feed alert by hand: its areas decide again (after a fresh
+        hold), so a source still silent is not absorbed into a closed alert."""
+        source = dedup.rpartition(":")[0].removeprefix(FEED_PREFIX)
+        feed = self._open.pop(source, None) if is_feed(dedup) else None
+        for key in feed.members if feed else ():
+            self.release(key)
+
     def _gap(self, d: Fire, now: datetime) -> list[Change]:
         source = self._source.get(d.subject.key, "stream")
         feed = self._open.get(source)

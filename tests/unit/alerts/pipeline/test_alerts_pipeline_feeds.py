@@ -138,6 +138,17 @@ def test_a_refused_feed_alert_gives_its_areas_back_to_the_engine() -> None:
     assert sorted(released) == [f"{c}:data_gap" for c in CODES[:5]]
 
 
+def test_a_feed_alert_resolved_by_hand_lets_its_areas_decide_again() -> None:
+    feeds, released = watch()
+    for code in CODES[:5]:
+        feeds([gap(code)], at(0))
+    feeds.released("feed.stream:data_gap")
+    assert sorted(released) == [f"{c}:data_gap" for c in CODES[:5]]
+    # A source still silent forms a new feed alert rather than joining the closed one.
+    out = [d for code in CODES[:5] for d in feeds([gap(code, t_s=400)], at(400))]
+    assert names(out) == ["Fire feed.stream:data_gap"]
+
+
 def test_on_the_path_a_whole_feed_going_silent_is_one_alert() -> None:
     path = AlertPath(AlertEngine(areas=AREAS), NotificationBatcher(), MessageRateLimiter())
     out: list[Change] = []

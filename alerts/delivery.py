@@ -14,15 +14,12 @@ from typing import Any
 import psycopg
 
 from alerts.providers.base import DeliveryReport
+from alerts.tables import outbox
+from alerts.tables.outbox import UnknownMessage
+
+__all__ = ["DeliveryRecorder", "UnknownMessage", "record_delivery_report", "store_report"]
 
 CONNECT_TIMEOUT_S = 3  # a report waits for the database no longer than its caller does
-
-
-class UnknownMessage(LookupError):
-    """A report for no message we handed to that gateway: forged or misrouted."""
-
-
-_FINAL = {"delivered": "delivered", "failed": "failed", "rejected": "failed", "expired": "failed"}
 
 
 class DeliveryRecorder:
@@ -65,45 +62,10 @@ async def record_delivery_report(
     await recorder.record(report, handed_to=handed_to)
 
 
-# Handed over at least once (attempts counts hand-overs and is never reset): a message
-# whose send timed out may still be reported by the gateway that took it.
-_HANDED_TO = "SELECT id FROM sms_outbox WHERE id = %s AND provider = %s AND attempts > 0"
-
-
 async def store_report(
     conn: psycopg.AsyncConnection[Any], report: DeliveryReport, *, handed_to: str | None = None
 ) -> None:
-    """`handed_to`: the gateway the report came from over an open channel (Kannel's
-    callback); a report naming a message not handed to it raises UnknownMessage."""
-    async with conn.transaction():
-        if handed_to is not None:
-            digits = report.message_id or ""
-            found = None
-            if digits.isascii() and digits.isdigit() and len(digits) <= 18:
-                found = await (await conn.execute(_HANDED_TO, (int(digits), handed_to))).fetchone()
-            if found is None:
-                raise UnknownMessage(f"no message {digits[:20]!r} was handed to {handed_to}")
-            outbox_id: int | None = int(found[0])
-        elif report.message_id is not None and report.message_id.isdigit():
-            outbox_id = int(report.message_id)
-        else:  # an SMPP receipt after a restart names only the provider's id
-            row = await (
-                await conn.execute(
-                    "SELECT id FROM sms_outbox WHERE provider_message_id = %s",
-                    (report.provider_message_id,),
-                )
-            ).fetchone()
-            outbox_id = int(row[0]) if row else None
-        if outbox_id is None:
-            return
-        await conn.execute(
-            "INSERT INTO delivery_reports (outbox_id, status, provider_status) VALUES (%s, %s, %s)",
-            (outbox_id, report.status, report.provider_status),
-        )
-        final = _FINAL.get(report.status)
-        if final is not None:
-            await conn.execute(
-                "UPDATE sms_outbox SET status = %s, final_at = now() WHERE id = %s "
-                "AND status NOT IN ('delivered', 'failed')",
-                (final, outbox_id),
-            )
+    await outbox.record_report(
+        conn, report.message_id, report.provider_message_id, report.status,
+        report.provider_status, handed_to=handed_to,
+    )  # fmt: skip

@@ -17,6 +17,7 @@ import psycopg
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from alerts.providers.base import OutgoingSms, SmsProvider, SubmitResult
+from alerts.tables import outbox
 from citypulse.config import StackSettings
 from citypulse.metrics_server import MetricsEndpoint, new_registry, serve_metrics
 
@@ -24,10 +25,6 @@ log = logging.getLogger(__name__)
 # Kannel answers a sendsms in milliseconds; a gateway in trouble takes its full timeout.
 SEND_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 WAITING = ("pending", "sending")
-_DEPTH = """
-SELECT status, count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)
-  FROM sms_outbox WHERE status IN ('pending', 'sending') GROUP BY status
-"""
 
 
 class DispatchMetrics:
@@ -100,7 +97,7 @@ class DispatchMetrics:
         self.outbox_sampled.set(now)
 
     async def sample_outbox(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        rows = await (await conn.execute(_DEPTH)).fetchall()
+        rows = await outbox.waiting_depth(conn)
         self.outbox_depth(rows, time.time())
 
     async def watch_outbox(self, conninfo: str, stop: asyncio.Event, every_s: float = 5.0) -> None:

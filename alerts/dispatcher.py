@@ -35,46 +35,14 @@ from datetime import timedelta
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 from alerts.delivery import record_delivery_report
 from alerts.dispatch_metrics import DispatchMetrics
 from alerts.providers.base import DeliveryReport, OutgoingSms, ReportSink, SmsProvider
 from alerts.settings import RetryPolicy
+from alerts.tables import outbox
 
 log = logging.getLogger(__name__)
-
-_CLAIM = """
-UPDATE sms_outbox o SET status = 'sending', next_attempt_at = now() + %(lease)s,
-       provider = %(provider)s
- WHERE o.id IN (
-    SELECT id FROM sms_outbox s
-     WHERE s.next_attempt_at <= now()
-       AND (s.status = 'pending'
-            OR (s.status = 'sending' AND (s.handed_over_at IS NULL
-                OR s.handed_over_at <= now() - %(lease)s - %(grace)s)))
-       AND NOT EXISTS (SELECT 1 FROM delivery_reports r WHERE r.outbox_id = s.id)
-     ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
-RETURNING o.id, o.phone_e164, o.kind, o.subject, o.body, o.attempts,
-          extract(epoch FROM now() - o.created_at) AS age_s
-"""
-_HAND_OVER = (
-    "UPDATE sms_outbox SET handed_over_at = now(), attempts = attempts + 1, "
-    "next_attempt_at = now() + %s WHERE id = %s AND status = 'sending'"
-)
-_ACCEPTED = (
-    "UPDATE sms_outbox SET status = CASE WHEN status = 'sending' THEN 'sent' ELSE status END, "
-    "sent_at = now(), provider_message_id = %s, last_error = NULL WHERE id = %s"
-)
-_RETRY = (
-    "UPDATE sms_outbox SET status = 'pending', handed_over_at = NULL, last_error = %s, "
-    "next_attempt_at = now() + %s WHERE id = %s AND status = 'sending'"
-)
-_FAILED = "UPDATE sms_outbox SET status = 'failed', last_error = %s, final_at = now() WHERE id = %s"
-_UNCLAIM = (
-    "UPDATE sms_outbox SET status = 'pending', next_attempt_at = now() + %s "
-    "WHERE id = ANY(%s) AND status = 'sending' AND handed_over_at IS NULL"
-)
 
 
 @dataclass(frozen=True)
@@ -114,33 +82,32 @@ class OutboxDispatcher:
         p = self.policy
         lease = timedelta(seconds=p.lease_s)
         async with await self._connect() as conn:
-            cur = await conn.execute(
-                _CLAIM,
-                {"lease": lease, "grace": timedelta(seconds=p.uncertain_grace_s),
-                 "limit": self.batch_size, "provider": self.provider.name},
-            )  # fmt: skip
             claimed = [
-                _Claimed(int(oid), OutgoingSms(str(oid), phone, body, kind, subject), att, age)
-                for oid, phone, kind, subject, body, att, age in await cur.fetchall()
-            ]
+                _Claimed(c.oid, OutgoingSms(str(c.oid), c.phone_e164, c.body, c.kind, c.subject),
+                         c.attempts, c.age_s)
+                for c in await outbox.claim(
+                    conn, lease=lease, grace=timedelta(seconds=p.uncertain_grace_s),
+                    limit=self.batch_size, provider=self.provider.name,
+                )
+            ]  # fmt: skip
             handed = 0
             for i, row in enumerate(claimed):
-                await conn.execute(_HAND_OVER, (lease, row.oid))
+                await outbox.hand_over(conn, row.oid, lease)
                 handed += 1
                 result = await self.metrics.timed_send(self.provider, row.message)
                 attempts = row.attempts + 1
                 if result.accepted:
-                    await conn.execute(_ACCEPTED, (result.provider_message_id, row.oid))
+                    await outbox.accepted(conn, row.oid, result.provider_message_id)
                 elif result.retryable and not p.gives_up(attempts, float(row.age_s)):
                     delay = timedelta(seconds=p.backoff(attempts, self._rng))
-                    await conn.execute(_RETRY, (result.error, delay, row.oid))
+                    await outbox.retry_later(conn, row.oid, result.error, delay)
                     # The gateway is in trouble: the rest of the batch waits unsent.
                     rest = [r.oid for r in claimed[i + 1 :]]
-                    await conn.execute(_UNCLAIM, (delay, rest))
+                    await outbox.unclaim(conn, rest, delay)
                     log.warning("gateway refused (%s); %d put back", result.error, len(rest))
                     break
                 else:
-                    await conn.execute(_FAILED, (result.error, row.oid))
+                    await outbox.failed(conn, row.oid, result.error)
             return handed
 
     async def run(self, stop: asyncio.Event, idle_s: float = 0.5) -> None:
@@ -188,7 +155,5 @@ class OutboxDispatcher:
 
     async def _listen(self) -> psycopg.AsyncConnection[Any]:
         conn = await self._connect()
-        row = await (await conn.execute("SELECT current_schema()")).fetchone()
-        channel = f"cp_outbox_{row[0] if row else 'public'}"
-        await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+        await outbox.listen(conn)
         return conn

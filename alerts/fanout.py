@@ -1,4 +1,5 @@
-"""Fan-out: notifications -> one SMS per recipient, in the recipient's language. Pure.
+"""Fan-out in one call: notifications -> one SMS per recipient (and budget), in the
+recipient's language, through the path's fan-out, rate-limit and render stages. Pure.
 
 Several notifications in one batch (a district's grouping window) become one grouped
 message per recipient, holding only the alerts that recipient is subscribed to.
@@ -10,8 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from alerts.lifecycle import Notification, TemplateKind
-from alerts.messages import RenderedMessage, render_message
+from alerts.lifecycle import Notification
+from alerts.messages import RenderedMessage
+from alerts.pipeline.deliver import Addressed, RateLimit, fan_out, render
 from alerts.recipients import MessageRateLimiter, Recipient, RecipientDirectory
 
 
@@ -27,6 +29,13 @@ class Fanout:
     messages: tuple[PlannedSms, ...]
     rate_limited: tuple[tuple[Recipient, tuple[str, ...]], ...]  # recorded, not texted
 
+    @classmethod
+    def of(cls, addressed: Sequence[Addressed]) -> Fanout:
+        return cls(
+            tuple(PlannedSms(a.recipient, a.message, a.alert_ids) for a in addressed if a.message),
+            tuple((a.recipient, a.alert_ids) for a in addressed if a.limited),
+        )
+
 
 def plan_sms(
     batch: Sequence[Notification],
@@ -34,22 +43,4 @@ def plan_sms(
     limiter: MessageRateLimiter,
     now: datetime,
 ) -> Fanout:
-    chosen: dict[str, tuple[Recipient, list[Notification]]] = {}
-    for n in batch:
-        subject = n.record.subject
-        for r in directory.select(
-            n.tiers, subject.district, subject.area_code, n.record.extra_groups
-        ):
-            chosen.setdefault(r.recipient_id, (r, []))[1].append(n)
-    messages: list[PlannedSms] = []
-    limited: list[tuple[Recipient, tuple[str, ...]]] = []
-    for recipient, notes in chosen.values():
-        ids = tuple(n.alert_id for n in notes)
-        severity = max(n.record.severity for n in notes)
-        if not limiter.admit(recipient.recipient_id, severity, now):
-            limited.append((recipient, ids))
-            continue
-        kind = notes[0].kind if len(notes) == 1 else TemplateKind.GROUPED
-        text = render_message(kind, recipient.language, [n.record for n in notes])
-        messages.append(PlannedSms(recipient, text, ids))
-    return Fanout(tuple(messages), tuple(limited))
+    return Fanout.of(render(RateLimit(limiter)(fan_out(batch, directory), now), now))

@@ -17,6 +17,9 @@ from citypulse.domain.phones import mask_phone
 from citypulse.domain.stages import Stage
 
 Language = Literal["ko", "en"]
+# crowd: control rooms texted about crowds by tier; technical: the on-call group that
+# hears about feeds and the system (alerts.rules.TECHNICAL_RULES), and nothing else.
+Role = Literal["crowd", "technical"]
 
 # After stripping separators: 010 + 8 digits, or +82 / 82 with the trunk 0 dropped (or,
 # as people often write it, kept: +82 010-...).
@@ -51,11 +54,14 @@ class Recipient:
     districts: frozenset[str] = frozenset()  # subscriptions; both empty: the whole city
     area_codes: frozenset[str] = frozenset()
     active: bool = True
+    role: Role = "crowd"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "phone", normalize_phone(self.phone))
         if self.tier not in (1, 2, 3):
             raise ValueError(f"tier must be 1, 2 or 3, not {self.tier}")
+        if self.role not in ("crowd", "technical"):
+            raise ValueError(f"role must be crowd or technical, not {self.role!r}")
 
     @property
     def masked_phone(self) -> str:
@@ -86,16 +92,26 @@ class RecipientDirectory:
         area_code: str,
         extra_groups: Iterable[str] = (),
     ) -> tuple[Recipient, ...]:
-        """Active recipients of these tiers subscribed to the area, plus extra groups
+        """Active crowd recipients of these tiers subscribed to the area, plus extra groups
         (event-day staff), one per phone number, ordered by tier then id."""
         wanted_tiers, groups = set(tiers), set(extra_groups)
         chosen: dict[str, Recipient] = {}
         for r in sorted(self.recipients, key=lambda r: (r.tier, r.recipient_id)):
-            if not r.active or r.phone in chosen:
+            if not r.active or r.role != "crowd" or r.phone in chosen:
                 continue
             by_tier = r.tier in wanted_tiers and r.subscribed(district, area_code)
             if by_tier or (r.groups & groups):
                 chosen[r.phone] = r
+        return tuple(chosen.values())
+
+    def on_call(self, tiers: Iterable[int]) -> tuple[Recipient, ...]:
+        """Active technical recipients of these tiers, whatever their subscriptions (a
+        feed serves the whole city), one per phone number, ordered by tier then id."""
+        wanted = set(tiers)
+        chosen: dict[str, Recipient] = {}
+        for r in sorted(self.recipients, key=lambda r: (r.tier, r.recipient_id)):
+            if r.active and r.role == "technical" and r.tier in wanted:
+                chosen.setdefault(r.phone, r)
         return tuple(chosen.values())
 
     def in_group(self, group: str) -> tuple[Recipient, ...]:
@@ -104,19 +120,29 @@ class RecipientDirectory:
 
 @dataclass
 class MessageRateLimiter:
-    """At most `max_messages` per recipient per `window_s`; 심각 always goes through
-    (and still counts, so a 심각 storm delays the lesser messages after it)."""
+    """At most `max_messages` per budget (a recipient, or a recipient's technical budget)
+    per `window_s`. Over the limit a message still goes if it is 심각, or of a higher
+    stage than the last one the budget sent (경계 after 주의: the news got worse). Every
+    message counts, so a 심각 storm delays the lesser messages after it."""
 
     max_messages: int = 10
     window_s: float = 3600.0
     always_min_severity: Stage = Stage.SERIOUS
     _sent: dict[str, deque[datetime]] = field(default_factory=dict, init=False, repr=False)
+    _last: dict[str, Stage] = field(default_factory=dict, init=False, repr=False)
 
-    def admit(self, recipient_id: str, severity: Stage, now: datetime) -> bool:
-        sent = self._sent.setdefault(recipient_id, deque(maxlen=self.max_messages))
+    def admit(self, budget: str, severity: Stage, now: datetime) -> bool:
+        sent = self._sent.setdefault(budget, deque(maxlen=self.max_messages))
         while sent and (now - sent[0]).total_seconds() >= self.window_s:
             sent.popleft()
-        if severity < self.always_min_severity and len(sent) >= self.max_messages:
+        worse = severity > self._last.get(budget, Stage.NORMAL)
+        if len(sent) >= self.max_messages and severity < self.always_min_severity and not worse:
             return False
-        sent.append(now)  # maxlen drops the oldest: memory stays bounded
+        self.count(budget, severity, now)
         return True
+
+    def count(self, budget: str, severity: Stage, at: datetime) -> None:
+        """Record a message that went out (also: re-count the outbox after a restart)."""
+        sent = self._sent.setdefault(budget, deque(maxlen=self.max_messages))
+        sent.append(at)  # maxlen drops the oldest: memory stays bounded
+        self._last[budget] = severity

@@ -1,9 +1,11 @@
-"""AlertService: the pure alert core wired to the database, for the worker's agent and timers.
+"""AlertService: the alert path (alerts/pipeline) wired to the database, for the worker's
+agent and timers.
 
-    AreaState ─▶ engine.evaluate ─▶ decisions ─▶ per decision, ONE transaction:
-        lock the open record by dedup key ─▶ apply_decision ─▶ alert row + audit
-        ─▶ notifications: outbox rows now (fan-out), or a stored row waiting for the
-           district's grouping window (NotificationBatcher)
+    AreaState ─▶ path.on_state (evaluate, startup grace, feed outage, silence/inhibit)
+        ─▶ per change, ONE transaction: lock the open record by dedup key
+        ─▶ apply_decision ─▶ alert row + audit ─▶ notifications: outbox rows now
+           (fan out, rate limit, render), or a stored row waiting for the district's
+           grouping window (NotificationBatcher)
 
 Timers: `sweep` (data gaps), `tick` (reminders, tier chain, unmute), `flush` (grouped
 batches due), `sync` (operator resolutions -> engine.release, silences, recipients),
@@ -23,10 +25,7 @@ from typing import Any
 
 import psycopg
 
-from alerts import repository as repo
-from alerts import store
 from alerts.batching import NotificationBatcher
-from alerts.fanout import plan_sms
 from alerts.lifecycle import (
     AlertRecord,
     AlertStatus,
@@ -38,6 +37,10 @@ from alerts.lifecycle import (
     tick,
     unmute,
 )
+from alerts.pipeline import AlertPath
+from alerts.pipeline.deliver import Budget, budget_key
+from alerts.pipeline.feeds import is_feed
+from alerts.pipeline.outbox import queue_sms
 from alerts.recipients import RecipientDirectory
 from alerts.rules import (
     AlertDecision,
@@ -51,6 +54,12 @@ from alerts.rules import (
     Resolve,
 )
 from alerts.settings import AlertSettings
+from alerts.tables import alerts as alert_table
+from alerts.tables import notifications as notification_table
+from alerts.tables import outbox as outbox_table
+from alerts.tables import recipients as recipient_table
+from alerts.tables import silences as silence_table
+from alerts.tables.alert_rows import alert_db_id, alert_id_text, stage_from_name
 from citypulse.domain.area_state import AreaState
 from citypulse.domain.stages import Stage
 from citypulse.domain.threshold_reader import read_book_async
@@ -73,6 +82,12 @@ class AlertService:
         self.batcher = NotificationBatcher(
             self.settings.group_window_s, self.settings.group_max_batch
         )
+        self.path = AlertPath(
+            self.engine, self.batcher, self.limiter,
+            startup_grace_s=self.settings.startup_grace_s,
+            feed_min_areas=self.settings.feed_outage_min_areas,
+            feed_window_s=self.settings.feed_outage_window_s,
+        )  # fmt: skip
         self.directory = RecipientDirectory(())
         self._released: dict[int, datetime] = {}  # manual resolutions already released
         self._conn: psycopg.AsyncConnection[Any] | None = None
@@ -96,25 +111,18 @@ class AlertService:
         async with self._lock:
             conn = await self._connection()
             self.engine.policy = self.settings.policy(await read_book_async(conn, now))
-            opened = await repo.open_alerts(conn)
-            self.engine.restore(opened, now)
-            pending = await repo.fetch_rows(
-                conn,
-                "SELECT id, district, stage, created_at FROM alert_notifications "
-                "WHERE queued_at IS NULL ORDER BY id",
-            )
+            opened = await alert_table.open_alerts(conn)
+            self.engine.restore([a for a in opened if not is_feed(a.subject.key)], now)
+            self.path.start(opened, now)
+            pending = await notification_table.waiting(conn)
             full = self.batcher.restore(
-                [(r["id"], r["district"], repo.stage_from_name(r["stage"]), now) for r in pending]
+                [(r["id"], r["district"], stage_from_name(r["stage"]), now) for r in pending]
             )
             window = timedelta(seconds=self.limiter.window_s)
-            for r in await repo.fetch_rows(
-                conn,
-                "SELECT recipient_id, alert_id, created_at FROM sms_outbox "
-                "WHERE created_at > %s AND recipient_id IS NOT NULL ORDER BY created_at",
-                (now - window,),
-            ):
-                # Count what went out in the window; SERIOUS is always admitted, so counted.
-                self.limiter.admit(str(r["recipient_id"]), Stage.SERIOUS, r["created_at"])
+            for sent in await outbox_table.recent_sends(conn, now - window):
+                budget: Budget = "technical" if sent.technical else "crowd"
+                stage = stage_from_name(sent.stage) if sent.stage else Stage.NORMAL
+                self.limiter.count(budget_key(budget, sent.recipient_id), stage, sent.created_at)
             await self._sync(conn, now, first=True)
             self.started = True
             log.info("alert engine restored %d open alerts, %d waiting notifications",
@@ -125,12 +133,12 @@ class AlertService:
     # -- inputs --------------------------------------------------------------------------
 
     async def on_state(self, state: AreaState, now: datetime) -> list[Change]:
-        decisions = [d for d in self.engine.evaluate(state, now) if not isinstance(d, NoChange)]
-        await self.apply(decisions, now)
-        return decisions
+        changes = self.path.on_state(state, now)
+        await self.apply(changes, now)
+        return changes
 
     async def sweep(self, now: datetime) -> None:
-        await self.apply(self.engine.sweep(now), now)
+        await self.apply(self.path.on_sweep(now), now)
 
     async def apply(self, decisions: Sequence[AlertDecision], now: datetime) -> None:
         for d in decisions:
@@ -146,29 +154,32 @@ class AlertService:
 
     async def _apply(self, conn: psycopg.AsyncConnection[Any], d: Change, now: datetime) -> None:
         async with conn.transaction():
-            record = await repo.lock_open_by_key(conn, d.dedup_key)
+            record = await alert_table.lock_open_by_key(conn, d.dedup_key)
             new_id: int | None = None
             if isinstance(d, Fire):
                 if record is not None:  # e.g. a second worker opened it first
                     log.info("%s already open as %s", d.dedup_key, record.alert_id)
                     return
-                new_id = await repo.next_alert_id(conn)
+                new_id = await alert_table.next_alert_id(conn)
             try:
                 tr = apply_decision(
                     record, d, now, self.escalation,
-                    new_alert_id=None if new_id is None else repo.alert_id_text(new_id),
+                    new_alert_id=None if new_id is None else alert_id_text(new_id),
                 )  # fmt: skip
             except InvalidTransition:
                 # An operator resolved it by hand: fire again only after a fresh hold.
-                self.engine.release(d.dedup_key)
+                self.path.release(d.dedup_key)
                 return
             if tr is None:
                 return
-            await store.write_transition(conn, tr, new=new_id is not None)
+            await alert_table.write_transition(conn, tr, new=new_id is not None)
             await self._announce(conn, tr.notifications, now)
 
     def _rollback_engine(self, d: Change) -> None:
         """The database did not take the change: make the engine decide it again."""
+        self.path.rolled_back(d)
+        if is_feed(d.subject.key):
+            return
         if isinstance(d, Fire):
             self.engine.release(d.dedup_key)
             return
@@ -179,12 +190,11 @@ class AlertService:
         self, conn: psycopg.AsyncConnection[Any], notes: Sequence[Notification], now: datetime
     ) -> None:
         for n in notes:
-            severity = n.record.severity
-            if n.kind is not TemplateKind.FIRE or self.batcher.send_now(n.district, severity, now):
-                await store.queue_sms(conn, plan_sms([n], self.directory, self.limiter, now), now)
+            if self.path.group.send_now(n, now):
+                await queue_sms(conn, self.path.deliver([n], self.directory, now), now)
                 continue
-            row_id = await store.hold_for_grouping(conn, n)
-            for batch in self.batcher.add(row_id, n.district, severity, now):
+            row_id = await notification_table.hold(conn, n)
+            for batch in self.batcher.add(row_id, n.district, n.record.severity, now):
                 await self._queue_batch(conn, batch, now)
 
     # -- timers --------------------------------------------------------------------------
@@ -193,18 +203,18 @@ class AlertService:
         """Reminders, the tier chain and unmuting for every open, unacknowledged alert."""
         async with self._lock:
             conn = await self._connection()
-            rows = await repo.fetch_rows(conn, "SELECT id FROM alerts WHERE status = 'open'")
+            ids = await alert_table.unacknowledged_ids(conn)
         changed = 0
-        for r in rows:
+        for db_id in ids:
             async with self._lock:
                 conn = await self._connection()
                 async with conn.transaction():
-                    record = await repo.lock_by_id(conn, int(r["id"]))
+                    record = await alert_table.lock_by_id(conn, db_id)
                     if record is None or record.status is not AlertStatus.OPEN:
                         continue
                     tr = await self._tick_one(conn, record, now)
                     if tr.record is not record:
-                        await store.write_transition(conn, tr)
+                        await alert_table.write_transition(conn, tr)
                         await self._announce(conn, tr.notifications, now)
                         changed += 1
         return changed
@@ -218,8 +228,8 @@ class AlertService:
         if m.kind == "silence":
             still = any(s.silence_id == m.by and s.active(now) for s in self.engine.silences)
         else:
-            still = await repo.serious_open_in_area(
-                conn, record.subject.area_code, repo.alert_db_id(record.alert_id)
+            still = await alert_table.serious_open_in_area(
+                conn, record.subject.area_code, alert_db_id(record.alert_id)
             )
         return Transition(record) if still else unmute(record, now, self.escalation)
 
@@ -236,13 +246,8 @@ class AlertService:
     async def _queue_batch(
         self, conn: psycopg.AsyncConnection[Any], batch: list[int], now: datetime
     ) -> None:
-        rows = await repo.fetch_rows(
-            conn,
-            "SELECT id, alert_id, template, tiers FROM alert_notifications "
-            "WHERE id = ANY(%s) AND queued_at IS NULL ORDER BY id FOR UPDATE SKIP LOCKED",
-            (batch,),
-        )
-        records = await repo.records_by_ids(conn, [int(r["alert_id"]) for r in rows])
+        rows = await notification_table.take(conn, batch)
+        records = await alert_table.records_by_ids(conn, [int(r["alert_id"]) for r in rows])
         # A FIRE whose alert closed while it waited is dropped: its resolution went out.
         notes = [
             Notification(rec.alert_id, TemplateKind(r["template"]), frozenset(r["tiers"]), rec)
@@ -250,11 +255,8 @@ class AlertService:
             if (rec := records.get(int(r["alert_id"]))) is not None and rec.is_open
         ]
         if notes:
-            await store.queue_sms(conn, plan_sms(notes, self.directory, self.limiter, now), now)
-        await conn.execute(
-            "UPDATE alert_notifications SET queued_at = %s WHERE id = ANY(%s)",
-            (now, [r["id"] for r in rows]),
-        )
+            await queue_sms(conn, self.path.deliver(notes, self.directory, now), now)
+        await notification_table.mark_queued(conn, [r["id"] for r in rows], now)
 
     async def reload_thresholds(self, now: datetime) -> None:
         """Operator thresholds and event days from the database into the rules; a failed
@@ -271,17 +273,12 @@ class AlertService:
         self, conn: psycopg.AsyncConnection[Any], now: datetime, first: bool = False
     ) -> None:
         """Pick up what operators changed: manual resolutions, silences, recipients."""
-        rows = await repo.fetch_rows(
-            conn,
-            "SELECT id, dedup_key FROM alerts WHERE status = 'resolved' AND resolved_at > %s",
-            (now - _RELEASE_LOOKBACK,),
-        )
-        for r in rows:
-            if int(r["id"]) not in self._released:
-                self._released[int(r["id"])] = now
+        for db_id, key in await alert_table.resolved_by_hand_since(conn, now - _RELEASE_LOOKBACK):
+            if db_id not in self._released:
+                self._released[db_id] = now
                 if not first:
-                    self.engine.release(r["dedup_key"])
+                    self.path.release(key)
         cutoff = now - 2 * _RELEASE_LOOKBACK
         self._released = {k: t for k, t in self._released.items() if t > cutoff}
-        self.engine.replace_silences(await repo.load_silences(conn, now))
-        self.directory = await repo.load_directory(conn)
+        self.engine.replace_silences(await silence_table.not_over(conn, now))
+        self.directory = await recipient_table.load_directory(conn)

@@ -42,6 +42,11 @@ class AlertSettings(BaseSettings):
     max_reminders: int = 12
     rate_limit_messages: int = 10
     rate_limit_window_s: float = 3600.0
+    # -- quiet when nothing is wrong (alerts/pipeline) --
+    startup_grace_s: float = 300.0  # no data-gap alerts while first states arrive
+    feed_outage_min_areas: int = 5  # silent on one source within the window: one alert
+    feed_outage_window_s: float = 120.0
+    # --
     # Timer periods of the worker (alerts/agents.py).
     sweep_s: float = 30.0  # data gaps of feeds that stopped entirely
     tick_s: float = 10.0  # reminders, tier chain, unmute

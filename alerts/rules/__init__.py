@@ -2,6 +2,7 @@
 data gap; overrides, event-day profiles, silences, inhibition and grouping. Pure."""
 
 from alerts.rules.config import (
+    TECHNICAL_RULES,
     AlertEventDay,
     AlertPolicy,
     DataGapRule,
@@ -30,6 +31,7 @@ from alerts.rules.grouping import DistrictGrouper
 from alerts.rules.silences import Silence
 
 __all__ = [
+    "TECHNICAL_RULES",
     "AlertDecision",
     "AlertEngine",
     "AlertEventDay",

@@ -24,6 +24,11 @@ class RuleKind(StrEnum):
     DATA_GAP = "data_gap"  # a watched feed went silent
 
 
+# Rules about the system rather than the crowd: texted to the technical on-call group,
+# never to crowd recipients, and never counted against a crowd recipient's budget.
+TECHNICAL_RULES: frozenset[RuleKind] = frozenset({RuleKind.DATA_GAP})
+
+
 def dedup_key(key: str, rule: RuleKind) -> str:
     """One open alert per (area or zone, rule): "POI009:stage", "POI009/z1:forecast"."""
     return f"{key}:{rule.value}"

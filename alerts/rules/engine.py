@@ -63,6 +63,19 @@ class AlertEngine:
     # -- inputs -------------------------------------------------------------------------
 
     def evaluate(self, state: AreaState, now: datetime) -> list[AlertDecision]:
+        """`decide`, then `mute` (silences, inhibition)."""
+        return self.mute(self.decide(state, now), now)
+
+    def sweep(self, now: datetime) -> list[AlertDecision]:
+        """`find_gaps`, then `mute`."""
+        return self.mute(self.find_gaps(now), now)
+
+    def mute(self, decisions: Iterable[AlertDecision], now: datetime) -> list[AlertDecision]:
+        """Mark what a silence or a higher open alert of the same area keeps from texting."""
+        return [self._muted(d, now) for d in decisions]
+
+    def decide(self, state: AreaState, now: datetime) -> list[AlertDecision]:
+        """The rules' decisions for one state, not yet muted."""
         ks = self._key_state(state.key, state.area_code, state.zone_id)
         if ks.last_as_of is not None and (state.as_of, state.seq) <= (ks.last_as_of, ks.last_seq):
             return [NoChange(state.key, "out_of_order_or_duplicate", now)]
@@ -97,9 +110,9 @@ class AlertEngine:
             previous, level = tracker.step(state.as_of, cond, hold_s, clear_hold_s)
             if level != previous:
                 changes.append(self._decision(ks, rule, rules, previous, level, reading, now))
-        return [self._muted(d, now) for d in changes]
+        return changes
 
-    def sweep(self, now: datetime) -> list[AlertDecision]:
+    def find_gaps(self, now: datetime) -> list[AlertDecision]:
         """Fire data-gap alerts for watched keys that sent nothing for silent_after_s.
 
         Called on a timer: a feed that stopped entirely produces no AreaState at all.
@@ -130,7 +143,7 @@ class AlertEngine:
                         reason=f"no data for {silent_s:.0f} s",
                     )
                 )
-        return [self._muted(d, now) for d in changes]
+        return changes
 
     def replace_silences(self, silences: Iterable[Silence]) -> None:
         self.silences = tuple(silences)

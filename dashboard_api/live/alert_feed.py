@@ -15,26 +15,13 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from alerts.tables import alerts as alert_table
 from dashboard_api.live.hub import AreaStateHub
 
 log = logging.getLogger(__name__)
 LOOK_BACK = timedelta(seconds=5)
-ALERT_COLUMNS = (
-    "id, area_code, zone_id, rule, stage, status, density_per_m2, people, opened_at, "
-    "updated_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by, tier"
-)
-_CHANGED = f"""
-    SELECT {ALERT_COLUMNS},
-           greatest(updated_at, coalesce(acknowledged_at, updated_at),
-                    coalesce(resolved_at, updated_at)) AS changed_at
-      FROM alerts
-     WHERE greatest(updated_at, coalesce(acknowledged_at, updated_at),
-                    coalesce(resolved_at, updated_at)) > %s
-     ORDER BY changed_at LIMIT 500
-"""  # noqa: S608 - constant column list, no input
 
 
 def alert_item(row: dict[str, Any]) -> bytes:
@@ -59,9 +46,8 @@ class AlertFeed:
                 await self._task
 
     async def poll_once(self, since: datetime) -> datetime:
-        async with self.pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-            await cur.execute(_CHANGED, (since - LOOK_BACK,))
-            rows = await cur.fetchall()
+        async with self.pool.connection() as conn:
+            rows = await alert_table.changed_since(conn, since - LOOK_BACK)
         newest = since
         for row in rows:
             changed: datetime = row["changed_at"]

@@ -1,4 +1,5 @@
-"""Reads for the health of the feeds and the recipient list; event-day profiles."""
+"""Reads for the health of the feeds; event-day profiles. (Recipients and alert counts
+are re-exported from alerts/tables, which own those tables.)"""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
+
+from alerts.tables import alerts as alert_table
+from alerts.tables import recipients as recipient_table
 
 
 async def _rows(
@@ -32,20 +36,9 @@ async def dead_letters(conn: AsyncConnection[Any]) -> list[dict[str, Any]]:
     )
 
 
-async def recipients(conn: AsyncConnection[Any]) -> list[dict[str, Any]]:
-    return await _rows(
-        conn,
-        "SELECT id, name, phone_e164, tier, language, districts, areas, active "
-        "FROM recipients ORDER BY tier, id",
-    )
-
-
-async def open_alerts_by_stage(conn: AsyncConnection[Any]) -> list[dict[str, Any]]:
-    return await _rows(
-        conn,
-        "SELECT stage, status, count(*)::int AS n FROM alerts "
-        "WHERE status IN ('open', 'acknowledged') GROUP BY stage, status",
-    )
+# The recipients and alerts tables belong to alerts/tables/; the API reads them there.
+recipients = recipient_table.listing
+open_alerts_by_stage = alert_table.open_count_by_stage
 
 
 async def event_days(conn: AsyncConnection[Any]) -> list[dict[str, Any]]:

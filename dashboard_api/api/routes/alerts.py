@@ -7,9 +7,11 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel
 
 from alerts import operations
 from alerts.exceptions import AlertNotFound, InvalidSilence, InvalidTransition
+from dashboard_api.api.audit import audited
 from dashboard_api.api.deps import ConnDep, OperatorDep
 from dashboard_api.schemas.auth import UserPublic
 from dashboard_api.schemas.operations import (
@@ -18,30 +20,40 @@ from dashboard_api.schemas.operations import (
     ResolveCreate,
     SilenceCreate,
 )
-from dashboard_api.store.users import record_action
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
+Operator = OperatorDep
 Status = Literal["open", "acknowledged", "resolved", "auto_resolved"]
+
+
+Alert = dict[str, Any]
+AlertChange = Callable[[ConnDep, int, str, str], Awaitable[Alert]]
+
+
+_AUDITED_AS: dict[AlertChange, str] = {
+    operations.acknowledge_alert: "alert.acknowledge",
+    operations.resolve_alert: "alert.resolve",
+    operations.comment_alert: "alert.comment",
+}
 
 
 async def _act(
     conn: ConnDep,
     caller: UserPublic,
-    action: str,
     alert_id: int,
-    change: Callable[[], Awaitable[dict[str, Any]]],
-    data: dict[str, Any],
-) -> dict[str, Any]:
-    """Run one alert change and its audit line in one transaction; map domain errors."""
+    body: BaseModel,
+    change: AlertChange,
+    text: str,
+) -> Alert:
+    """One alert change by `caller` (with `text`: note, reason or comment) and its audit
+    line, in one transaction; domain errors as 404 and 409."""
     try:
-        async with conn.transaction():
-            alert = await change()
-            await record_action(conn, caller.username, caller.role, action, str(alert_id), data)
+        async with audited(conn, caller, _AUDITED_AS[change], str(alert_id), body.model_dump()):
+            return await change(conn, alert_id, caller.username, text)
     except AlertNotFound:
         raise HTTPException(404, f"no alert {alert_id}") from None
     except InvalidTransition as exc:
         raise HTTPException(409, str(exc)) from None
-    return alert
 
 
 @router.get("/alerts")
@@ -77,48 +89,21 @@ async def get_alert(alert_id: int, conn: ConnDep, _caller: OperatorDep) -> dict[
 
 
 @router.post("/alerts/{alert_id}/acknowledge")
-async def acknowledge(
-    alert_id: int, body: AcknowledgeCreate, conn: ConnDep, caller: OperatorDep
-) -> dict[str, Any]:
+async def acknowledge(alert_id: int, body: AcknowledgeCreate, db: ConnDep, who: Operator) -> Alert:
     """Acknowledge an open alert: stops escalation and reminders."""
-    return await _act(
-        conn,
-        caller,
-        "alert.acknowledge",
-        alert_id,
-        lambda: operations.acknowledge_alert(conn, alert_id, caller.username, body.note),
-        body.model_dump(),
-    )
+    return await _act(db, who, alert_id, body, operations.acknowledge_alert, body.note)
 
 
 @router.post("/alerts/{alert_id}/resolve")
-async def resolve(
-    alert_id: int, body: ResolveCreate, conn: ConnDep, caller: OperatorDep
-) -> dict[str, Any]:
+async def resolve(alert_id: int, body: ResolveCreate, db: ConnDep, who: Operator) -> Alert:
     """Resolve an alert with a reason; the notified tiers hear it is over."""
-    return await _act(
-        conn,
-        caller,
-        "alert.resolve",
-        alert_id,
-        lambda: operations.resolve_alert(conn, alert_id, caller.username, body.reason),
-        body.model_dump(),
-    )
+    return await _act(db, who, alert_id, body, operations.resolve_alert, body.reason)
 
 
 @router.post("/alerts/{alert_id}/comment")
-async def comment(
-    alert_id: int, body: CommentCreate, conn: ConnDep, caller: OperatorDep
-) -> dict[str, Any]:
+async def comment(alert_id: int, body: CommentCreate, db: ConnDep, who: Operator) -> Alert:
     """Add a comment to an alert's trail."""
-    return await _act(
-        conn,
-        caller,
-        "alert.comment",
-        alert_id,
-        lambda: operations.comment_alert(conn, alert_id, caller.username, body.text),
-        body.model_dump(),
-    )
+    return await _act(db, who, alert_id, body, operations.comment_alert, body.text)
 
 
 @router.get("/silences")
@@ -132,26 +117,15 @@ async def list_silences(
 @router.post("/silences", status_code=201)
 async def create_silence(body: SilenceCreate, conn: ConnDep, caller: OperatorDep) -> dict[str, Any]:
     """Silence texts up to 경계 for an area or district during a planned event."""
+    data = body.model_dump(mode="json")
     try:
-        async with conn.transaction():
+        async with audited(conn, caller, "silence.create", data=data) as line:
             silence = await operations.create_silence(
-                conn,
-                area_code=body.area_code,
-                district=body.district,
-                rule=body.rule,
-                starts_at=body.starts_at,
-                ends_at=body.ends_at,
-                created_by=caller.username,
+                conn, area_code=body.area_code, district=body.district, rule=body.rule,
+                starts_at=body.starts_at, ends_at=body.ends_at, created_by=caller.username,
                 reason=body.reason,
-            )
-            await record_action(
-                conn,
-                caller.username,
-                caller.role,
-                "silence.create",
-                str(silence.get("id", "")),
-                body.model_dump(mode="json"),
-            )
+            )  # fmt: skip
+            line.target = str(silence.get("id", ""))
     except InvalidSilence as exc:
         raise HTTPException(422, str(exc)) from None
     return silence

@@ -8,15 +8,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path
 
 from citypulse.domain.stages import DEFAULT_THRESHOLDS
+from dashboard_api.api.audit import audited
 from dashboard_api.api.deps import AreaRowsDep, ConnDep, OperatorDep
 from dashboard_api.schemas.operations import EventDayCreate, ThresholdsUpdate
 from dashboard_api.store import areas as area_store
 from dashboard_api.store import operations as ops_store
-from dashboard_api.store.users import record_action
 
 router = APIRouter(prefix="/api/v1/config", tags=["config"])
 AreaCode = Annotated[str, Path(pattern=r"^POI[0-9]{3}$")]
 ZoneId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,40}$")]
+
+
+def _thresholds(body: ThresholdsUpdate) -> dict[str, Any]:
+    return {"thresholds": body.thresholds and body.thresholds.model_dump()}
 
 
 @router.get("/thresholds")
@@ -35,17 +39,9 @@ async def set_area_thresholds(
 ) -> dict[str, Any]:
     """Set (or clear with null) one area's stage thresholds."""
     value = body.thresholds.model_dump_json() if body.thresholds else None
-    async with conn.transaction():
+    async with audited(conn, caller, "thresholds.set_area", code, _thresholds(body)):
         if not await area_store.set_area_thresholds(conn, code, value):
             raise HTTPException(404, f"no area {code}")
-        await record_action(
-            conn,
-            caller.username,
-            caller.role,
-            "thresholds.set_area",
-            code,
-            {"thresholds": body.thresholds and body.thresholds.model_dump()},
-        )
     return {"area_code": code, "thresholds": body.thresholds}
 
 
@@ -55,17 +51,10 @@ async def set_zone_thresholds(
 ) -> dict[str, Any]:
     """Set (or clear with null) one zone's stage thresholds."""
     value = body.thresholds.model_dump_json() if body.thresholds else None
-    async with conn.transaction():
+    target = f"{code}/{zone_id}"
+    async with audited(conn, caller, "thresholds.set_zone", target, _thresholds(body)):
         if not await area_store.set_zone_thresholds(conn, code, zone_id, value):
-            raise HTTPException(404, f"no zone {code}/{zone_id}")
-        await record_action(
-            conn,
-            caller.username,
-            caller.role,
-            "thresholds.set_zone",
-            f"{code}/{zone_id}",
-            {"thresholds": body.thresholds and body.thresholds.model_dump()},
-        )
+            raise HTTPException(404, f"no zone {target}")
     return {"area_code": code, "zone_id": zone_id, "thresholds": body.thresholds}
 
 
@@ -78,7 +67,8 @@ async def create_event_day(
     unknown = [c for c in body.area_codes if c not in known]
     if unknown:
         raise HTTPException(422, f"unknown area: {unknown[0]}")
-    async with conn.transaction():
+    data = body.model_dump(mode="json")
+    async with audited(conn, caller, "event_day.create", data=data) as line:
         profile = await ops_store.create_event_day(
             conn,
             name=body.name,
@@ -88,21 +78,13 @@ async def create_event_day(
             area_codes=body.area_codes,
             created_by=caller.username,
         )
-        await record_action(
-            conn,
-            caller.username,
-            caller.role,
-            "event_day.create",
-            str(profile["id"]),
-            body.model_dump(mode="json"),
-        )
+        line.target = str(profile["id"])
     return profile
 
 
 @router.delete("/event-days/{profile_id}", status_code=204)
 async def delete_event_day(profile_id: int, conn: ConnDep, caller: OperatorDep) -> None:
     """Remove an event-day profile."""
-    async with conn.transaction():
+    async with audited(conn, caller, "event_day.delete", str(profile_id)):
         if not await ops_store.delete_event_day(conn, profile_id):
             raise HTTPException(404, f"no event-day profile {profile_id}")
-        await record_action(conn, caller.username, caller.role, "event_day.delete", str(profile_id))

@@ -1,0 +1,101 @@
+"""The alert path as a chain of small stages, the way Alertmanager's notify.go chains its
+notification stages. `AlertPath` holds them; alerts/service.py wires database I/O around
+it ([db] below). In order:
+
+     1 evaluate          Evaluate         the rules: holds, hysteresis, rise, forecast, gaps
+     2 startup grace     StartupGrace     no data-gap alerts while first states arrive
+     3 feed outage       FeedOutages      many areas silent on one source: ONE feed alert
+     4 silence/inhibit   SilenceInhibit   muted changes are recorded, not texted
+     5 record       [db]                  lifecycle transition on the row locked FOR UPDATE
+     6 group             Group            a FIRE now, or held for its district's window [db]
+     7 fan out           fan_out          crowd tiers by subscription / technical on-call
+     8 rate limit        RateLimit        per recipient and budget; worse news always goes
+     9 render            render           ko/en text, SMS or LMS
+    10 outbox       [db] queue_sms        outbox rows + audit, in the change's transaction
+
+Stages 2-4 share one shape, `(changes, now) -> changes` (`decision_stages`); 8-9 share
+`(addressed, now) -> addressed` (`delivery_stages`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from alerts.batching import NotificationBatcher
+from alerts.lifecycle import Notification
+from alerts.pipeline.decide import (
+    Change,
+    DecisionStage,
+    Evaluate,
+    SilenceInhibit,
+    StartupGrace,
+    run_stages,
+)
+from alerts.pipeline.deliver import Addressed, Group, RateLimit, fan_out, render
+from alerts.pipeline.feeds import FeedOutages
+from alerts.recipients import MessageRateLimiter, RecipientDirectory
+from alerts.rules import AlertEngine, OpenAlert
+from citypulse.domain.area_state import AreaState
+
+__all__ = ["Addressed", "AlertPath", "Change"]
+
+STAGE_NAMES = (
+    "evaluate", "startup grace", "feed outage", "silence/inhibit", "record", "group",
+    "fan out", "rate limit", "render", "outbox",
+)  # fmt: skip
+
+
+class AlertPath:
+    def __init__(
+        self,
+        engine: AlertEngine,
+        batcher: NotificationBatcher,
+        limiter: MessageRateLimiter,
+        *,
+        startup_grace_s: float = 0.0,
+        feed_min_areas: int = 5,
+        feed_window_s: float = 120.0,
+    ) -> None:
+        self.engine = engine
+        self.evaluate = Evaluate(engine)
+        self.grace = StartupGrace(startup_grace_s, engine.release)
+        self.feeds = FeedOutages(
+            feed_min_areas, feed_window_s, settle_s=startup_grace_s + feed_window_s,
+            release=engine.release,
+        )  # fmt: skip
+        self.decision_stages: Sequence[DecisionStage] = (
+            self.grace,
+            self.feeds,
+            SilenceInhibit(engine),
+        )
+        self.group = Group(batcher)
+        self.rate_limit = RateLimit(limiter)
+        self.delivery_stages = (self.rate_limit, render)
+
+    def start(self, open_alerts: Iterable[OpenAlert], now: datetime) -> None:
+        self.grace.start(now)
+        self.feeds.restore(open_alerts, now)
+
+    def on_state(self, state: AreaState, now: datetime) -> list[Change]:
+        self.feeds.observe(state)
+        return run_stages(self.decision_stages, self.evaluate.state(state, now), now)
+
+    def on_sweep(self, now: datetime) -> list[Change]:
+        return run_stages(self.decision_stages, self.evaluate.sweep(now), now)
+
+    def rolled_back(self, d: Change) -> None:
+        self.feeds.rolled_back(d)
+
+    def release(self, dedup: str) -> None:
+        """An operator resolved it by hand: the rules may fire again after a fresh hold."""
+        self.engine.release(dedup)
+        self.feeds.released(dedup)
+
+    def deliver(
+        self, batch: Sequence[Notification], directory: RecipientDirectory, now: datetime
+    ) -> list[Addressed]:
+        addressed = fan_out(batch, directory)
+        for stage in self.delivery_stages:
+            addressed = stage(addressed, now)
+        return addressed

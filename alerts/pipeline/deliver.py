@@ -1,0 +1,109 @@
+"""The delivering half of the alert path: notifications in, messages to queue out. Pure.
+
+    group ─▶ fan out ─▶ rate limit ─▶ render
+
+`group` decides when a FIRE goes (alerts/batching.py); the rest turn one batch of
+notifications into at most one message per recipient and budget. Feed and system alerts
+(alerts.rules.TECHNICAL_RULES) go to the technical on-call group only, on a budget of
+their own, so a feed outage never uses up a control room's crowd-alert budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal
+
+from alerts.batching import NotificationBatcher
+from alerts.lifecycle import Notification, TemplateKind
+from alerts.messages import RenderedMessage, render_message
+from alerts.recipients import MessageRateLimiter, Recipient, RecipientDirectory
+from alerts.rules import TECHNICAL_RULES
+from citypulse.domain.stages import Stage
+
+Budget = Literal["crowd", "technical"]
+
+
+def budget_of(n: Notification) -> Budget:
+    return "technical" if n.record.rule in TECHNICAL_RULES else "crowd"
+
+
+def budget_key(budget: Budget, recipient_id: str) -> str:
+    """The rate limiter's key: a recipient's crowd and technical budgets are apart."""
+    return recipient_id if budget == "crowd" else f"technical:{recipient_id}"
+
+
+@dataclass(frozen=True)
+class Addressed:
+    """The notifications one recipient gets in one message, and what became of it."""
+
+    recipient: Recipient
+    budget: Budget
+    notes: tuple[Notification, ...]
+    limited: bool = False  # held back by the rate limit: audited, not texted
+    message: RenderedMessage | None = None
+
+    @property
+    def alert_ids(self) -> tuple[str, ...]:
+        return tuple(n.alert_id for n in self.notes)
+
+    @property
+    def severity(self) -> Stage:
+        return max(n.record.severity for n in self.notes)
+
+
+@dataclass
+class Group:
+    """A FIRE goes now, or waits for its district's grouping window (NotificationBatcher).
+    Technical FIREs never wait and never take a district's leading edge."""
+
+    batcher: NotificationBatcher
+
+    def send_now(self, n: Notification, now: datetime) -> bool:
+        if n.kind is not TemplateKind.FIRE or budget_of(n) == "technical":
+            return True
+        return self.batcher.send_now(n.district, n.record.severity, now)
+
+
+def fan_out(batch: Sequence[Notification], directory: RecipientDirectory) -> list[Addressed]:
+    """One entry per recipient and budget: crowd notifications to the tiers (and extra
+    groups) subscribed to the area, technical ones to the on-call group of those tiers."""
+    chosen: dict[tuple[Budget, str], tuple[Recipient, list[Notification]]] = {}
+    for n in batch:
+        budget, s = budget_of(n), n.record.subject
+        if budget == "technical":
+            recipients = directory.on_call(n.tiers)
+        else:
+            recipients = directory.select(n.tiers, s.district, s.area_code, n.record.extra_groups)
+        for r in recipients:
+            chosen.setdefault((budget, r.recipient_id), (r, []))[1].append(n)
+    return [Addressed(r, b, tuple(notes)) for (b, _), (r, notes) in chosen.items()]
+
+
+@dataclass
+class RateLimit:
+    """Per recipient and budget (alerts.recipients.MessageRateLimiter)."""
+
+    limiter: MessageRateLimiter = field(default_factory=MessageRateLimiter)
+
+    def __call__(self, addressed: list[Addressed], now: datetime) -> list[Addressed]:
+        return [
+            a
+            if self.limiter.admit(budget_key(a.budget, a.recipient.recipient_id), a.severity, now)
+            else replace(a, limited=True)
+            for a in addressed
+        ]
+
+
+def render(addressed: list[Addressed], now: datetime) -> list[Addressed]:
+    """The text in the recipient's language: alone, or one grouped message."""
+    out = []
+    for a in addressed:
+        if a.limited:
+            out.append(a)
+            continue
+        kind = a.notes[0].kind if len(a.notes) == 1 else TemplateKind.GROUPED
+        text = render_message(kind, a.recipient.language, [n.record for n in a.notes])
+        out.append(replace(a, message=text))
+    return out

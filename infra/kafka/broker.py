@@ -120,11 +120,21 @@ def _classpath(settings: StackSettings) -> str:
     return f"{lib_dir(settings)}/*"
 
 
+def new_cluster_id() -> str:
+    """A random KRaft cluster id. One that starts with '-' would be read by kafka-storage's
+    argument parser as an option (1 in 64 ids; it failed a test set-up once), so, as
+    Kafka's own Uuid.randomUuid does, draw again."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def format_storage(settings: StackSettings, java: str) -> None:
     if (data_dir(settings) / "meta.properties").exists():
         return  # formatted before: keep the data
     data_dir(settings).mkdir(parents=True, exist_ok=True)
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    cluster_id = new_cluster_id()
     cmd = [
         java, "-cp", _classpath(settings), "kafka.tools.StorageTool", "format",
         "-t", cluster_id, "-c", str(server_properties(settings)), "--ignore-formatted",

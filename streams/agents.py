@@ -26,9 +26,17 @@ from citypulse.domain.threshold_reader import ThresholdSource
 from citypulse.topics import AREA_STATE, CITY_EVENTS, DEAD_LETTER
 from sensors.registry import hotspots_by_code
 from streams.app import CityEventFeed, app, settings
-from streams.batch import BatchProcessor, BatchResult, RawRecord, ValidationPolicy
+from streams.batch import (
+    BatchProcessor,
+    BatchResult,
+    DeadLetter,
+    RawRecord,
+    ValidationPolicy,
+    dead_letter_message,
+    fold_isolating,
+)
 from streams.live import Key, LiveStates, PublishLedger
-from streams.sink import PostgresBatchStore
+from streams.sink import PostgresBatchStore, store_or_isolate
 
 log = logging.getLogger(__name__)
 
@@ -80,17 +88,8 @@ async def _send_dead_letters(result: BatchResult) -> None:
     # a storm of bad input must not slow the good events behind it.
     pending = []
     for d in result.dead:
-        headers = [
-            ("reason", d.reason.encode()),
-            ("detail", d.detail.encode()[:1000]),
-            ("source", d.source.encode()),
-            ("origin", f"{d.record.topic}/{d.record.partition}/{d.record.offset}".encode()),
-        ]
-        pending.append(
-            await app.producer.send(
-                DEAD_LETTER_TOPIC, d.record.key, d.record.value, None, None, headers
-            )
-        )
+        key, value, headers = dead_letter_message(d)  # cut to fit the producer, and says so
+        pending.append(await app.producer.send(DEAD_LETTER_TOPIC, key, value, None, None, headers))
     if pending:
         await asyncio.gather(*pending)
 
@@ -98,20 +97,25 @@ async def _send_dead_letters(result: BatchResult) -> None:
 async def prepare_batch(records: list[RawRecord]) -> BatchResult:
     """Validate, dead-letter and fold into live state; storing follows in `store_batch`."""
     result = await asyncio.to_thread(_ingest, records)
-    await _send_dead_letters(result)
     # Before the write: a replay after a crash folds the same readings again, which the
-    # trackers ignore (no newer than what they hold).
-    changed.update(live.apply(result.events))
+    # trackers ignore (no newer than what they hold). An event that fails to fold becomes
+    # a dead letter, not stored.
+    changed.update(fold_isolating(live.apply, result))
+    await _send_dead_letters(result)
     return result
 
 
-def _store(result: BatchResult) -> None:
-    store.write(result)  # offsets in the same transaction
-    stored_offsets.update(result.next_offsets)
+def _store(result: BatchResult) -> list[DeadLetter]:
+    poison = store_or_isolate(store, result)  # offsets in the same transaction
+    if not poison:
+        stored_offsets.update(result.next_offsets)
+    return poison
 
 
 async def store_batch(result: BatchResult) -> None:
-    await asyncio.to_thread(_store, result)
+    # Records whose rows the database refuses are dead-lettered, then the rest is stored.
+    while poison := await asyncio.to_thread(_store, result):
+        await _send_dead_letters(BatchResult(dead=poison))
 
 
 async def _publish_states(keys: set[Key]) -> None:

@@ -207,9 +207,11 @@ def _printable(text: str, limit: int) -> str:
 
 
 def _keys_given(event: CityEvent) -> int:
-    given = len(event.model_fields_set)
-    if isinstance(event, PopulationEstimate):
-        given += sum(len(point.model_fields_set) for point in event.forecast)
+    # Not isinstance or model_fields_set: pydantic's metaclass makes both cost more than
+    # the parse on this path.
+    given = len(event.__pydantic_fields_set__)
+    if type(event) is PopulationEstimate:
+        given += sum(len(point.__pydantic_fields_set__) for point in event.forecast)
     return given
 
 
@@ -229,20 +231,14 @@ def _has_duplicate_key(raw: bytes, event: CityEvent) -> bool:
 
     `raw` parsed as one event with unknown keys refused, so each key is a field of the
     event or of a forecast point, and the keys are unique exactly when their number is the
-    number of fields given. Without backslashes, and without whitespace after a closing
-    quote, every key ends in `":` and `":` appears nowhere else except at the start of a
-    string that begins with a colon: counting `":` then gives the keys, or more, never
-    fewer. Anything else (escapes, pretty-printed JSON, a count that does not match) is
-    parsed again by the standard library, which reports every pair.
+    number of fields given. With all whitespace taken out, every key ends in `":`, and `":`
+    appears elsewhere only inside a string (an escaped quote, a string that begins with a
+    colon): counting `":` gives the keys or more, never fewer, so a count equal to the
+    fields given proves them unique. Otherwise the standard library parses `raw` again
+    and reports every pair (a few µs, for odd documents only).
     """
-    if (
-        b"\\" not in raw
-        and b'" ' not in raw
-        and b'"\n' not in raw
-        and b'"\t' not in raw
-        and b'"\r' not in raw
-        and raw.count(b'":') == _keys_given(event)
-    ):
+    # One translate and one count: cheaper than testing for whitespace first.
+    if raw.translate(None, b" \t\n\r").count(b'":') == _keys_given(event):
         return False
     try:
         json.loads(raw, object_pairs_hook=_unique_pairs)

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from sensors.events import MAX_EVENT_BYTES
+from streams.batch import BatchResult, DeadLetter, RawRecord
 
 AREA = "POI009"  # in the registry
 
@@ -136,8 +137,8 @@ def json_value(rng: random.Random, depth: int = 0) -> object:
 
 
 class HostileFeed:
-    """Records from a seed: about 45% valid, the rest hostile. Valid events take times
-    just before `now`, one minute bucket per few hundred records."""
+    """Records from a seed: about 45% valid, the rest hostile. Valid events take times in
+    the 15 minutes before `now`, in no order (some too late for their window)."""
 
     def __init__(self, seed: int, now: datetime) -> None:
         self.rng = random.Random(seed)
@@ -150,7 +151,7 @@ class HostileFeed:
 
     def __next__(self) -> bytes:
         rng, self.n = self.rng, self.n + 1
-        at = self.now - timedelta(seconds=rng.randrange(1, 3000))
+        at = self.now - timedelta(seconds=rng.randrange(1, 900))  # a few too late
         kind = rng.choice(KINDS)
         eid = f"f{self.n}"
         doc = valid_event(kind, eid, at)
@@ -181,3 +182,24 @@ class HostileFeed:
         if roll < 0.97:
             return rng.randbytes(MAX_EVENT_BYTES + rng.randrange(1, 1000))
         return rng.choice(self.named)
+
+
+def assert_every_record_accounted(records: list[RawRecord], result: BatchResult) -> None:
+    """Each record is exactly one of: accepted (stored, folded) or dead-lettered with a
+    reason; a reading too late for its window is both (stored raw, `too_late`). The
+    offsets cover every record."""
+    accepted = {id(r) for r in result.event_records + result.reading_records}
+    dead: dict[int, DeadLetter] = {}
+    for d in result.dead:
+        assert id(d.record) not in dead, f"two dead letters for offset {d.record.offset}"
+        assert d.reason and d.detail, d
+        dead[id(d.record)] = d
+    for rec in records:
+        late = id(rec) in dead and dead[id(rec)].reason == "too_late"
+        assert (id(rec) in accepted) != (id(rec) in dead) or late, (rec.offset, rec.value)
+    ends: dict[tuple[str, int], int] = {}
+    for rec in records:
+        ends[(rec.topic, rec.partition)] = max(
+            ends.get((rec.topic, rec.partition), 0), rec.offset + 1
+        )
+    assert result.next_offsets == ends

@@ -207,10 +207,9 @@ def _printable(text: str, limit: int) -> str:
 
 
 def _keys_given(event: CityEvent) -> int:
-    # Not isinstance or model_fields_set: pydantic's metaclass makes both cost more than
-    # the parse on this path.
+    # The attribute, not the model_fields_set property: a Python call per event saved.
     given = len(event.__pydantic_fields_set__)
-    if type(event) is PopulationEstimate:
+    if isinstance(event, PopulationEstimate):
         given += sum(len(point.__pydantic_fields_set__) for point in event.forecast)
     return given
 
@@ -237,8 +236,10 @@ def _has_duplicate_key(raw: bytes, event: CityEvent) -> bool:
     fields given proves them unique. Otherwise the standard library parses `raw` again
     and reports every pair (a few µs, for odd documents only).
     """
-    # One translate and one count: cheaper than testing for whitespace first.
-    if raw.translate(None, b" \t\n\r").count(b'":') == _keys_given(event):
+    # split() finds whitespace at a fraction of what translate() costs; most producers
+    # (pydantic among them) write none.
+    keys = raw if len(raw.split(None, 1)) == 1 else raw.translate(None, b" \t\n\r")
+    if keys.count(b'":') == _keys_given(event):
         return False
     try:
         json.loads(raw, object_pairs_hook=_unique_pairs)

@@ -28,7 +28,7 @@ from faust.exceptions import NotReady
 
 from citypulse.domain.area_state import AreaState
 from citypulse.domain.threshold_reader import ThresholdSource
-from streams.batch import BatchResult, DeadLetter
+from streams.batch import BatchResult, DeadLetter, dead_letter_message
 from streams.feed import CityEventFeed
 from streams.housekeeping import Housekeeping
 from streams.pipeline import StatePipeline
@@ -52,15 +52,10 @@ class KafkaOutlet:
     async def send_dead_letters(self, dead: Sequence[DeadLetter]) -> None:
         pending = []
         for d in dead:
-            headers = [
-                ("reason", d.reason.encode()),
-                ("detail", d.detail.encode()[:1000]),
-                ("source", d.source.encode()),
-                ("origin", f"{d.record.topic}/{d.record.partition}/{d.record.offset}".encode()),
-            ]
+            key, value, headers = dead_letter_message(d)  # cut to fit the producer, says so
             pending.append(
                 await self.app.producer.send(
-                    self.dead_letter_topic, d.record.key, d.record.value, None, None, headers
+                    self.dead_letter_topic, key, value, None, None, headers
                 )
             )
         if pending:

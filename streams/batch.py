@@ -8,13 +8,16 @@ record once however often Kafka delivers it; the same event sent twice by its pr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
 from operator import attrgetter
+from typing import TypeVar
 
 from sensors.events import (
+    MAX_EVENT_BYTES,
     CityEvent,
     EnvironmentReading,
     EventDecodeError,
@@ -25,7 +28,9 @@ from sensors.events import (
 )
 from sensors.registry import Hotspot
 
+log = logging.getLogger(__name__)
 MINUTE = timedelta(minutes=1)
+K = TypeVar("K")
 
 
 # slots, not frozen: built per record, and a frozen __init__ costs a setattr per field.
@@ -116,6 +121,68 @@ class BatchResult:
     next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     first_offsets: dict[tuple[str, int], int] = field(default_factory=dict)  # the store's fence
     skipped_replays: int = 0
+    # The record each reading, environment reading and event came from, index for index:
+    # what a record at fault in the store or the fold is found and taken out by.
+    reading_records: list[RawRecord] = field(default_factory=list)
+    environment_records: list[RawRecord] = field(default_factory=list)
+    event_records: list[RawRecord] = field(default_factory=list)
+
+    def records_with_rows(self) -> list[RawRecord]:
+        """The records that put a row in the store, each once, in batch order."""
+        seen: dict[int, RawRecord] = {}
+        for rec in self.reading_records + self.environment_records:
+            seen.setdefault(id(rec), rec)
+        return sorted(seen.values(), key=lambda r: (r.topic, r.partition, r.offset))
+
+    def subset(self, keep: Callable[[RawRecord], bool]) -> BatchResult:
+        """The rows and events of the records `keep` accepts, 1-minute partials folded
+        again from the kept readings; dead letters and offsets as they are."""
+        late = {id(d.record) for d in self.dead if d.reason == "too_late"}
+        out = BatchResult(
+            dead=list(self.dead),
+            next_offsets=dict(self.next_offsets),
+            first_offsets=dict(self.first_offsets),
+            skipped_replays=self.skipped_replays,
+        )
+        for reading, rec in zip(self.readings, self.reading_records, strict=True):
+            if not keep(rec):
+                continue
+            out.readings.append(reading)
+            out.reading_records.append(rec)
+            if id(rec) in late:
+                continue  # stored raw, never in a window
+            key = (
+                reading.area_code,
+                reading.zone_id,
+                reading.source,
+                bucket_of(reading.event_time),
+            )
+            part = out.stats.get(key)
+            if part is None:
+                out.stats[key] = StatsPartial.of(reading)
+            else:
+                part.add(reading)
+        for env, rec in zip(self.environment, self.environment_records, strict=True):
+            if keep(rec):
+                out.environment.append(env)
+                out.environment_records.append(rec)
+        for event, rec in zip(self.events, self.event_records, strict=True):
+            if keep(rec):
+                out.events.append(event)
+                out.event_records.append(rec)
+                if isinstance(event, SensorStatus):
+                    out.statuses.append(event)
+        return out
+
+    def take_out(self, poison: Sequence[DeadLetter]) -> None:
+        """Drop every row and event of the poison records and dead-letter them instead;
+        their offsets stay consumed."""
+        gone = {id(d.record) for d in poison}
+        kept = self.subset(lambda rec: id(rec) not in gone)
+        kept.dead.extend(poison)
+        for name in ("readings", "reading_records", "environment", "environment_records",
+                     "statuses", "stats", "dead", "events", "event_records"):  # fmt: skip
+            setattr(self, name, getattr(kept, name))
 
 
 def bucket_of(ts: datetime) -> datetime:
@@ -260,6 +327,7 @@ class BatchProcessor:
         reading = self._reading(event, at)
         if reading is not None:
             out.readings.append(reading)  # stored raw even when too late for its window
+            out.reading_records.append(rec)
             if too_late:
                 out.dead.append(
                     DeadLetter(
@@ -279,9 +347,11 @@ class BatchProcessor:
                 part.add(reading)
         elif isinstance(event, EnvironmentReading):
             out.environment.append(event)
+            out.environment_records.append(rec)
         elif isinstance(event, SensorStatus):
             out.statuses.append(event)
         out.events.append(event)
+        out.event_records.append(rec)
 
     def _reading(self, event: CityEvent, at: datetime) -> CrowdReading | None:
         if isinstance(event, PopulationEstimate):
@@ -317,3 +387,78 @@ class BatchProcessor:
                 event.walkable_m2,
             )
         return None  # environment readings (and their visitor counts) are stored as they are
+
+
+# What folding an event into live state raises when the event (not the worker) is at fault:
+# a value the crowd math cannot take. Anything else stops the worker as before.
+FOLD_ERRORS: tuple[type[Exception], ...] = (ArithmeticError, ValueError, TypeError, KeyError)
+
+
+def fold_isolating(apply: Callable[[list[CityEvent]], set[K]], result: BatchResult) -> set[K]:
+    """`apply(result.events)`; if that raises, find the events at fault by bisection,
+    dead-letter their records as `fold_failed` (taken out of `result`, so they are not
+    stored either) and fold the rest. Returns the changed keys.
+
+    A half that fails may have folded part of itself first; folding it again is harmless
+    (trackers ignore a reading no newer than the one they hold).
+    """
+    try:
+        return apply(result.events)
+    except FOLD_ERRORS:
+        log.exception("a batch failed to fold into live state; looking for the events at fault")
+    changed: set[K] = set()
+    poison: list[DeadLetter] = []
+
+    def search(lo: int, hi: int) -> None:
+        nonlocal changed
+        try:
+            changed |= apply(result.events[lo:hi])
+            return
+        except FOLD_ERRORS as exc:
+            if hi - lo == 1:
+                rec, event = result.event_records[lo], result.events[lo]
+                poison.append(DeadLetter(rec, "fold_failed", _describe(exc), event.source))
+                return
+        mid = (lo + hi) // 2
+        search(lo, mid)
+        search(mid, hi)
+
+    search(0, len(result.events))
+    result.take_out(poison)
+    return changed
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
+# The dead letter of any record fits the dead-letter producer whatever the broker took:
+# a body beyond what the decoder reads is cut (and says so), as is a key beyond any
+# partition key.
+DEAD_LETTER_MAX_VALUE = MAX_EVENT_BYTES
+DEAD_LETTER_MAX_KEY = 1024
+DEAD_LETTER_MAX_DETAIL = 1000
+
+
+def dead_letter_message(
+    d: DeadLetter,
+) -> tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]:
+    """Key, value and headers of the dead letter of `d` on the dead-letter topic."""
+    key, value = d.record.key, d.record.value
+    headers = [
+        ("reason", d.reason.encode()),
+        ("detail", d.detail.encode("utf-8", "backslashreplace")[:DEAD_LETTER_MAX_DETAIL]),
+        ("source", d.source.encode("utf-8", "backslashreplace")),
+        ("origin", f"{d.record.topic}/{d.record.partition}/{d.record.offset}".encode()),
+    ]
+    if value is not None and len(value) > DEAD_LETTER_MAX_VALUE:
+        headers.append(
+            ("truncated", f"value {len(value)} bytes, first {DEAD_LETTER_MAX_VALUE} kept".encode())
+        )
+        value = value[:DEAD_LETTER_MAX_VALUE]
+    if key is not None and len(key) > DEAD_LETTER_MAX_KEY:
+        headers.append(
+            ("key_truncated", f"key {len(key)} bytes, first {DEAD_LETTER_MAX_KEY} kept".encode())
+        )
+        key = key[:DEAD_LETTER_MAX_KEY]
+    return key, value, headers

@@ -15,9 +15,10 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from citypulse.domain.area_state import AreaState
-from streams.batch import BatchProcessor, BatchResult, DeadLetter, RawRecord
+from streams.batch import BatchProcessor, BatchResult, DeadLetter, RawRecord, fold_isolating
 from streams.live import Key, LiveStates, PublishLedger
 from streams.metrics import WorkerMetrics
+from streams.sink import ProbingStore, store_or_isolate
 
 
 class Outlet(Protocol):
@@ -28,10 +29,7 @@ class Outlet(Protocol):
     async def send_states(self, states: Sequence[AreaState]) -> None: ...
 
 
-class BatchWriter(Protocol):
-    """Stores a batch and its offsets in one transaction (streams/sink.py)."""
-
-    def write(self, batch: BatchResult) -> None: ...
+BatchWriter = ProbingStore  # stores a batch and its offsets in one transaction (sink.py)
 
 
 class StatePipeline:
@@ -78,22 +76,27 @@ class StatePipeline:
         """Validate, dead-letter and fold into live state; storing follows in `store_batch`."""
         started = time.perf_counter()
         result = await asyncio.to_thread(self._ingest, records)
+        # Before the write: a replay after a crash folds the same readings again, which
+        # the trackers ignore (no newer than what they hold). An event that fails to fold
+        # becomes a dead letter, not stored.
+        self.changed.update(fold_isolating(self.live.apply, result))
         # Acknowledged before the batch commits, so a crash in between repeats a dead
         # letter rather than losing it.
         await self.outlet.send_dead_letters(result.dead)
-        # Before the write: a replay after a crash folds the same readings again, which
-        # the trackers ignore (no newer than what they hold).
-        self.changed.update(self.live.apply(result.events))
         self.metrics.prepared(len(records), result, time.perf_counter() - started)
         return result
 
-    def _store(self, result: BatchResult) -> None:
-        self.writer.write(result)  # offsets in the same transaction
-        self.stored_offsets.update(result.next_offsets)
+    def _store(self, result: BatchResult) -> list[DeadLetter]:
+        poison = store_or_isolate(self.writer, result)  # offsets in the same transaction
+        if not poison:
+            self.stored_offsets.update(result.next_offsets)
+        return poison
 
     async def store_batch(self, result: BatchResult) -> None:
         started = time.perf_counter()
-        await asyncio.to_thread(self._store, result)
+        # Records whose rows the database refuses are dead-lettered, then the rest stored.
+        while poison := await asyncio.to_thread(self._store, result):
+            await self.outlet.send_dead_letters(poison)
         self.metrics.stored(time.perf_counter() - started)
 
     def due_keys(self) -> set[Key]:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import psycopg
 
-from streams.batch import BatchResult
+from streams.batch import BatchResult, DeadLetter, RawRecord
 from streams.retrying import RetryingConnection
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,84 @@ class StaleOffsets(Exception):
     """
 
 
+# What a write raises when the rows (not the database's availability) are at fault: a value
+# a column refuses, a constraint, a row the driver cannot encode. OperationalError (the
+# database down) is retried inside the store; anything else stops the worker.
+STORE_ERRORS: tuple[type[Exception], ...] = (
+    psycopg.DataError,
+    psycopg.IntegrityError,
+    psycopg.ProgrammingError,
+    psycopg.NotSupportedError,
+    ValueError,
+    OverflowError,
+    TypeError,
+)
+
+
+class BatchStore(Protocol):
+    def stored_offsets(self, topic: str) -> dict[tuple[str, int], int]: ...
+
+    def write(self, batch: BatchResult) -> None: ...
+
+
+class ProbingStore(BatchStore, Protocol):
+    def probe(self, batch: BatchResult) -> Exception | None:
+        """Write `batch` and roll it back: the error the write raises, or None."""
+        ...
+
+
+def store_or_isolate(store: ProbingStore, batch: BatchResult) -> list[DeadLetter]:
+    """Write `batch`; if its rows make the write fail, find the records at fault instead.
+
+    Returns [] once the batch is stored. Otherwise nothing is written: the records whose
+    rows fail on their own (found by bisection, each half written and rolled back) are
+    taken out of `batch` as `store_failed` dead letters with the error as detail, and
+    returned; send them, then call again to store the rest, once, with its offsets.
+    An error no record causes on its own (the write fails with no rows at all, or every
+    half passes) is raised as before.
+    """
+    try:
+        store.write(batch)
+        return []
+    except STORE_ERRORS as exc:
+        log.exception("a batch failed to store; looking for the records at fault")
+        failure = exc
+    if store.probe(batch.subset(lambda rec: False)) is not None:
+        raise failure  # offsets or counts fail by themselves: not a record's fault
+    poison = find_poison(store, batch)
+    if not poison:
+        raise failure
+    batch.take_out(poison)
+    return poison
+
+
+def find_poison(store: ProbingStore, batch: BatchResult) -> list[DeadLetter]:
+    """Dead letters for the records whose rows fail to store on their own (bisection:
+    about 2·log2(n) rolled-back writes per record at fault)."""
+    sources = {
+        id(rec): r.origin for r, rec in zip(batch.readings, batch.reading_records, strict=True)
+    }
+    envs = zip(batch.environment, batch.environment_records, strict=True)
+    sources.update({id(rec): e.source for e, rec in envs})
+    poison: list[DeadLetter] = []
+
+    def search(records: Sequence[RawRecord]) -> None:
+        ids = {id(rec) for rec in records}
+        error = store.probe(batch.subset(lambda rec: id(rec) in ids))
+        if error is None:
+            return
+        if len(records) == 1:
+            detail = f"{type(error).__name__}: {error}".strip()[:500]
+            poison.append(DeadLetter(records[0], "store_failed", detail, sources[id(records[0])]))
+            return
+        mid = len(records) // 2
+        search(records[:mid])
+        search(records[mid:])
+
+    search(batch.records_with_rows())
+    return poison
+
+
 class PostgresBatchStore:
     """Writes batches with retry: a database outage stalls the stream, it never drops."""
 
@@ -105,6 +183,13 @@ class PostgresBatchStore:
         dirty, self.rollup_dirty_from = self.rollup_dirty_from, None
         return dirty
 
+    def probe(self, batch: BatchResult) -> Exception | None:
+        try:
+            self._retry(lambda c: self._write_once(c, batch, rollback=True), "probe batch")
+        except STORE_ERRORS as exc:
+            return exc
+        return None
+
     def _ensure_partitions(
         self, cur: psycopg.Cursor[tuple[object, ...]], table: str, times: list[datetime]
     ) -> None:
@@ -145,97 +230,108 @@ class PostgresBatchStore:
                         f"{topic}/{partition}: stored up to {stored}, batch starts at {first}"
                     )
 
-    def _write_once(self, conn: psycopg.Connection[tuple[object, ...]], b: BatchResult) -> None:
-        with conn.transaction(), conn.cursor() as cur:
-            self._fence(cur, b)
-            if b.readings:
-                self._ensure_partitions(cur, "crowd_readings", [r.event_time for r in b.readings])
-                with cur.copy(
-                    "COPY crowd_readings (area_code, zone_id, source, origin, event_id, event_time,"
-                    " ingest_time, people, people_min, people_max, confidence, replaced)"
-                    " FROM STDIN (FORMAT BINARY)"
-                ) as cp:
-                    # Binary rows: about three times faster than text for this batch shape.
-                    cp.set_types(_READING_TYPES)
-                    for r in b.readings:
-                        cp.write_row(
-                            (
-                                r.area_code,
-                                r.zone_id,
-                                r.source,
-                                r.origin,
-                                r.event_id,
-                                r.event_time,
-                                r.ingest_time,
-                                r.people,
-                                r.people_min,
-                                r.people_max,
-                                r.confidence,
-                                r.replaced,
-                            )
-                        )
-            if b.environment:
-                self._ensure_partitions(
-                    cur, "environment_readings", [e.event_time for e in b.environment]
-                )
-                with cur.copy(
-                    "COPY environment_readings (sensor_id, area_code, origin, event_id, event_time,"
-                    " ingest_time, reading) FROM STDIN"
-                ) as cp:
-                    for e in b.environment:
-                        fields = e.model_dump(
-                            exclude={
-                                "v",
-                                "kind",
-                                "event_id",
-                                "source",
-                                "event_time",
-                                "ingest_time",
-                                "sensor_id",
-                                "area_code",
-                            },
-                            exclude_none=True,
-                        )
-                        cp.write_row(
-                            (
-                                e.sensor_id,
-                                e.area_code,
-                                e.source,
-                                e.event_id,
-                                e.event_time,
-                                e.ingest_time,
-                                json.dumps(fields),
-                            )
-                        )
-            if b.stats:
-                self._ensure_partitions(cur, "crowd_stats_1m", [k[3] for k in b.stats])
-                cur.executemany(
-                    _UPSERT_STATS,
-                    [
+    def _write_once(self, conn: Conn, b: BatchResult, rollback: bool = False) -> None:
+        # The day partitions made in a transaction that does not commit are gone again.
+        days = {table: set(known) for table, known in self._days.items()}
+        try:
+            with conn.transaction(force_rollback=rollback), conn.cursor() as cur:
+                self._write_rows(cur, b)
+        except BaseException:
+            self._days = days
+            raise
+        if rollback:
+            self._days = days
+
+    def _write_rows(self, cur: psycopg.Cursor[tuple[object, ...]], b: BatchResult) -> None:
+        self._fence(cur, b)
+        if b.readings:
+            self._ensure_partitions(cur, "crowd_readings", [r.event_time for r in b.readings])
+            with cur.copy(
+                "COPY crowd_readings (area_code, zone_id, source, origin, event_id, event_time,"
+                " ingest_time, people, people_min, people_max, confidence, replaced)"
+                " FROM STDIN (FORMAT BINARY)"
+            ) as cp:
+                # Binary rows: about three times faster than text for this batch shape.
+                cp.set_types(_READING_TYPES)
+                for r in b.readings:
+                    cp.write_row(
                         (
-                            a,
-                            z,
-                            s,
-                            bucket,
-                            p.samples,
-                            p.people_sum,
-                            p.people_min,
-                            p.people_max,
-                            p.people_last,
-                            p.last_event_time,
-                            p.walkable_m2,
+                            r.area_code,
+                            r.zone_id,
+                            r.source,
+                            r.origin,
+                            r.event_id,
+                            r.event_time,
+                            r.ingest_time,
+                            r.people,
+                            r.people_min,
+                            r.people_max,
+                            r.confidence,
+                            r.replaced,
                         )
-                        for (a, z, s, bucket), p in sorted(b.stats.items())
-                    ],
-                )
-            if b.dead:
-                counts = Counter(d.reason for d in b.dead)
-                cur.executemany(_COUNT_DEAD, sorted(counts.items()))
-            if b.next_offsets:
-                cur.executemany(
-                    _UPSERT_OFFSET,
-                    [(self.consumer, t, p, o) for (t, p), o in sorted(b.next_offsets.items())],
-                )
+                    )
+        if b.environment:
+            self._ensure_partitions(
+                cur, "environment_readings", [e.event_time for e in b.environment]
+            )
+            with cur.copy(
+                "COPY environment_readings (sensor_id, area_code, origin, event_id, event_time,"
+                " ingest_time, reading) FROM STDIN"
+            ) as cp:
+                for e in b.environment:
+                    fields = e.model_dump(
+                        exclude={
+                            "v",
+                            "kind",
+                            "event_id",
+                            "source",
+                            "event_time",
+                            "ingest_time",
+                            "sensor_id",
+                            "area_code",
+                        },
+                        exclude_none=True,
+                    )
+                    cp.write_row(
+                        (
+                            e.sensor_id,
+                            e.area_code,
+                            e.source,
+                            e.event_id,
+                            e.event_time,
+                            e.ingest_time,
+                            json.dumps(fields),
+                        )
+                    )
+        if b.stats:
+            self._ensure_partitions(cur, "crowd_stats_1m", [k[3] for k in b.stats])
+            cur.executemany(
+                _UPSERT_STATS,
+                [
+                    (
+                        a,
+                        z,
+                        s,
+                        bucket,
+                        p.samples,
+                        p.people_sum,
+                        p.people_min,
+                        p.people_max,
+                        p.people_last,
+                        p.last_event_time,
+                        p.walkable_m2,
+                    )
+                    for (a, z, s, bucket), p in sorted(b.stats.items())
+                ],
+            )
+        if b.dead:
+            counts = Counter(d.reason for d in b.dead)
+            cur.executemany(_COUNT_DEAD, sorted(counts.items()))
+        if b.next_offsets:
+            cur.executemany(
+                _UPSERT_OFFSET,
+                [(self.consumer, t, p, o) for (t, p), o in sorted(b.next_offsets.items())],
+            )
 
     def _retry(self, op: Callable[[Conn], T], what: str) -> T:
         return self._db.run(op, what)

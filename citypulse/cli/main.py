@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from citypulse import ingest_cmd
+from citypulse.cli import ingest_cmd
 from citypulse.config import StackSettings
 from citypulse.processes import ProcessError
 
@@ -22,7 +22,7 @@ def _out(text: str) -> None:
 
 
 def cmd_up(args: argparse.Namespace, settings: StackSettings) -> int:
-    from citypulse import stack
+    from citypulse.cli import stack
 
     stack.up(settings, simulate=not args.no_simulator)
     _out(f"CityPulse is up. Dashboard: {settings.api_url}/  (health: {settings.api_url}/health)")
@@ -31,7 +31,7 @@ def cmd_up(args: argparse.Namespace, settings: StackSettings) -> int:
 
 
 def cmd_down(args: argparse.Namespace, settings: StackSettings) -> int:
-    from citypulse import stack
+    from citypulse.cli import stack
 
     stopped = stack.down(settings)
     _out("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
@@ -39,7 +39,7 @@ def cmd_down(args: argparse.Namespace, settings: StackSettings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, settings: StackSettings) -> int:
-    from citypulse import stack
+    from citypulse.cli import stack
 
     result = stack.status(settings)
     for name, ok in result.items():
@@ -109,7 +109,7 @@ def cmd_kafka(args: argparse.Namespace, settings: StackSettings) -> int:
 
 
 def cmd_areas(args: argparse.Namespace, settings: StackSettings) -> int:
-    from citypulse.stack import import_areas
+    from citypulse.cli.stack import import_areas
     from sensors.registry_import import load_official_hotspots
 
     hotspots = load_official_hotspots(Path(args.path))

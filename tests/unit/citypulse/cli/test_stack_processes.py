@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from citypulse.cli.stack import app_processes
 from citypulse.config import StackSettings
-from citypulse.stack import app_processes
 
 
 @pytest.mark.parametrize(

@@ -42,9 +42,9 @@ def cmd_status(args: argparse.Namespace, settings: StackSettings) -> int:
     from citypulse.cli import stack
 
     result = stack.status(settings)
-    for name, ok in result.items():
-        _out(f"{name:12s} {'up' if ok else 'DOWN'}")
-    return 0 if all(result.values()) else 1
+    for name, c in result.items():
+        _out(f"{name:12s} {'up' if c.up else 'DOWN':4s}  {c.detail}".rstrip())
+    return 0 if all(c.up for c in result.values()) else 1
 
 
 def cmd_db(args: argparse.Namespace, settings: StackSettings) -> int:

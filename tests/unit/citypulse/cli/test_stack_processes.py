@@ -12,8 +12,8 @@ from citypulse.config import StackSettings
 @pytest.mark.parametrize(
     ("workers", "names"),
     [
-        (1, ["worker", "dispatcher", "api", "simulator"]),
-        (3, ["worker", "worker-2", "worker-3", "dispatcher", "api", "simulator"]),
+        (1, ["worker", "dispatcher", "api", "simulator", "watchdog"]),
+        (3, ["worker", "worker-2", "worker-3", "dispatcher", "api", "simulator", "watchdog"]),
     ],
 )
 def test_workers_come_first_and_each_has_its_own_id(workers: int, names: list[str]) -> None:

@@ -141,8 +141,8 @@ def message(check: str, kind: str, c: CheckState, host: str) -> str:
             else ", last seen "
             + datetime.fromtimestamp(c.last_alive, UTC).astimezone(KST).strftime("%H:%M:%S")
         )
-        return f"[CityPulse {host}] DOWN {at} KST: {LABELS.get(check, check)}{since}"
-    return f"[CityPulse {host}] RECOVERED {at} KST: {check} is back"
+        return f"CityPulse watchdog ({host}): DOWN {at} KST, {LABELS.get(check, check)}{since}"
+    return f"CityPulse watchdog ({host}): RECOVERED {at} KST, {check} is back"
 
 
 def to_json(state: WatchState) -> dict[str, object]:

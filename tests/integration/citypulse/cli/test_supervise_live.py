@@ -1,0 +1,45 @@
+"""A real supervisord from the venv: a killed program comes back with a new pid and one
+counted restart; a program that keeps failing backs off to FATAL; stop ends everything."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+from pathlib import Path
+
+from citypulse.cli import supervise
+from tests.integration.support import wait_for
+
+
+def test_kill_restart_count_and_stop(tmp_path: Path) -> None:
+    layout = supervise.Layout(tmp_path / "run", tmp_path / "log")
+    programs = [
+        supervise.Program("sleeper", ["sleep", "600"], startsecs=1),
+        supervise.Program("crasher", ["false"], startsecs=1, startretries=1),
+    ]
+    supervise.start(layout, programs, cwd=tmp_path)
+    try:
+
+        def info(name: str) -> dict[str, object]:
+            return next(p for p in supervise.processes(layout) if p["name"] == name)
+
+        wait_for(lambda: info("sleeper")["statename"] == "RUNNING", 20, "sleeper running")
+        old = int(str(info("sleeper")["pid"]))
+        os.kill(old, signal.SIGKILL)
+        wait_for(
+            lambda: info("sleeper")["statename"] == "RUNNING" and info("sleeper")["pid"] != old,
+            20, "sleeper restarted",
+        )  # fmt: skip
+        wait_for(lambda: supervise.restart_counts(layout).get("sleeper") == 1, 10, "one restart")
+        wait_for(lambda: info("crasher")["statename"] == "FATAL", 30, "crasher given up")
+        assert supervise.restart_counts(layout).get("crasher", 0) >= 1
+        for log in ("sleeper", "supervisord"):
+            assert stat.S_IMODE(layout.log_file(log).stat().st_mode) == 0o640
+        assert stat.S_IMODE(layout.socket.stat().st_mode) == 0o700
+        new = int(str(info("sleeper")["pid"]))
+    finally:
+        stopped = supervise.stop(layout)
+    assert stopped == ["sleeper"]
+    assert not supervise.is_running(layout)
+    assert not Path(f"/proc/{new}").exists()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -47,9 +48,7 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def kannel(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[Path, KannelGatewaySettings]]:
+def kannel() -> Iterator[tuple[Path, KannelGatewaySettings]]:
     try:
         gateway.install_if_missing()
     except gateway.KannelError as exc:
@@ -58,7 +57,9 @@ def kannel(
         admin_port=free_port(), smsbox_port=free_port(), sendsms_port=free_port(),
         smsc_port=free_port(),
     )  # fmt: skip
-    var_dir = tmp_path_factory.mktemp("kannel")
+    # Under the stack's var dir: pytest's tmp dirs may be pruned by a concurrent session.
+    var_dir = STACK.var_dir / "kannel"
+    shutil.rmtree(var_dir, ignore_errors=True)  # a fresh access log
     gateway.start(var_dir, settings)
     yield var_dir, settings
     gateway.stop(var_dir)

@@ -4,15 +4,21 @@ counted restart; a program that keeps failing backs off to FATAL; stop ends ever
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import stat
+import tempfile
 from pathlib import Path
 
 from citypulse.cli import supervise
+from citypulse.config import REPO_ROOT
 from tests.integration.support import wait_for
 
 
-def test_kill_restart_count_and_stop(tmp_path: Path) -> None:
+def test_kill_restart_count_and_stop() -> None:
+    # Not pytest's tmp_path: a concurrent pytest session may prune it under a live socket.
+    (REPO_ROOT / "var" / "test").mkdir(parents=True, exist_ok=True)
+    tmp_path = Path(tempfile.mkdtemp(prefix="supervise-", dir=REPO_ROOT / "var" / "test"))
     layout = supervise.Layout(tmp_path / "run", tmp_path / "log")
     programs = [
         supervise.Program("sleeper", ["sleep", "600"], startsecs=1),
@@ -43,3 +49,4 @@ def test_kill_restart_count_and_stop(tmp_path: Path) -> None:
     assert stopped == ["sleeper"]
     assert not supervise.is_running(layout)
     assert not Path(f"/proc/{new}").exists()
+    shutil.rmtree(tmp_path)

@@ -91,10 +91,12 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def stack(env: dict[str, str]) -> Iterator[dict[str, str]]:
-    up = cli(env, "up", "--no-simulator")
-    assert up.returncode == 0, up.stdout + up.stderr
-    yield env
-    cli(env, "down")
+    try:
+        up = cli(env, "up", "--no-simulator")
+        assert up.returncode == 0, up.stdout + up.stderr
+        yield env
+    finally:  # also after a failed `up`: supervisord's programs outlive a killed supervisord
+        cli(env, "down")
 
 
 def status(env: dict[str, str]) -> dict[str, tuple[str, int | None, int]]:

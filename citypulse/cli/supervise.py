@@ -28,6 +28,8 @@ from citypulse.processes import ProcessError
 
 VENV_BIN = Path(sys.executable).parent
 LISTENER = "restart-listener"
+# Each program dies with supervisord, even a SIGKILLed one (see bound_to_parent).
+BOUND = (sys.executable, "-m", "citypulse.cli.bound_to_parent")
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ def render_config(layout: Layout, programs: Sequence[Program], cwd: Path) -> str
     for p in programs:
         lines += [
             f"[program:{p.name}]",
-            f"command={_value(shlex.join(p.argv))}",
+            f"command={_value(shlex.join([*BOUND, *p.argv]))}",
             f"directory={_value(str(cwd))}",
             "autostart=true",
             "autorestart=true",

@@ -50,3 +50,37 @@ def test_kill_restart_count_and_stop() -> None:
     assert not supervise.is_running(layout)
     assert not Path(f"/proc/{new}").exists()
     shutil.rmtree(tmp_path)
+
+
+def test_programs_die_with_a_killed_supervisord() -> None:
+    (REPO_ROOT / "var" / "test").mkdir(parents=True, exist_ok=True)
+    tmp_path = Path(tempfile.mkdtemp(prefix="supervise-", dir=REPO_ROOT / "var" / "test"))
+    layout = supervise.Layout(tmp_path / "run", tmp_path / "log")
+    supervise.start(layout, [supervise.Program("sleeper", ["sleep", "600"], startsecs=1)], tmp_path)
+    try:
+        wait_for(
+            lambda: any(
+                p["name"] == "sleeper" and p["statename"] == "RUNNING"
+                for p in supervise.processes(layout)
+            ),
+            20, "sleeper running",
+        )  # fmt: skip
+        child = next(p["pid"] for p in supervise.processes(layout) if p["name"] == "sleeper")
+        os.kill(int(layout.pid_file.read_text()), signal.SIGKILL)
+        wait_for(
+            lambda: not _alive(child),
+            10,
+            "the orphaned program to end",
+            lambda: Path(f"/proc/{child}/status").read_text().replace("\n", " ")[:300],
+        )
+    finally:
+        supervise.stop(layout)
+        shutil.rmtree(tmp_path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -31,11 +31,12 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
 
+from alerts import heartbeat
 from alerts.delivery import record_delivery_report
 from alerts.dispatch_metrics import DispatchMetrics
 from alerts.providers.base import DeliveryReport, OutgoingSms, ReportSink, SmsProvider
@@ -43,6 +44,8 @@ from alerts.settings import RetryPolicy
 from alerts.tables import outbox
 
 log = logging.getLogger(__name__)
+
+HEARTBEAT_S = 5.0  # the watchdog's threshold is a minute; the API's a few times this
 
 
 @dataclass(frozen=True)
@@ -114,10 +117,12 @@ class OutboxDispatcher:
         """Dispatch until `stop`; between empty rounds, sleep until a new outbox row is
         announced (LISTEN) or `idle_s` passes (retries that come due are not announced)."""
         listener: psycopg.AsyncConnection[Any] | None = None
+        started, beat_at = datetime.now(UTC), -HEARTBEAT_S
         try:
             while not stop.is_set():
                 try:
                     sent = await self.dispatch_once()
+                    beat_at = await self._beat(started, beat_at)
                 except psycopg.OperationalError as exc:
                     log.warning("outbox unavailable (%s); retrying", exc)
                     sent = 0
@@ -127,6 +132,15 @@ class OutboxDispatcher:
             if listener is not None:
                 await listener.close()
             await self.provider.aclose()
+
+    async def _beat(self, started: datetime, beat_at: float) -> float:
+        """A heartbeat row every HEARTBEAT_S, from the loop itself: a stuck loop stops it."""
+        now = asyncio.get_running_loop().time()
+        if now - beat_at < HEARTBEAT_S:
+            return beat_at
+        async with await self._connect() as conn:
+            await heartbeat.beat(conn, "dispatcher", started)
+        return now
 
     async def _idle(
         self, listener: psycopg.AsyncConnection[Any] | None, stop: asyncio.Event, idle_s: float

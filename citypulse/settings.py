@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings
 
 from alerts.providers.settings import DEV_DLR_SECRET, SmsSettings
 from alerts.settings import AlertSettings, RetryPolicy
+from alerts.watchdog.settings import WatchdogSettings
 from citypulse.config import StackSettings
 from dashboard_api.core.config import DEV_SECRETS as API_DEV_SECRETS
 from dashboard_api.core.config import ApiSettings
@@ -33,6 +34,7 @@ class Settings(BaseModel):
     api: ApiSettings
     kannel: KannelGatewaySettings
     poller: SeoulPollerSettings
+    watchdog: WatchdogSettings
 
     @classmethod
     def from_env(cls) -> Settings:

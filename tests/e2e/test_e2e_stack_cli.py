@@ -16,8 +16,9 @@ import psycopg
 import pytest
 from websockets.sync.client import connect
 
+from citypulse.cli import supervise
 from citypulse.config import REPO_ROOT, StackSettings
-from citypulse.processes import Daemon
+from infra.kafka import broker
 from sensors.events import PopulationEstimate
 from sensors.publisher import KafkaEventPublisher
 from tests.integration.support import settings_env, wait_for
@@ -37,8 +38,13 @@ def cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
 
 
 def stack_pids() -> dict[str, int | None]:
-    names = ["kafka", "worker", "worker-2", "dispatcher", "api"]
-    return {n: Daemon(n, E2E.run_dir, E2E.log_dir).pid() for n in names}
+    running = {
+        p["name"]: p["pid"]
+        for p in supervise.processes(supervise.Layout(E2E.run_dir, E2E.log_dir))
+        if p["statename"] == "RUNNING"
+    }
+    names = ["worker", "worker-2", "dispatcher", "api", "watchdog"]
+    return {"kafka": broker.daemon(E2E).pid(), **{n: running.get(n) for n in names}}
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,7 @@ async def _worker(pool: PoolDep, stale_after_s: float) -> dict[str, Any]:
             rows = await (
                 await conn.execute(
                     "SELECT worker_id, extract(epoch FROM now() - last_seen) FROM worker_heartbeats"
+                    " WHERE role = 'stream-worker'"
                 )
             ).fetchall()
     except Exception as exc:

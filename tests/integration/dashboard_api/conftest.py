@@ -20,9 +20,9 @@ import psycopg
 import pytest
 from kafka import KafkaProducer
 
+from citypulse.cli.stack import import_areas, import_zones, seed_demo_recipients
 from citypulse.config import StackSettings
 from citypulse.processes import Daemon
-from citypulse.stack import import_areas, import_zones, seed_demo_recipients
 from citypulse.topics import AREA_STATE
 from dashboard_api.core.security import hash_password
 from tests.integration.support import settings_env, wait_for

@@ -5,8 +5,8 @@ from __future__ import annotations
 import psycopg
 from psycopg.rows import dict_row
 
+from citypulse.cli.stack import import_areas
 from citypulse.config import StackSettings
-from citypulse.stack import import_areas
 from sensors.former_names import former_name_rows, load_former_names
 
 

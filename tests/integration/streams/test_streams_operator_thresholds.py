@@ -12,10 +12,10 @@ from typing import Any
 import psycopg
 import pytest
 
+from citypulse.cli.stack import import_areas
 from citypulse.config import StackSettings
 from citypulse.domain.stages import StageThresholds
 from citypulse.domain.threshold_reader import ThresholdSource
-from citypulse.stack import import_areas
 from dashboard_api.store import areas as area_store
 from dashboard_api.store import operations as ops_store
 from sensors.events import PopulationEstimate

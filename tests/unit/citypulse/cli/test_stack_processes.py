@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from citypulse.cli.stack import app_processes
 from citypulse.config import StackSettings
-from citypulse.stack import app_processes
 
 
 @pytest.mark.parametrize(
     ("workers", "names"),
     [
-        (1, ["worker", "dispatcher", "api", "simulator"]),
-        (3, ["worker", "worker-2", "worker-3", "dispatcher", "api", "simulator"]),
+        (1, ["worker", "dispatcher", "api", "simulator", "watchdog"]),
+        (3, ["worker", "worker-2", "worker-3", "dispatcher", "api", "simulator", "watchdog"]),
     ],
 )
 def test_workers_come_first_and_each_has_its_own_id(workers: int, names: list[str]) -> None:

@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from citypulse import ingest_cmd
+from citypulse.cli import ingest_cmd
 from citypulse.logs import configure_logging
 from citypulse.processes import ProcessError
 from citypulse.settings import Settings
@@ -24,7 +24,7 @@ def _out(text: str) -> None:
 
 
 def cmd_up(args: argparse.Namespace, config: Settings) -> int:
-    from citypulse import stack
+    from citypulse.cli import stack
 
     settings = config.stack
     stack.up(settings, simulate=not args.no_simulator)
@@ -34,7 +34,7 @@ def cmd_up(args: argparse.Namespace, config: Settings) -> int:
 
 
 def cmd_down(args: argparse.Namespace, config: Settings) -> int:
-    from citypulse import stack
+    from citypulse.cli import stack
 
     settings = config.stack
     stopped = stack.down(settings)
@@ -43,13 +43,13 @@ def cmd_down(args: argparse.Namespace, config: Settings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, config: Settings) -> int:
-    from citypulse import stack
+    from citypulse.cli import stack
 
     settings = config.stack
     result = stack.status(settings)
-    for name, ok in result.items():
-        _out(f"{name:12s} {'up' if ok else 'DOWN'}")
-    return 0 if all(result.values()) else 1
+    for name, c in result.items():
+        _out(f"{name:12s} {'up' if c.up else 'DOWN':4s}  {c.detail}".rstrip())
+    return 0 if all(c.up for c in result.values()) else 1
 
 
 def cmd_db(args: argparse.Namespace, config: Settings) -> int:
@@ -116,7 +116,7 @@ def cmd_kafka(args: argparse.Namespace, config: Settings) -> int:
 
 
 def cmd_areas(args: argparse.Namespace, config: Settings) -> int:
-    from citypulse.stack import import_areas
+    from citypulse.cli.stack import import_areas
     from sensors.registry_import import load_official_hotspots
 
     settings = config.stack
@@ -210,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     configure_logging()
     logging.getLogger("kafka").setLevel(logging.WARNING)
+    # httpx logs each request line at INFO: a Kannel sendsms URL carries its password.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()

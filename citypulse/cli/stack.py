@@ -1,7 +1,9 @@
 """`citypulse up / down / status`: the whole stack on this machine, started in order.
 
-Every process is started detached with a pid file and a log under the var dir; `down`
-stops exactly those processes (and the project's own PostgreSQL cluster), nothing else.
+PostgreSQL and Kafka are started first (pid files under the var dir); the application
+processes then run under supervisord (citypulse.cli.supervise), which restarts them. `down`
+stops supervisord with its programs, then Kafka and the project's own PostgreSQL
+cluster, nothing else.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from pathlib import Path
 
 import psycopg
 
+from citypulse.cli import supervise
 from citypulse.config import StackSettings
-from citypulse.processes import Daemon, ProcessError, port_open, require_port_free
+from citypulse.processes import ProcessError, port_open, require_port_free
 from infra.db import cluster
 from infra.db.migrate import migrate
 from infra.kafka import broker
@@ -62,6 +65,7 @@ APP_PROCESSES: tuple[AppProcess, ...] = (
         ),
     ),
     AppProcess("simulator", lambda s: _py("-m", "citypulse.cli", "simulate", "--realtime")),
+    AppProcess("watchdog", lambda s: _py("-m", "alerts.watchdog")),
 )
 
 
@@ -75,8 +79,24 @@ def app_processes(settings: StackSettings) -> list[AppProcess]:
     return [first, *more, *rest]
 
 
-def daemon(settings: StackSettings, name: str) -> Daemon:
-    return Daemon(name, settings.run_dir, settings.log_dir)
+def layout(settings: StackSettings) -> supervise.Layout:
+    return supervise.Layout(settings.run_dir, settings.log_dir)
+
+
+def programs(settings: StackSettings, wanted: list[AppProcess]) -> list[supervise.Program]:
+    # The watchdog first and the worker(s) before the processes that read what they write;
+    # supervisord stops them in the reverse order.
+    priority = {"watchdog": 10, "dispatcher": 200, "api": 300, "simulator": 400}
+    return [
+        supervise.Program(
+            p.name,
+            p.argv(settings),
+            p.env,
+            priority=priority.get(p.name, 100),
+            startsecs=10 if p.name.startswith("worker") else 5,  # Faust takes a while to join
+        )
+        for p in wanted
+    ]
 
 
 def import_areas(settings: StackSettings, hotspots: list[Hotspot] | None = None) -> int:
@@ -158,14 +178,11 @@ def up(settings: StackSettings, *, simulate: bool = True, timeout_s: float = 90.
     wanted = [p for p in app_processes(settings) if simulate or p.name != "simulator"]
     # `status` checks what `up` was asked to run, not more.
     _selection_file(settings).write_text(json.dumps([p.name for p in wanted]))
-    for proc in wanted:
-        d = daemon(settings, proc.name)
-        if d.is_running():
-            continue
-        if proc.name == "api":
-            require_port_free(settings.api_host, settings.api_port, "API", "CITYPULSE_API_PORT")
-        argv = proc.argv(settings)
-        d.start(argv, marker=" ".join(argv[1:]), env=proc.env, cwd=Path.cwd())
+    if not supervise.is_running(layout(settings)):
+        require_port_free(settings.api_host, settings.api_port, "API", "CITYPULSE_API_PORT")
+        # The watchdog's memory is for its own restarts, not for a new `up`.
+        (settings.run_dir / "watchdog.json").unlink(missing_ok=True)
+        supervise.start(layout(settings), programs(settings, wanted), cwd=Path.cwd())
     wait_healthy(settings, timeout_s)
 
 
@@ -176,10 +193,13 @@ def wait_healthy(settings: StackSettings, timeout_s: float) -> dict[str, object]
         body = health(settings)
         if body.get("status") == "ok":
             return body
-        for proc in app_processes(settings):
-            d = daemon(settings, proc.name)
-            if d.record() is not None and not d.is_running():
-                raise ProcessError(f"{proc.name} exited. Its log ({d.log_file}):\n{d.log_tail()}")
+        for info in supervise.processes(layout(settings)):
+            if info["statename"] == "FATAL":  # supervisord gave up after its retries
+                name = info["name"]
+                raise ProcessError(
+                    f"{name} keeps exiting. Its log ({layout(settings).log_file(name)}):\n"
+                    f"{supervise.log_tail(layout(settings), name)}"
+                )
         time.sleep(1)
     raise ProcessError(f"the stack did not become healthy within {timeout_s:.0f} s: {body}")
 
@@ -197,12 +217,8 @@ def health(settings: StackSettings) -> dict[str, object]:
 
 
 def down(settings: StackSettings) -> list[str]:
-    stopped = []
-    # What `up` started, even if CITYPULSE_WORKERS has changed since.
-    names = _selected(settings) + [p.name for p in APP_PROCESSES]
-    for name in reversed(list(dict.fromkeys(names))):
-        if daemon(settings, name).stop():
-            stopped.append(name)
+    # supervisord knows what `up` started, even if CITYPULSE_WORKERS has changed since.
+    stopped = supervise.stop(layout(settings))
     if broker.stop(settings):
         stopped.append("kafka")
     if cluster.stop(settings):
@@ -223,13 +239,29 @@ def _selected(settings: StackSettings) -> list[str]:
         return [p.name for p in APP_PROCESSES]
 
 
-def status(settings: StackSettings) -> dict[str, bool]:
+@dataclass(frozen=True)
+class Component:
+    up: bool
+    detail: str = ""  # supervisord's state, pid and the restarts counted since `up`
+
+
+def status(settings: StackSettings) -> dict[str, Component]:
     result = {
-        "postgres": cluster.is_running(settings) and port_open(settings.db_host, settings.db_port),
-        "kafka": broker.daemon(settings).is_running()
-        and port_open(settings.kafka_host, settings.kafka_port),
+        "postgres": Component(
+            cluster.is_running(settings) and port_open(settings.db_host, settings.db_port)
+        ),
+        "kafka": Component(
+            broker.daemon(settings).is_running()
+            and port_open(settings.kafka_host, settings.kafka_port)
+        ),
     }
+    info = {p["name"]: p for p in supervise.processes(layout(settings))}
+    restarts = supervise.restart_counts(layout(settings))
     for name in _selected(settings):
-        result[name] = daemon(settings, name).is_running()
-    result["api_health"] = health(settings).get("status") == "ok"
+        p = info.get(name, {"statename": "NOT-STARTED", "pid": 0})
+        result[name] = Component(
+            p["statename"] == "RUNNING",
+            f"{p['statename']:8s} pid={p['pid'] or '-'} restarts={restarts.get(name, 0)}",
+        )
+    result["api_health"] = Component(health(settings).get("status") == "ok")
     return result

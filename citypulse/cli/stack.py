@@ -148,16 +148,19 @@ def import_zones(settings: StackSettings, hotspots: list[Hotspot] | None = None)
 
 
 def seed_demo_recipients(settings: StackSettings) -> None:
-    """Three demo tiers with numbers from a range no carrier assigns (010-0000-xxxx)."""
+    """Three demo crowd tiers and a technical on-call (feed and data-gap alerts), with
+    numbers from a range no carrier assigns (010-0000-xxxx)."""
     demo = [
-        ("구청 CCTV 관제센터 (demo)", "+821000000001", 1),
-        ("서울시 재난안전상황실 (demo)", "+821000000002", 2),
-        ("소방·경찰 상황실 (demo)", "+821000000003", 3),
+        ("구청 CCTV 관제센터 (demo)", "+821000000001", 1, "crowd"),
+        ("서울시 재난안전상황실 (demo)", "+821000000002", 2, "crowd"),
+        ("소방·경찰 상황실 (demo)", "+821000000003", 3, "crowd"),
+        ("시스템 당직 (demo)", "+821000000009", 1, "technical"),
     ]
     with psycopg.connect(settings.db_conninfo) as conn:
         if conn.execute("SELECT count(*) FROM recipients").fetchone() == (0,):
             conn.cursor().executemany(
-                "INSERT INTO recipients (name, phone_e164, tier) VALUES (%s, %s, %s)", demo
+                "INSERT INTO recipients (name, phone_e164, tier, role) VALUES (%s, %s, %s, %s)",
+                demo,
             )
 
 

@@ -172,6 +172,7 @@ def test_recipients_are_masked_and_metrics_are_prometheus_text(api_stack: ApiSta
     assert r.status_code == 200
     assert [x["phone_masked"] for x in r.json()] == [
         "+82******0001",
+        "+82******0009",  # the technical on-call, tier 1
         "+82******2347",
         "+82******0002",
         "+82******0003",

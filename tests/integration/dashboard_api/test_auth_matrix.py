@@ -103,7 +103,7 @@ def test_the_table_covers_every_route_and_each_is_documented() -> None:
 
 
 def _phones(api: ApiStack) -> list[str]:
-    demo = ["+821000000001", "+821000000002", "+821000000003"]
+    demo = ["+821000000001", "+821000000002", "+821000000003", "+821000000009"]
     t = TEST_PHONE
     return [*demo, t, t[1:], "0" + t[3:], f"010-{t[5:9]}-{t[9:]}", f"{t[5:9]}-{t[9:]}"]
 

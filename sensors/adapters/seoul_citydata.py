@@ -176,11 +176,27 @@ def _time(fields: Mapping[str, Any], key: str, errors: _FieldErrors) -> datetime
         return None
 
 
-def _forecast(fields: Mapping[str, Any], errors: _FieldErrors) -> tuple[ForecastPoint, ...]:
-    raw = fields.get("FCST_PPLTN")
+def list_field(fields: Mapping[str, Any], key: str) -> list[object]:
+    """The rows of a list field whatever the JSON shape: the API's own list, one row, or
+    what XML-to-JSON converters (xmltodict) make of <KEY><KEY>row</KEY>..</KEY>, i.e.
+    {KEY: {KEY: [rows]}} or {KEY: {KEY: row}} when there is a single row."""
+    raw = fields.get(key)
+    for _ in range(8):  # a wrapper per XML level; deeper is not a reply
+        if isinstance(raw, Mapping) and len(raw) == 1 and key in raw:
+            raw = raw[key]
+        else:
+            break
     if raw is None or raw == "":
-        return ()
-    items = raw if isinstance(raw, list) else [raw]
+        return []
+    rows = raw if isinstance(raw, list) else [raw]
+    return [
+        row[key] if isinstance(row, Mapping) and len(row) == 1 and key in row else row
+        for row in rows
+    ]
+
+
+def _forecast(fields: Mapping[str, Any], errors: _FieldErrors) -> tuple[ForecastPoint, ...]:
+    items = list_field(fields, "FCST_PPLTN")
     points: list[ForecastPoint] = []
     for i, item in enumerate(items):
         if not isinstance(item, Mapping):

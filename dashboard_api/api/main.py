@@ -11,9 +11,11 @@ from dashboard_api.api.routes import (
     health,
     live,
     metrics,
+    ngsi,
     settings,
 )
 
 api_router = APIRouter()
 for module in (health, live, auth, areas, feeds, alerts, settings, admin, metrics):
     api_router.include_router(module.router)
+api_router.include_router(ngsi.router)

@@ -40,6 +40,11 @@ class ApiSettings(StackSettings):
     rate_limit_per_s: float = 20.0  # anonymous requests per client IP, sustained
     rate_limit_burst: int = 60
 
+    # FIWARE brokers' notifications (/api/v1/ngsi/notify/*) carry this bearer token (an
+    # Orion `httpCustom` / NGSI-LD `receiverInfo` header); unset refuses every notification.
+    ngsi_notify_token: SecretStr | None = None
+    ngsi_max_body_bytes: int = 1_048_576
+
     @model_validator(mode="after")
     def _no_dev_secrets_outside_development(self) -> ApiSettings:
         if self.env == "production":

@@ -12,6 +12,7 @@ from dashboard_api.api.routes import (
     live,
     metrics,
     ngsi,
+    opendata,
     settings,
 )
 
@@ -19,3 +20,4 @@ api_router = APIRouter()
 for module in (health, live, auth, areas, feeds, alerts, settings, admin, metrics):
     api_router.include_router(module.router)
 api_router.include_router(ngsi.router)
+api_router.include_router(opendata.router)

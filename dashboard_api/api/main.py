@@ -7,6 +7,7 @@ from dashboard_api.api.routes import (
     alerts,
     areas,
     auth,
+    exports,
     feeds,
     health,
     live,
@@ -21,3 +22,4 @@ for module in (health, live, auth, areas, feeds, alerts, settings, admin, metric
     api_router.include_router(module.router)
 api_router.include_router(ngsi.router)
 api_router.include_router(opendata.router)
+api_router.include_router(exports.router)

@@ -44,6 +44,8 @@ class ApiSettings(StackSettings):
     # Orion `httpCustom` / NGSI-LD `receiverInfo` header); unset refuses every notification.
     ngsi_notify_token: SecretStr | None = None
     ngsi_max_body_bytes: int = 1_048_576
+    export_rate_per_s: float = 0.2  # history exports per client: one every 5 s sustained
+    export_burst: int = 10
 
     @model_validator(mode="after")
     def _no_dev_secrets_outside_development(self) -> ApiSettings:

@@ -1,5 +1,6 @@
-"""Must show (issue 20, 4): a CSV export of one Seoul day for one area matches the
-database's rollups (and the 1-minute rows they were made from)."""
+"""Open data out through a running API: must show 4 (a CSV export of one Seoul day for
+one area matches the database's rollups and the 1-minute rows they were made from) and
+the Seoul-shaped endpoint read back by the Seoul adapters (must show 3)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ import psycopg
 import pytest
 
 from citypulse.domain.korea_time import KST
-from tests.integration.dashboard_api.conftest import ApiStack
+from sensors.adapters.seoul_citydata import ParsedLivePopulation, parse_citydata_json
+from sensors.adapters.seoul_citydata_xml import parse_citydata_xml
+from tests.integration.dashboard_api.conftest import ApiStack, area_state
+from tests.integration.support import wait_for
 
 DAY = datetime(2026, 3, 19, tzinfo=KST)
 
@@ -77,3 +81,25 @@ def test_csv_export_of_a_day_matches_the_rollups(api_stack: ApiStack) -> None:
 
     assert _csv(api_stack, "1d", area="POI000").status_code == 404
     assert _csv(api_stack, "5s").status_code == 422
+
+
+def test_published_states_are_served_in_seoul_and_fiware_shapes(api_stack: ApiStack) -> None:
+    state = {**area_state("POI009", 0.7243, "attention"), "comfort_level": "보통"}
+    api_stack.publish(state, area_state("POI009", 1.1, "caution", zone="exit-3"))
+    base = f"{api_stack.base}/api/v1/opendata"
+
+    def served() -> bool:
+        r = httpx.get(f"{base}/crowdflow", params={"area": "POI009"}, timeout=10)
+        return r.status_code == 200 and len(r.json()) == 2
+
+    wait_for(served, 30, "the states to reach the API")
+    url = f"{base}/seoul/sample/{{}}/citydata_ppltn/1/5/광화문·덕수궁"
+    as_json = httpx.get(url.format("json"), timeout=10)
+    as_xml = httpx.get(url.format("xml"), timeout=10)
+    for parsed in (*parse_citydata_json(as_json.content), *parse_citydata_xml(as_xml.text)):
+        assert isinstance(parsed, ParsedLivePopulation), parsed
+        e = parsed.estimate
+        assert (e.area_code, e.people_min, e.people_max) == ("POI009", 7243, 7243)
+        assert e.congestion_level == "보통"
+        held = datetime.fromisoformat(state["as_of"]).replace(second=0, microsecond=0)
+        assert e.event_time == held

@@ -72,6 +72,32 @@ def crowd_flow_entity(state: AreaState, hotspot: Hotspot | None) -> dict[str, An
     return entity
 
 
+def area_entity(hotspot: Hotspot, state: AreaState | None) -> dict[str, Any]:
+    """A registry area as a key-values `PointOfInterest` with its polygon; `occupancy` is
+    the current head count when CityPulse holds a state for the area."""
+    entity: dict[str, Any] = {
+        "id": f"urn:ngsi-ld:PointOfInterest:citypulse:{hotspot.code}",
+        "type": "PointOfInterest",
+        "name": hotspot.name_ko,
+        "alternateName": hotspot.name_en or hotspot.name_ko,
+        "category": [hotspot.category] if hotspot.category else [],
+        "address": {
+            "addressCountry": "KR",
+            "addressRegion": "서울특별시",
+            "addressLocality": hotspot.district,
+        },
+        "location": hotspot.polygon.to_geojson(),
+        "refSeeAlso": [f"{ENTITY_PREFIX}{hotspot.code}"],
+        "source": "CityPulse",
+        "dataProvider": "CityPulse",
+    }
+    if not entity["category"]:
+        del entity["category"]
+    if state is not None:
+        entity["occupancy"] = _persons(state.people, 0.0)
+    return entity
+
+
 def _kst_minute(state: AreaState, plus: timedelta = timedelta()) -> str:
     return (state.as_of + plus).astimezone(KST).strftime("%Y-%m-%d %H:%M")
 

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from dashboard_api.api.deps import HubDep
 from dashboard_api.opendata.shapes import (
     SDM_CONTEXT,
+    area_entity,
     citydata_json,
     citydata_record,
     citydata_xml,
@@ -42,6 +43,14 @@ async def crowd_flow_entities(
             entity["@context"] = [SDM_CONTEXT]
         out.append(entity)
     return out
+
+
+@router.get("/areas")
+async def area_entities(hub: HubDep) -> list[dict[str, Any]]:
+    """Every registry area as a key-values `PointOfInterest` (Smart Data Models) with
+    its polygon, and its current head count as `occupancy` where CityPulse holds one."""
+    held = {s.area_code: s for s in states_of(hub.latest) if s.zone_id is None}
+    return [area_entity(h, held.get(code)) for code, h in sorted(hotspots_by_code().items())]
 
 
 @router.get("/seoul/{key}/{fmt}/citydata_ppltn/{start}/{end}/{area}")

@@ -64,3 +64,11 @@ def test_seoul_shape_unknown_area_is_seoul_no_data(client: TestClient) -> None:
     assert r.status_code == 404
     assert json.loads(r.content)["RESULT"]["RESULT.CODE"] == "INFO-200"
     assert client.get("/api/v1/opendata/seoul/k/csv/citydata_ppltn/1/5/POI009").status_code == 422
+
+
+def test_areas_are_points_of_interest(client: TestClient) -> None:
+    r = client.get("/api/v1/opendata/areas")
+    assert r.status_code == 200
+    by_id = {e["id"]: e for e in r.json()}
+    assert by_id["urn:ngsi-ld:PointOfInterest:citypulse:POI009"]["occupancy"] == 7240
+    assert "occupancy" not in by_id["urn:ngsi-ld:PointOfInterest:citypulse:POI001"]

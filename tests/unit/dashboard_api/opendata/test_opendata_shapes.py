@@ -14,6 +14,7 @@ from referencing import Registry, Resource
 
 from citypulse.domain.area_state import AreaState
 from dashboard_api.opendata.shapes import (
+    area_entity,
     citydata_json,
     citydata_record,
     citydata_xml,
@@ -158,3 +159,20 @@ def test_states_of_skips_what_is_not_a_state() -> None:
 def test_the_official_key_values_examples_validate(name: str) -> None:
     example = json.loads((SDM / name).read_text(encoding="utf-8"))
     assert [e.message for e in _validator().iter_errors(example)] == []
+
+
+def test_areas_validate_as_points_of_interest() -> None:
+    schema = json.loads((SDM / "PointOfInterest-schema.json").read_text(encoding="utf-8"))
+    common = json.loads((SDM / "common-schema.json").read_text(encoding="utf-8"))
+    registry: Registry[Any] = Registry().with_resource(
+        common["$id"], Resource.from_contents(common)
+    )
+    validator = Draft202012Validator(schema, registry=registry, format_checker=FormatChecker())
+    held = {s.area_code: s for s in STATES if s.zone_id is None}
+    entities = [area_entity(h, held.get(code)) for code, h in HOTSPOTS.items()]
+    errors = {e["id"]: [x.message for x in validator.iter_errors(e)] for e in entities}
+    assert {k: v for k, v in errors.items() if v} == {}
+    poi009 = next(e for e in entities if e["id"].endswith("POI009"))
+    assert poi009["occupancy"] == round(STATES[0].people)
+    assert poi009["location"]["type"] == "Polygon"
+    assert list(validator.iter_errors({**poi009, "occupancy": "many"}))  # it can fail

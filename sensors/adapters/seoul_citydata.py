@@ -318,16 +318,22 @@ def _str_or(node: Mapping[str, Any], keys: tuple[str, ...], default: str | None)
     return default
 
 
+_MAX_DEPTH = 32  # a reply (or a cache of replies, or xmltodict's) nests under 10 levels
+
+
 def _live_records(
-    node: object, area_code: str | None, area_name: str | None
+    node: object, area_code: str | None, area_name: str | None, depth: int = 0
 ) -> Iterator[tuple[Mapping[str, Any], str | None, str | None]]:
     """Every mapping holding AREA_PPLTN_MIN, with the area code and name of its parents.
 
     The parents are CITYDATA in a `citydata` reply, or a cache's {"name": .., "citydata": ..}.
+    Deeper than _MAX_DEPTH is not looked into (hostile nesting must not exhaust the stack).
     """
+    if depth > _MAX_DEPTH:
+        return
     if isinstance(node, list):
         for item in node:
-            yield from _live_records(item, area_code, area_name)
+            yield from _live_records(item, area_code, area_name, depth + 1)
     elif isinstance(node, Mapping):
         if "AREA_PPLTN_MIN" in node:
             yield node, area_code, area_name
@@ -335,7 +341,7 @@ def _live_records(
         code = _str_or(node, ("AREA_CD",), area_code)
         name = _str_or(node, ("AREA_NM", "name"), area_name)
         for value in node.values():
-            yield from _live_records(value, code, name)
+            yield from _live_records(value, code, name, depth + 1)
 
 
 def parse_citydata_json(
@@ -351,6 +357,9 @@ def parse_citydata_json(
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         yield Reject(source_file, exc.lineno, "", f"not JSON: {exc.msg}")
+        return
+    except (ValueError, RecursionError) as exc:  # not UTF-8; nested past the parser's stack
+        yield Reject(source_file, 0, "", f"not JSON: {type(exc).__name__}")
         return
     result = api_result_of_json(doc)
     if result is not None and not result.ok:

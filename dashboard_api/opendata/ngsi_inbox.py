@@ -71,8 +71,10 @@ def notification_parts(body: bytes, flavour: Flavour) -> tuple[str, list[object]
     if not isinstance(doc, dict):
         raise NotANotification("not a JSON object")
     data = doc.get("data")
+    if isinstance(data, dict) and data.get("type") == "FeatureCollection":
+        data = data.get("features")  # NGSI-LD `format: geojson`
     if not isinstance(data, list):
-        raise NotANotification("no 'data' list of entities")
+        raise NotANotification("no 'data' list of entities (or FeatureCollection)")
     if flavour == "ld":
         if doc.get("type") != "Notification":
             raise NotANotification("an NGSI-LD notification has type 'Notification'")

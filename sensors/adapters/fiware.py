@@ -117,7 +117,12 @@ def entities_of(doc: object) -> list[object]:
     if isinstance(doc, Mapping):
         if is_notification(doc) or ("data" in doc and "id" not in doc):
             data = doc.get("data")
-            return list(data) if isinstance(data, list) else [data]
+            if isinstance(data, list):
+                return list(data)
+            # a geo+json notification (NGSI-LD `format: geojson`) carries a FeatureCollection
+            if not (isinstance(data, Mapping) and data.get("type") == "FeatureCollection"):
+                return [data]
+            doc = data
         if doc.get("type") == "FeatureCollection":
             features = doc.get("features")
             return list(features) if isinstance(features, list) else [features]

@@ -10,6 +10,7 @@ documents. The XML side (including responses truncated by a collector) is in
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -133,7 +134,7 @@ def _count(fields: Mapping[str, Any], key: str, errors: _FieldErrors) -> int:
     except ValueError:
         errors.add(key, f"not a number: {text!r}")
         return 0
-    if value < 0 or value != int(value):
+    if not math.isfinite(value) or value < 0 or value != int(value):
         errors.add(key, f"not a head count: {text!r}")
         return 0
     return int(value)

@@ -116,3 +116,16 @@ def test_memory_is_bounded() -> None:
     # the oldest key is forgotten: a very late repeat goes to the worker's own memory
     assert len(inbox.receive(_v2(_entity(minute=20)), "v2", ZONES, NOW).published) == 1
     assert inbox.receive(_v2(_entity(minute=22)), "v2", ZONES, NOW).repeated == 1
+
+
+def test_geojson_ld_notification() -> None:
+    feature = {"id": "urn:ngsi-ld:CrowdFlowObserved:cam-1", "type": "Feature",
+               "geometry": {"type": "Point", "coordinates": [126.985, 37.563]},
+               "properties": {k: v for k, v in _entity().items() if k != "id"}}  # fmt: skip
+    doc = {"id": "urn:n:geo", "type": "Notification",
+           "data": {"type": "FeatureCollection", "features": [feature]}}  # fmt: skip
+    sink = ListSink()
+    result = NotificationInbox(sink, load_hotspots()).receive(
+        json.dumps(doc).encode(), "ld", ZONES, NOW
+    )
+    assert len(result.published) == 1 and result.rejects == []

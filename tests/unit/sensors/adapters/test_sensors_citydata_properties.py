@@ -52,3 +52,11 @@ def test_any_value_in_a_record(changes: dict[str, object]) -> None:
 def test_deep_nesting_is_a_reject(depth: int) -> None:
     _check("[" * depth + "]" * depth)
     _check('{"a":' * depth + "1" + "}" * depth)
+
+
+@pytest.mark.parametrize("text", ["1E400", "inf", "nan", "-0.5"])
+def test_non_finite_counts_are_rejected(text: str) -> None:
+    record = {**GOOD, "AREA_PPLTN_MAX": text, "FCST_PPLTN": [{"FCST_PPLTN_MIN": text}]}
+    items = list(parse_citydata_json(json.dumps({"SeoulRtd.citydata_ppltn": [record]})))
+    assert items and all(isinstance(i, Reject) for i in items)
+    assert any(i.field == "AREA_PPLTN_MAX" and "head count" in i.reason for i in items)  # type: ignore[union-attr]

@@ -136,3 +136,22 @@ def test_interval_end_wins_over_a_bare_start_instant() -> None:
     assert isinstance(item, ZoneCount)
     assert item.event_time == datetime(2026, 3, 20, 14, 25, tzinfo=UTC)
     assert item.event_id.endswith("2026-03-20T14:25:00+00:00")  # one spelling, UTC
+
+
+def test_geojson_notification_carries_a_feature_collection(sensor_fixtures: Path) -> None:
+    feature = json.loads(_official(sensor_fixtures, "2021-example-geojsonfeature.json"))
+    doc = {
+        "id": "urn:ngsi-ld:Notification:geo",
+        "type": "Notification",
+        "data": {"type": "FeatureCollection", "features": [feature]},
+    }
+    (item,) = iter_crowd_flow(json.dumps(doc), zones=ZONES)
+    assert isinstance(item, ZoneCount) and item.event_time == END_OF_INTERVAL
+
+
+def test_nested_notifications_are_not_followed() -> None:
+    inner: dict[str, object] = {"type": "Notification", "id": "n", "data": []}
+    for _ in range(900):
+        inner = {"type": "Notification", "id": "n", "data": inner}
+    (item,) = iter_crowd_flow(json.dumps(inner), zones=ZONES)
+    assert not isinstance(item, ZoneCount) and item.field == "type"

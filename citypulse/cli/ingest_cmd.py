@@ -97,8 +97,19 @@ def cmd_ingest(args: argparse.Namespace, config: Settings) -> int:
         areas = assign_areas(positions, load_hotspots())
         items = iter_sdot_csv(path.read_bytes(), positions, areas, source_file=str(path))
     else:
+        from sensors.registry import RegistryError, read_zones_csv
+
+        try:
+            zones = (
+                read_zones_csv(Path(args.zones).read_text("utf-8-sig").splitlines())
+                if args.zones
+                else {}
+            )
+        except (OSError, RegistryError) as exc:
+            sys.stderr.write(f"citypulse: --zones {args.zones}: {exc}\n")
+            return 2
         items = iter_crowd_flow(
-            path.read_text(encoding="utf-8"), zones={}, hotspots=load_hotspots(),
+            path.read_text(encoding="utf-8"), zones=zones, hotspots=load_hotspots(),
             source_file=str(path),
         )  # fmt: skip
     pub = _publisher(settings)
@@ -150,6 +161,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     ing.add_argument("kind", choices=["citydata-xml", "citydata-json", "sdot", "fiware"])
     ing.add_argument("path")
     ing.add_argument("--positions", help="S-DoT sensor_longitude_latitude.csv")
+    ing.add_argument("--zones", help="FIWARE: zone_id,area_code,walkable_m2 CSV (zone registry)")
     ing.set_defaults(func=cmd_ingest)
     poll = sub.add_parser("poll", help="poll Seoul's live citydata_ppltn API into Kafka")
     poll.add_argument("--rounds", type=int, default=None, help="stop after N rounds")

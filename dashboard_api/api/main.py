@@ -7,13 +7,19 @@ from dashboard_api.api.routes import (
     alerts,
     areas,
     auth,
+    exports,
     feeds,
     health,
     live,
     metrics,
+    ngsi,
+    opendata,
     settings,
 )
 
 api_router = APIRouter()
 for module in (health, live, auth, areas, feeds, alerts, settings, admin, metrics):
     api_router.include_router(module.router)
+api_router.include_router(ngsi.router)
+api_router.include_router(opendata.router)
+api_router.include_router(exports.router)

@@ -46,6 +46,13 @@ class ApiSettings(BaseSettings):
     rate_limit_per_s: float = 20.0  # anonymous requests per client IP, sustained
     rate_limit_burst: int = 60
 
+    # FIWARE brokers' notifications (/api/v1/ngsi/notify/*) carry this bearer token (an
+    # Orion `httpCustom` / NGSI-LD `receiverInfo` header); unset refuses every notification.
+    ngsi_notify_token: SecretStr | None = None
+    ngsi_max_body_bytes: int = 1_048_576
+    export_rate_per_s: float = 0.2  # history exports per client: one every 5 s sustained
+    export_burst: int = 10
+
 
 def get_api_settings(conn: HTTPConnection) -> ApiSettings:
     """The settings `create_app` was given (a dependency of HTTP and websocket routes)."""

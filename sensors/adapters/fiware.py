@@ -1,21 +1,31 @@
 """FIWARE `CrowdFlowObserved` entities (NGSI v2 / NGSI-LD, normalized / key-values) to
 `ZoneCount`s.
 
-Accepted documents: one entity, a list of entities (a query result) or a notification
-({"data": [...]}). Each attribute is read the same way whatever the format: a v2
-{"type", "value"}, an LD Property {"value"} (DateTime as {"@type", "@value"}), an LD
-Relationship {"object"}, or a plain key-values value.
+Accepted documents: one entity, a list of entities (a query result), an NGSI v2
+notification ({"subscriptionId", "data": [...]}), an NGSI-LD notification ({"id",
+"type": "Notification", "data": [...]}), a GeoJSON Feature ({"type": "Feature",
+"properties": {"type": "CrowdFlowObserved", ...}}, what a broker answers to
+`Accept: application/geo+json`) or a FeatureCollection of them. Each attribute is read
+the same way whatever the format: a v2 {"type", "value"}, an LD Property {"value"}
+(DateTime as {"@type", "@value"}), an LD Relationship {"object"}, or a plain key-values
+value.
 
 - zone: `refRoadSegment`, else the entity id; the `urn:ngsi-ld:` prefix is dropped.
-- time: end of `dateObserved` (an instant or an ISO interval 'a/b'), else `dateObservedTo`,
-  else `dateObservedFrom`; a time without offset is UTC, as the data model says.
+- time: the END of the observation interval, so every representation of one observation
+  has one event time (and one event id): `dateObservedTo` when present, else the end of
+  `dateObserved` (an ISO interval 'a/b', or an instant), else `dateObservedFrom`. The
+  official examples since 2023 give `dateObserved` as the bare start instant beside
+  `dateObservedTo`; reading `dateObserved` first would count them twice. A time without
+  offset is UTC, as the data model says.
 - walkable m²: the entity's `walkableArea` (not in the data model; our extension), else
-  the zone registry. Area: the zone registry, else the hotspot containing `location`.
+  the zone registry, else the walkable m² of the hotspot containing `location`. Area: the
+  zone registry, else the (smallest) hotspot containing `location`.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -55,28 +65,30 @@ def _short_id(value: str) -> str:
 def _parse_time(text: str) -> datetime:
     end = text.split("/")[-1].strip()
     when = datetime.fromisoformat(end.replace("Z", "+00:00"))
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    # One instant, one spelling: the event id must not depend on the offset it came in.
+    return (when if when.tzinfo is not None else when.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _observed_at(entity: Mapping[str, Any]) -> datetime:
-    for name in ("dateObserved", "dateObservedTo", "dateObservedFrom"):
+    for name in ("dateObservedTo", "dateObserved", "dateObservedFrom"):
         value = _attr(entity, name)
         if isinstance(value, str) and value.strip():
             return _parse_time(value)
     raise ValueError("no dateObserved, dateObservedTo or dateObservedFrom")
 
 
-def _positions(coords: object) -> Iterator[tuple[float, float]]:
-    """Every [lon, lat] pair in GeoJSON coordinates, whatever their nesting."""
+def _positions(coords: object, depth: int = 0) -> Iterator[tuple[float, float]]:
+    """Every [lon, lat] pair in GeoJSON coordinates, nested at most as deep as a
+    MultiPolygon's (deeper is not GeoJSON and is ignored)."""
     if (
         isinstance(coords, list)
         and len(coords) >= 2
-        and all(isinstance(c, int | float) for c in coords[:2])
+        and all(isinstance(c, int | float) and math.isfinite(c) for c in coords[:2])
     ):
         yield (float(coords[0]), float(coords[1]))
-    elif isinstance(coords, list):
+    elif isinstance(coords, list) and depth < 4:
         for part in coords:
-            yield from _positions(part)
+            yield from _positions(part, depth + 1)
 
 
 def _location_point(entity: Mapping[str, Any]) -> tuple[float, float] | None:
@@ -90,13 +102,44 @@ def _location_point(entity: Mapping[str, Any]) -> tuple[float, float] | None:
     return (sum(p[0] for p in pts) / len(pts), sum(p[1] for p in pts) / len(pts))
 
 
+def is_notification(doc: object) -> bool:
+    """An NGSI-LD notification (type Notification) or an NGSI v2 one (subscriptionId)."""
+    return isinstance(doc, Mapping) and (
+        doc.get("type") == "Notification" or ("subscriptionId" in doc and "data" in doc)
+    )
+
+
 def entities_of(doc: object) -> list[object]:
-    """The entities of one document: a single entity, a list, or a notification's data."""
+    """The entities of one document: a single entity, a list, a notification's data or a
+    FeatureCollection's features (a notification whose data is no list is one bad entity)."""
     if isinstance(doc, list):
         return list(doc)
-    if isinstance(doc, Mapping) and isinstance(doc.get("data"), list) and "id" not in doc:
-        return list(doc["data"])
+    if isinstance(doc, Mapping):
+        if is_notification(doc) or ("data" in doc and "id" not in doc):
+            data = doc.get("data")
+            if isinstance(data, list):
+                return list(data)
+            # a geo+json notification (NGSI-LD `format: geojson`) carries a FeatureCollection
+            if not (isinstance(data, Mapping) and data.get("type") == "FeatureCollection"):
+                return [data]
+            doc = data
+        if doc.get("type") == "FeatureCollection":
+            features = doc.get("features")
+            return list(features) if isinstance(features, list) else [features]
     return [doc]
+
+
+def _unfeature(entity: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A GeoJSON Feature as the entity it represents: id, then its properties, with the
+    geometry as `location` when the properties carry none."""
+    props = entity.get("properties")
+    if not isinstance(props, Mapping):
+        return entity
+    flat: dict[str, Any] = {"id": entity.get("id"), **props}
+    geometry = entity.get("geometry")
+    if "location" not in flat and isinstance(geometry, Mapping):
+        flat["location"] = geometry
+    return flat
 
 
 def zone_count_from_entity(
@@ -114,6 +157,8 @@ def zone_count_from_entity(
 
     if not isinstance(entity, Mapping):
         return reject("", "not an entity object")
+    if entity.get("type") == "Feature":
+        entity = _unfeature(entity)
     if entity.get("type") not in (
         ENTITY_TYPE,
         f"https://smartdatamodels.org/dataModel.Transportation/{ENTITY_TYPE}",
@@ -128,6 +173,7 @@ def zone_count_from_entity(
     if (
         isinstance(count, bool)
         or not isinstance(count, int | float)
+        or not math.isfinite(count)
         or count < 0
         or count != int(count)
     ):
@@ -138,15 +184,22 @@ def zone_count_from_entity(
         return reject("dateObserved", str(exc))
     zone = zones.get(zone_id)
     area_code = zone.area_code if zone else None
-    if area_code is None and (point := _location_point(entity)) is not None:
-        inside = locate_all(point[0], point[1], hotspots)
-        area_code = inside[0].code if inside else None
-    if area_code is None:
-        return reject("refRoadSegment", f"zone {zone_id!r} is in no registry zone and no hotspot")
     walkable = _attr(entity, "walkableArea")
     if walkable is None and zone is not None:
         walkable = zone.walkable_m2
-    if not isinstance(walkable, int | float) or isinstance(walkable, bool) or walkable <= 0:
+    if area_code is None and (point := _location_point(entity)) is not None:
+        inside = locate_all(point[0], point[1], hotspots)
+        if inside:
+            area_code = inside[0].code
+            walkable = inside[0].walkable_m2 if walkable is None else walkable
+    if area_code is None:
+        return reject("refRoadSegment", f"zone {zone_id!r} is in no registry zone and no hotspot")
+    if (
+        not isinstance(walkable, int | float)
+        or isinstance(walkable, bool)
+        or not math.isfinite(walkable)
+        or walkable <= 0
+    ):
         return reject("walkableArea", f"no positive walkable m² for zone {zone_id!r}")
     try:
         return ZoneCount(
@@ -178,6 +231,9 @@ def iter_crowd_flow(
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         yield Reject(source_file, 0, "", f"not JSON: {exc.msg} at line {exc.lineno}")
+        return
+    except (ValueError, RecursionError) as exc:  # not UTF-8; nested past the parser's stack
+        yield Reject(source_file, 0, "", f"not JSON: {type(exc).__name__}")
         return
     spots = list(hotspots)
     for record, entity in enumerate(entities_of(doc), start=1):

@@ -10,6 +10,7 @@ documents. The XML side (including responses truncated by a collector) is in
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -133,7 +134,7 @@ def _count(fields: Mapping[str, Any], key: str, errors: _FieldErrors) -> int:
     except ValueError:
         errors.add(key, f"not a number: {text!r}")
         return 0
-    if value < 0 or value != int(value):
+    if not math.isfinite(value) or value < 0 or value != int(value):
         errors.add(key, f"not a head count: {text!r}")
         return 0
     return int(value)
@@ -176,11 +177,27 @@ def _time(fields: Mapping[str, Any], key: str, errors: _FieldErrors) -> datetime
         return None
 
 
-def _forecast(fields: Mapping[str, Any], errors: _FieldErrors) -> tuple[ForecastPoint, ...]:
-    raw = fields.get("FCST_PPLTN")
+def list_field(fields: Mapping[str, Any], key: str) -> list[object]:
+    """The rows of a list field whatever the JSON shape: the API's own list, one row, or
+    what XML-to-JSON converters (xmltodict) make of <KEY><KEY>row</KEY>..</KEY>, i.e.
+    {KEY: {KEY: [rows]}} or {KEY: {KEY: row}} when there is a single row."""
+    raw = fields.get(key)
+    for _ in range(8):  # a wrapper per XML level; deeper is not a reply
+        if isinstance(raw, Mapping) and len(raw) == 1 and key in raw:
+            raw = raw[key]
+        else:
+            break
     if raw is None or raw == "":
-        return ()
-    items = raw if isinstance(raw, list) else [raw]
+        return []
+    rows = raw if isinstance(raw, list) else [raw]
+    return [
+        row[key] if isinstance(row, Mapping) and len(row) == 1 and key in row else row
+        for row in rows
+    ]
+
+
+def _forecast(fields: Mapping[str, Any], errors: _FieldErrors) -> tuple[ForecastPoint, ...]:
+    items = list_field(fields, "FCST_PPLTN")
     points: list[ForecastPoint] = []
     for i, item in enumerate(items):
         if not isinstance(item, Mapping):
@@ -302,16 +319,22 @@ def _str_or(node: Mapping[str, Any], keys: tuple[str, ...], default: str | None)
     return default
 
 
+_MAX_DEPTH = 32  # a reply (or a cache of replies, or xmltodict's) nests under 10 levels
+
+
 def _live_records(
-    node: object, area_code: str | None, area_name: str | None
+    node: object, area_code: str | None, area_name: str | None, depth: int = 0
 ) -> Iterator[tuple[Mapping[str, Any], str | None, str | None]]:
     """Every mapping holding AREA_PPLTN_MIN, with the area code and name of its parents.
 
     The parents are CITYDATA in a `citydata` reply, or a cache's {"name": .., "citydata": ..}.
+    Deeper than _MAX_DEPTH is not looked into (hostile nesting must not exhaust the stack).
     """
+    if depth > _MAX_DEPTH:
+        return
     if isinstance(node, list):
         for item in node:
-            yield from _live_records(item, area_code, area_name)
+            yield from _live_records(item, area_code, area_name, depth + 1)
     elif isinstance(node, Mapping):
         if "AREA_PPLTN_MIN" in node:
             yield node, area_code, area_name
@@ -319,7 +342,7 @@ def _live_records(
         code = _str_or(node, ("AREA_CD",), area_code)
         name = _str_or(node, ("AREA_NM", "name"), area_name)
         for value in node.values():
-            yield from _live_records(value, code, name)
+            yield from _live_records(value, code, name, depth + 1)
 
 
 def parse_citydata_json(
@@ -335,6 +358,9 @@ def parse_citydata_json(
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         yield Reject(source_file, exc.lineno, "", f"not JSON: {exc.msg}")
+        return
+    except (ValueError, RecursionError) as exc:  # not UTF-8; nested past the parser's stack
+        yield Reject(source_file, 0, "", f"not JSON: {type(exc).__name__}")
         return
     result = api_result_of_json(doc)
     if result is not None and not result.ok:

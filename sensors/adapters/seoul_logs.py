@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 
@@ -89,7 +90,8 @@ def _count(value: object) -> int | None:
         number = float(str(value))
     except ValueError:
         return None
-    return int(number) if number >= 0 and number == int(number) else None
+    ok = math.isfinite(number) and number >= 0 and number == int(number)  # 'inf' is a float
+    return int(number) if ok else None
 
 
 def iter_five_minute_log(

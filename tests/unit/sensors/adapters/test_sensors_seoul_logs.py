@@ -135,6 +135,10 @@ def test_five_minute_log(seoul_data: Path) -> None:
             {"광화문·덕수궁": {"2023-07-17 12:10:31": {"PPL_MIN": "9", "PPL_MAX": "3"}}},
             "bad head-count",
         ),
+        (
+            {"광화문·덕수궁": {"2023-07-17 12:10:31": {"PPL_MIN": "9", "PPL_MAX": "inf"}}},
+            "bad head-count",
+        ),
         ({"광화문·덕수궁": {"17/07/2023": {"PPL_MIN": "1", "PPL_MAX": "3"}}}, "not a KST time"),
         (
             {"어딘가": {"2023-07-17 12:10:31": {"PPL_MIN": "1", "PPL_MAX": "3"}}},

@@ -1,0 +1,1 @@
+"""Open data in and out: FIWARE NGSI notifications received, city data shared."""

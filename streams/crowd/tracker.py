@@ -81,11 +81,15 @@ class AreaTracker:
         out: dict[SourceKey, str] = {}
         for key, r in self.latest.items():
             reason = beyond_packing(r, self.walkable_m2) or self._jumped.get(key)
-            if reason is None and self.zone_id is not None:
-                others = [o for k, o in self.latest.items() if k != key]
-                reason = off_peers(r, others, self.walkable_m2, now)
             if reason is not None:
                 out[key] = reason
+        if self.zone_id is not None:  # peers: the zone's other readings not already out
+            left = {k: r for k, r in self.latest.items() if k not in out}
+            for key, r in left.items():
+                others = [o for k, o in left.items() if k != key]
+                reason = off_peers(r, others, self.walkable_m2, now)
+                if reason is not None:
+                    out[key] = reason
         return out
 
     def fused(

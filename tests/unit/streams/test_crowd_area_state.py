@@ -224,3 +224,36 @@ def test_state_carries_each_horizons_forecast_record() -> None:
     assert ramp_error is not None and ramp_error < 0.1  # under half the 10-minute change
     after_drop = records[44][10][0]
     assert after_drop is not None and after_drop > ramp_error + 0.05  # the drop counts
+
+
+@pytest.mark.parametrize(
+    ("events", "unready_from", "ready_again"),
+    [
+        # (minute, counter) readings; the trend restarts when who is counted changes (b,
+        # silent after minute 24, is stale past 3 minutes) ...
+        ([(m, "a") for m in range(40)] + [(m, "b") for m in range(25)], 27, 37),
+        # ... when a counter joins ...
+        ([(m, "a") for m in range(40)] + [(m, "b") for m in range(20, 40)], 20, 30),
+        # ... and after an outage longer than the stale horizon (3 counter minutes)
+        ([(m, "a") for m in (*range(15), *range(19, 40))], 19, 29),
+        # a short hole is no outage
+        ([(m, "a") for m in (*range(15), *range(17, 40))], None, None),
+    ],
+)
+def test_the_trend_waits_after_a_change_of_sources_or_an_outage(
+    events: list[tuple[int, str]], unready_from: int | None, ready_again: int | None
+) -> None:
+    tracker = AreaTracker("POI014", walkable_m2=500.0, zone_id="z")
+    ready: dict[int, bool] = {}
+    for m in range(40):
+        t = NOW + timedelta(minutes=m)
+        for _, cid in [e for e in events if e[0] == m]:
+            tracker.observe(counter(500 + 10 * m + (50 if cid == "b" else 0), t, cid=cid))
+        state = tracker.update(t + timedelta(seconds=1), DEFAULT)
+        if state is not None and not state.stale:
+            ready[m] = state.trend_ready
+    unready = [m for m, r in ready.items() if m >= 10 and not r]
+    if unready_from is None:
+        assert unready == []
+    else:
+        assert unready[0] == unready_from and unready[-1] == ready_again - 1

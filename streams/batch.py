@@ -30,7 +30,7 @@ from streams.crowd.windows import (
     StatsKey,
     StatsPartial,
     bucket_of,
-    judge_lateness,
+    is_too_late,
 )
 
 
@@ -56,7 +56,7 @@ class DeadLetter:
 class ValidationPolicy:
     max_future: timedelta = timedelta(minutes=5)
     max_age: timedelta = timedelta(days=7)
-    # streams.crowd.windows.judge_lateness: a reading further behind the newest event
+    # streams.crowd.windows.is_too_late: a reading further behind the newest event
     # time of its partition is stored raw and dead-lettered.
     allowed_lateness: timedelta = DEFAULT_ALLOWED_LATENESS
     max_density_per_m2: float = 12.0  # beyond any crowd ever measured: a broken counter
@@ -189,7 +189,10 @@ class BatchProcessor:
                 detail = f"event_id {event.event_id} was already counted"
                 out.dead.append(DeadLetter(rec, "duplicate", detail, event.source))
                 continue
-            watermark, too_late = judge_lateness(at, watermark, lateness)
+            if watermark is None or at > watermark:
+                watermark, too_late = at, False
+            else:
+                too_late = is_too_late(at, watermark, lateness)
             if not bucket <= at < bucket_end:
                 bucket = bucket_of(at)
                 bucket_end = bucket + MINUTE

@@ -3,7 +3,7 @@
 The worker folds each batch into one `StatsPartial` per (area, zone, source, minute) and
 the sink adds it onto the stored `crowd_stats_1m` row (samples + samples, least of the
 minima, newest value by event time), so partials of one window may arrive in any number
-of batches. Whether a reading may still correct its window is `judge_lateness`: by its
+of batches. Whether a reading may still correct its window is `is_too_late`: by its
 event time against the newest event time seen on its partition.
 
 Pure: no clock; the watermark comes from event times only.
@@ -27,17 +27,14 @@ def bucket_of(ts: datetime) -> datetime:
     return ts.replace(second=0, microsecond=0)
 
 
-def judge_lateness(
-    at: datetime, newest: datetime | None, allowed: timedelta
-) -> tuple[datetime, bool]:
-    """(newest event time including `at`, whether `at` is too late to correct its window).
+def is_too_late(at: datetime, newest: datetime, allowed: timedelta) -> bool:
+    """A reading more than `allowed` behind the newest event time of its partition is
+    too late to correct its window: it is stored raw and dead-lettered `too_late`.
 
-    A reading more than `allowed` behind the newest event time of its partition is
-    stored raw and dead-lettered `too_late`; anything closer still counts in its window.
+    The caller keeps `newest` (a reading newer than it is never late, so the batch calls
+    this only for the others).
     """
-    if newest is None or at > newest:
-        return at, False
-    return newest, at < newest - allowed
+    return at < newest - allowed
 
 
 class Sample(Protocol):

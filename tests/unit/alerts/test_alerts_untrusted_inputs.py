@@ -132,7 +132,7 @@ SPOILS: dict[str, Spoil] = {
     "counter 1e30": counters_from(("c2",), lambda z: 1e30, once=False),
     "counter beyond packing": counters_from(("c2",), lambda z: 15 * ZONE_M2, once=False),
     "counter one-minute jump": counters_from(("c2",), lambda z: (z + 4) * ZONE_M2, once=True),
-    "counter far off its peers": counters_from(("c3",), lambda z: 5 * z * ZONE_M2, once=False),
+    "counter far off its peers": counters_from(("c3",), lambda z: 4.2 * z * ZONE_M2, once=False),
     "counter off peers, 1e9": counters_from(("c1",), lambda z: 1e9, once=False),
     "all counters jump once": counters_from(
         ("c1", "c2", "c3"), lambda z: (z + 5) * ZONE_M2, once=True

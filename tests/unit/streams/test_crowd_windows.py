@@ -8,16 +8,20 @@ from datetime import UTC, datetime, timedelta
 from functools import reduce
 
 import pytest
+from test_batch import records, zone
 
+from sensors.registry import hotspots_by_code
+from streams.batch import BatchProcessor, ValidationPolicy
 from streams.crowd.windows import (
     DEFAULT_ALLOWED_LATENESS,
     StatsPartial,
     bucket_of,
-    judge_lateness,
+    is_too_late,
 )
 from streams.settings import WorkerSettings
 
 T0 = datetime(2026, 6, 13, 4, 0, tzinfo=UTC)
+HOTSPOTS = hotspots_by_code()
 
 
 def at(seconds: float) -> datetime:
@@ -43,22 +47,32 @@ TEN_MIN = timedelta(minutes=10)
 
 
 @pytest.mark.parametrize(
-    ("event_s", "newest_s", "expected_newest_s", "too_late"),
+    ("event_s", "newest_s", "too_late"),
     [
-        (0, None, 0, False),  # first event of a partition
-        (60, 0, 60, False),  # newer: moves the watermark
-        (0, 60, 60, False),  # older, inside the allowed lateness
-        (0, 600, 600, False),  # exactly the allowed lateness behind: still counts
-        (-0.001, 600, 600, True),  # just beyond it
-        (-3600, 600, 600, True),
-        (600, 600, 600, False),  # a tie
+        (0, 60, False),  # older, inside the allowed lateness
+        (0, 600, False),  # exactly the allowed lateness behind: still counts
+        (-0.001, 600, True),  # just beyond it
+        (-3600, 600, True),
+        (600, 600, False),  # a tie
     ],
 )
 def test_lateness_is_judged_by_event_time_behind_the_partitions_newest(
-    event_s: float, newest_s: float | None, expected_newest_s: float, too_late: bool
+    event_s: float, newest_s: float, too_late: bool
 ) -> None:
-    newest = None if newest_s is None else at(newest_s)
-    assert judge_lateness(at(event_s), newest, TEN_MIN) == (at(expected_newest_s), too_late)
+    assert is_too_late(at(event_s), at(newest_s), TEN_MIN) is too_late
+
+
+@pytest.mark.parametrize(
+    ("minutes_behind", "dead"),
+    [(0, False), (9, False), (10, False), (10.01, True), (60, True)],
+)
+def test_the_batch_applies_the_one_lateness_rule(minutes_behind: float, dead: bool) -> None:
+    newest = T0 + timedelta(minutes=30)
+    proc = BatchProcessor(HOTSPOTS, ValidationPolicy(allowed_lateness=TEN_MIN))
+    events = [zone("new", newest), zone("old", newest - timedelta(minutes=minutes_behind))]
+    out = proc.process(records(*events), {}, newest + timedelta(seconds=1))
+    assert [d.reason for d in out.dead] == (["too_late"] if dead else [])
+    assert sum(p.samples for p in out.stats.values()) == (1 if dead else 2)
 
 
 def test_the_default_lateness_is_the_settings_default() -> None:

@@ -62,13 +62,16 @@ class AreaTracker:
         if held is not None and held.event_time > reading.event_time:
             return False
         self.latest[key] = reading
-        reason = jump(self._last_plausible.get(key), reading, self.walkable_m2)
-        if reason is None and beyond_packing(reading, self.walkable_m2) is None:
-            self._last_plausible[key] = reading
-        if reason is None:
-            self._jumped.pop(key, None)
-        else:
+        previous = self._last_plausible.get(key)
+        reason = None if previous is None else jump(previous, reading, self.walkable_m2)
+        if reason is not None:
             self._jumped[key] = reason
+        else:
+            if self._jumped:
+                self._jumped.pop(key, None)
+            # beyond_packing's rule without building its reason (every reading comes here)
+            if reading.people <= IMPLAUSIBLE_DENSITY_PER_M2 * self.walkable_m2:
+                self._last_plausible[key] = reading
         if len(self.latest) > self.max_sources:
             oldest = min(self.latest, key=lambda k: self.latest[k].event_time)
             del self.latest[oldest]

@@ -66,14 +66,16 @@ class StatsPartial:
         return cls(1, r.people, r.people, r.people, r.people, r.event_time, r.walkable_m2)
 
     def add(self, r: Sample) -> None:
+        # Called for nearly every reading of a batch: each attribute is read once.
+        people, at = r.people, r.event_time
         self.samples += 1
-        self.people_sum += r.people
-        if r.people < self.people_min:
-            self.people_min = r.people
-        elif r.people > self.people_max:
-            self.people_max = r.people
-        if r.event_time >= self.last_event_time:
-            self.people_last, self.last_event_time = r.people, r.event_time
+        self.people_sum += people
+        if people < self.people_min:
+            self.people_min = people
+        elif people > self.people_max:
+            self.people_max = people
+        if at >= self.last_event_time:
+            self.people_last, self.last_event_time = people, at
             self.walkable_m2 = r.walkable_m2
 
     def merged(self, later: StatsPartial) -> StatsPartial:

@@ -40,15 +40,8 @@ from sensors.adapters.reject import Reject
 from sensors.events import CityEvent, PopulationEstimate, ZoneCount, encode_event
 from sensors.registry import Hotspot, hotspots_by_code
 from sensors.replay import load_recorded_logs
-from streams.batch import (
-    MINUTE,
-    BatchProcessor,
-    BatchResult,
-    RawRecord,
-    StatsKey,
-    ValidationPolicy,
-    bucket_of,
-)
+from streams.batch import BatchProcessor, BatchResult, RawRecord, ValidationPolicy
+from streams.crowd.windows import MINUTE, StatsKey, bucket_of
 from streams.housekeeping import Housekeeping
 from streams.sink import PostgresBatchStore
 

@@ -27,9 +27,16 @@ from sensors.events import (
     decode_event,
 )
 from sensors.registry import Hotspot
+from streams.crowd.windows import (
+    DEFAULT_ALLOWED_LATENESS,
+    MINUTE,
+    StatsKey,
+    StatsPartial,
+    bucket_of,
+    is_too_late,
+)
 
 log = logging.getLogger(__name__)
-MINUTE = timedelta(minutes=1)
 K = TypeVar("K")
 
 
@@ -55,9 +62,9 @@ class DeadLetter:
 class ValidationPolicy:
     max_future: timedelta = timedelta(minutes=5)
     max_age: timedelta = timedelta(days=7)
-    # A late event inside this margin behind the newest event time of its partition
-    # still corrects its window; anything later is stored raw and dead-lettered.
-    allowed_lateness: timedelta = timedelta(minutes=10)
+    # streams.crowd.windows.is_too_late: a reading further behind the newest event
+    # time of its partition is stored raw and dead-lettered.
+    allowed_lateness: timedelta = DEFAULT_ALLOWED_LATENESS
     max_density_per_m2: float = 12.0  # beyond any crowd ever measured: a broken counter
     recent_ids: int = 200_000  # event ids remembered to drop duplicates (12-26 MB)
 
@@ -77,37 +84,6 @@ class CrowdReading:
     confidence: float
     replaced: bool
     walkable_m2: float
-
-
-StatsKey = tuple[str, str, str, datetime]  # area, zone, source, 1-minute bucket
-
-
-@dataclass
-class StatsPartial:
-    """Mergeable 1-minute aggregate: the database adds these to what it holds."""
-
-    samples: int
-    people_sum: float
-    people_min: float
-    people_max: float
-    people_last: float
-    last_event_time: datetime
-    walkable_m2: float
-
-    @classmethod
-    def of(cls, r: CrowdReading) -> StatsPartial:
-        return cls(1, r.people, r.people, r.people, r.people, r.event_time, r.walkable_m2)
-
-    def add(self, r: CrowdReading) -> None:
-        self.samples += 1
-        self.people_sum += r.people
-        if r.people < self.people_min:
-            self.people_min = r.people
-        elif r.people > self.people_max:
-            self.people_max = r.people
-        if r.event_time >= self.last_event_time:
-            self.people_last, self.last_event_time = r.people, r.event_time
-            self.walkable_m2 = r.walkable_m2
 
 
 @dataclass
@@ -183,10 +159,6 @@ class BatchResult:
         for name in ("readings", "reading_records", "environment", "environment_records",
                      "statuses", "stats", "dead", "events", "event_records"):  # fmt: skip
             setattr(self, name, getattr(kept, name))
-
-
-def bucket_of(ts: datetime) -> datetime:
-    return ts.replace(second=0, microsecond=0)
 
 
 _partition_of = attrgetter("topic", "partition")
@@ -288,7 +260,7 @@ class BatchProcessor:
             if watermark is None or at > watermark:
                 watermark, too_late = at, False
             else:
-                too_late = at < watermark - lateness
+                too_late = is_too_late(at, watermark, lateness)
             if not bucket <= at < bucket_end:
                 bucket = bucket_of(at)
                 bucket_end = bucket + MINUTE

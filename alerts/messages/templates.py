@@ -86,6 +86,12 @@ def _fire(r: AlertRecord, lang: Language) -> str:
             if lang == "en"
             else f"[데이터중단] {area} 수신없음 최근 {r.reading.density_per_m2:.1f}명/㎡ {tm}"
         )
+    if r.rule is RuleKind.DATA_QUALITY:  # an impossible number must not read as a crowd
+        return (
+            f"[DATA QUALITY] {area} implausible sensor input, check the feed {tm}"
+            if lang == "en"
+            else f"[데이터이상] {area} 비정상 센서값 점검요망 {tm}"
+        )
     return f"[Crowd {st}] {area} {nums} {tm}" if lang == "en" else f"[인파{st}] {area} {nums} {tm}"
 
 

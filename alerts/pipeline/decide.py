@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from alerts.rules import TECHNICAL_RULES, AlertEngine, Deescalate, Escalate, Fire, NoChange, Resolve
+from alerts.rules import AlertEngine, Deescalate, Escalate, Fire, NoChange, Resolve, RuleKind
 from citypulse.domain.area_state import AreaState
 
 Change = Fire | Escalate | Deescalate | Resolve
@@ -56,7 +56,8 @@ class StartupGrace:
             return changes
         kept = []
         for d in changes:
-            if isinstance(d, Fire) and d.rule in TECHNICAL_RULES:
+            # Only silence is expected while first states arrive; a broken input is not.
+            if isinstance(d, Fire) and d.rule is RuleKind.DATA_GAP:
                 self.release(d.dedup_key)
             else:
                 kept.append(d)

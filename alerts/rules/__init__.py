@@ -1,11 +1,12 @@
 """Alert rules: stage thresholds with hold and hysteresis, rate of rise, forecast crossing,
-data gap; overrides, event-day profiles, silences, inhibition and grouping. Pure."""
+data gap, data quality; overrides, event-day profiles, silences, inhibition and grouping. Pure."""
 
 from alerts.rules.config import (
     TECHNICAL_RULES,
     AlertEventDay,
     AlertPolicy,
     DataGapRule,
+    DataQualityRule,
     ForecastRule,
     RateOfRiseRule,
     RuleKind,
@@ -39,6 +40,7 @@ __all__ = [
     "AlertSubject",
     "AreaInfo",
     "DataGapRule",
+    "DataQualityRule",
     "Deescalate",
     "DistrictGrouper",
     "Escalate",

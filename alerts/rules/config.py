@@ -22,11 +22,12 @@ class RuleKind(StrEnum):
     RATE_OF_RISE = "rate_of_rise"  # density rising fast
     FORECAST = "forecast"  # 심각 forecast within N minutes
     DATA_GAP = "data_gap"  # a watched feed went silent
+    DATA_QUALITY = "data_quality"  # an input no crowd can produce: for the technicians
 
 
 # Rules about the system rather than the crowd: texted to the technical on-call group,
 # never to crowd recipients, and never counted against a crowd recipient's budget.
-TECHNICAL_RULES: frozenset[RuleKind] = frozenset({RuleKind.DATA_GAP})
+TECHNICAL_RULES: frozenset[RuleKind] = frozenset({RuleKind.DATA_GAP, RuleKind.DATA_QUALITY})
 
 
 def dedup_key(key: str, rule: RuleKind) -> str:
@@ -85,6 +86,18 @@ class DataGapRule:
 
 
 @dataclass(frozen=True)
+class DataQualityRule:
+    """A state whose inputs the stream worker judged implausible (`AreaState.implausible`,
+    `density_plausible`): such a state never raises or escalates a crowd rule, it raises
+    this one instead, routed like the data-gap alert (a feed problem, not a crowd)."""
+
+    hold_s: float = 0.0  # one impossible reading is already worth a look
+    clear_hold_s: float = 600.0  # a sensor that glitches every few minutes stays one alert
+    severity: Stage = Stage.CAUTION
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
 class RuleSet:
     """The effective rules of one area or zone at one moment."""
 
@@ -92,6 +105,7 @@ class RuleSet:
     rate_of_rise: RateOfRiseRule = field(default_factory=RateOfRiseRule)
     forecast: ForecastRule = field(default_factory=ForecastRule)
     data_gap: DataGapRule = field(default_factory=DataGapRule)
+    data_quality: DataQualityRule = field(default_factory=DataQualityRule)
     profile: str | None = None  # name of the event-day profile applied, if any
     extra_groups: tuple[str, ...] = ()  # recipient groups the profile adds
 
@@ -105,6 +119,7 @@ class RuleOverride:
     rate_of_rise: RateOfRiseRule | None = None
     forecast: ForecastRule | None = None
     data_gap: DataGapRule | None = None
+    data_quality: DataQualityRule | None = None
 
     def apply(self, rules: RuleSet) -> RuleSet:
         return replace(
@@ -113,6 +128,7 @@ class RuleOverride:
             rate_of_rise=self.rate_of_rise or rules.rate_of_rise,
             forecast=self.forecast or rules.forecast,
             data_gap=self.data_gap or rules.data_gap,
+            data_quality=self.data_quality or rules.data_quality,
         )
 
 

@@ -3,7 +3,9 @@
 Per key (area or zone) it keeps one LevelTracker per rule, the last event time and seq.
 Holds and hysteresis run in event time (`state.as_of`); silences use `now`. A stale state
 never clears or raises a density alert (a silent feed must never look calm); it feeds
-the data-gap rule instead.
+the data-gap rule instead. A state whose density is implausible never raises, escalates
+or clears one either; any implausible input feeds the data-quality rule. A trend that
+is not ready (`trend_ready`) is never used by a rule.
 """
 
 from __future__ import annotations
@@ -31,7 +33,15 @@ from alerts.rules.silences import Silence, matching_silence
 from citypulse.domain.area_state import AreaState
 from citypulse.domain.stages import Stage
 
-_RULE_ORDER = (RuleKind.STAGE, RuleKind.FORECAST, RuleKind.RATE_OF_RISE, RuleKind.DATA_GAP)
+_RULE_ORDER = (
+    RuleKind.STAGE,
+    RuleKind.FORECAST,
+    RuleKind.RATE_OF_RISE,
+    RuleKind.DATA_GAP,
+    RuleKind.DATA_QUALITY,
+)
+# Rules about the feed, not the crowd: they run on every state, stale or implausible.
+_FEED_RULES = frozenset({RuleKind.DATA_GAP, RuleKind.DATA_QUALITY})
 
 
 @dataclass(frozen=True)
@@ -91,25 +101,32 @@ class AlertEngine:
             as_of=state.as_of,
             density_per_m2=state.density_per_m2,
             people=state.people,
-            trend_per_min=state.trend_per_min,
+            trend_per_min=state.trend_per_min if state.trend_ready else None,
             forecast_density_per_m2=peak[1] if peak else None,
             forecast_horizon_min=peak[0] if peak else None,
         )
         ks.last_reading = reading
+        # A stale or impossible density says nothing about the crowd: no raise, no
+        # escalation, no clear, and holds start over.
+        blind = state.stale or not state.density_plausible
         changes: list[AlertDecision] = []
         for rule in _RULE_ORDER:
             tracker = self._tracker(ks, rule, rules)
             if tracker is None:
                 continue
-            if rule is not RuleKind.DATA_GAP and (state.stale or gap_broken):
+            if rule not in _FEED_RULES and (blind or gap_broken):
                 tracker.reset_timers()
-                if state.stale:
+                if blind:
                     continue
             hold_s, clear_hold_s = _holds(rules, rule)
             cond = conditions_for(rule, rules, state, tracker.levels)
             previous, level = tracker.step(state.as_of, cond, hold_s, clear_hold_s)
             if level != previous:
-                changes.append(self._decision(ks, rule, rules, previous, level, reading, now))
+                quality = rule is RuleKind.DATA_QUALITY and level > previous
+                why = _quality_reason(state) if quality else None
+                changes.append(
+                    self._decision(ks, rule, rules, previous, level, reading, now, reason=why)
+                )
         return changes
 
     def find_gaps(self, now: datetime) -> list[AlertDecision]:
@@ -274,7 +291,7 @@ class AlertEngine:
             other_key = other.rpartition(":")[0]
             if self._keys[other_key].subject.area_code != area_code or other_level <= level:
                 continue
-            if RuleKind(other.rpartition(":")[2]) is RuleKind.DATA_GAP:
+            if RuleKind(other.rpartition(":")[2]) in _FEED_RULES:
                 continue
             if best is None or (other_level, other) > best:
                 best = (other_level, other)
@@ -291,6 +308,7 @@ def _enabled(rules: RuleSet, rule: RuleKind, area_code: str) -> bool:
         RuleKind.RATE_OF_RISE: rules.rate_of_rise.enabled,
         RuleKind.FORECAST: rules.forecast.enabled,
         RuleKind.DATA_GAP: rules.data_gap.watches(area_code),
+        RuleKind.DATA_QUALITY: rules.data_quality.enabled,
     }[rule]
 
 
@@ -301,6 +319,7 @@ def _levels(rules: RuleSet, rule: RuleKind) -> tuple[Stage, ...]:
         RuleKind.RATE_OF_RISE: rules.rate_of_rise.severity,
         RuleKind.FORECAST: rules.forecast.severity,
         RuleKind.DATA_GAP: rules.data_gap.severity,
+        RuleKind.DATA_QUALITY: rules.data_quality.severity,
     }[rule]
     return (severity,)
 
@@ -311,7 +330,14 @@ def _holds(rules: RuleSet, rule: RuleKind) -> tuple[float, float]:
         RuleKind.RATE_OF_RISE: (rules.rate_of_rise.hold_s, rules.rate_of_rise.clear_hold_s),
         RuleKind.FORECAST: (rules.forecast.hold_s, rules.forecast.clear_hold_s),
         RuleKind.DATA_GAP: (rules.data_gap.hold_s, 0.0),
+        RuleKind.DATA_QUALITY: (rules.data_quality.hold_s, rules.data_quality.clear_hold_s),
     }[rule]
+
+
+def _quality_reason(state: AreaState) -> str:
+    reasons = state.implausible or ("implausible density",)
+    more = f" (+{len(reasons) - 2} more)" if len(reasons) > 2 else ""
+    return "implausible input: " + "; ".join(reasons[:2]) + more
 
 
 def _reason(rule: RuleKind, rules: RuleSet, previous: Stage, level: Stage, r: Reading) -> str:
@@ -328,4 +354,6 @@ def _reason(rule: RuleKind, rules: RuleSet, previous: Stage, level: Stage, r: Re
             f"{rules.forecast.target_stage.label_en} forecast in {r.forecast_horizon_min} min "
             f"({r.forecast_density_per_m2:.1f}/m²)"
         )
+    if rule is RuleKind.DATA_QUALITY:
+        return "inputs plausible again"  # raising carries the worker's reasons instead
     return "feed stale" if level > Stage.NORMAL else "feed back"

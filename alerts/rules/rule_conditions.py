@@ -28,7 +28,15 @@ def conditions_for(
         return _rate_of_rise(rules, state, levels)
     if rule is RuleKind.FORECAST:
         return _forecast(rules, state, levels)
+    if rule is RuleKind.DATA_QUALITY:
+        bad = implausible(state)
+        return _one(levels, raise_=bad, clear=not bad)
     return _one(levels, raise_=state.stale, clear=not state.stale)
+
+
+def implausible(state: AreaState) -> bool:
+    """The worker judged an input, or the density itself, implausible."""
+    return bool(state.implausible) or not state.density_plausible
 
 
 def _one(levels: Sequence[Stage], raise_: bool, clear: bool) -> LevelConditions:
@@ -49,7 +57,7 @@ def _stage(rules: RuleSet, state: AreaState, levels: Sequence[Stage]) -> LevelCo
 
 def _rate_of_rise(rules: RuleSet, state: AreaState, levels: Sequence[Stage]) -> LevelConditions:
     r, trend = rules.rate_of_rise, state.trend_per_min
-    if trend is None:  # unknown trend: neither raise nor clear
+    if trend is None or not state.trend_ready:  # unknown trend: neither raise nor clear
         return _one(levels, raise_=False, clear=False)
     rising = trend >= r.rise_per_min and state.density_per_m2 >= r.min_density_per_m2
     return _one(levels, raise_=rising, clear=trend < r.clear_below_per_min)
@@ -57,6 +65,8 @@ def _rate_of_rise(rules: RuleSet, state: AreaState, levels: Sequence[Stage]) -> 
 
 def _forecast(rules: RuleSet, state: AreaState, levels: Sequence[Stage]) -> LevelConditions:
     f = rules.forecast
+    if not state.trend_ready:  # too few points since a start or a change: unknown
+        return _one(levels, raise_=False, clear=False)
     bound = rules.stage.thresholds.lower_bound(f.target_stage)
     peak = forecast_peak(state, f.within_min)
     if peak is None:  # no forecast within the horizon: nothing says it will cross

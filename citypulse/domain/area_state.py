@@ -26,6 +26,9 @@ class SourceContribution(BaseModel):
     weight: Annotated[float, Field(ge=0, le=1)]
     age_s: Annotated[float, Field(ge=0)]
     stale: bool = False
+    # False: the worker judged this input implausible (beyond packing, a jump no crowd
+    # makes, far off its peers); it is shown but not counted.
+    plausible: bool = True
 
 
 class ForecastPoint(BaseModel):
@@ -54,11 +57,19 @@ class AreaState(BaseModel):
     people_max: float | None = None
     walkable_m2: float
     density_per_m2: float
-    density_plausible: bool = True  # False above ~10/m²: a wrong area or double count
+    # False when the density itself cannot be true (above ~10/m²: a wrong area or a
+    # double count, or no input is plausible): the stage is then held, never raised.
+    density_plausible: bool = True
+    # Why inputs or the density were judged implausible; any entry raises a data-quality
+    # alert, never a crowd alert.
+    implausible: tuple[str, ...] = ()
     stage: StageName
     stage_ko: str
     comfort_level: ComfortLabel | None = None
     trend_per_min: float | None = None  # persons/m² per minute
+    # False until enough points over a long enough span since a start, an outage or a
+    # change of sources: then no trend, no forecast, and no rule may use either.
+    trend_ready: bool = True
     forecast: tuple[ForecastPoint, ...] = ()
     sources: tuple[SourceContribution, ...] = ()
     stale: bool = False  # a silent feed must never look calm

@@ -16,11 +16,11 @@ from citypulse.domain.comfort import ComfortLabel
 from citypulse.domain.stages import Stage
 from citypulse.domain.thresholds import ResolvedThresholds
 from streams.crowd.comfort import COMFORT_LABELS, ComfortCalibration, comfort_rank
-from streams.crowd.density import density_per_m2
+from streams.crowd.density import IMPLAUSIBLE_DENSITY_PER_M2, density_per_m2
 from streams.crowd.forecast import DailyShape, forecast_density
 from streams.crowd.fusion import FusedCount
 from streams.crowd.staleness import STALE_AFTER_CADENCES, guarded_stage, is_scope_stale
-from streams.crowd.trend import trend_per_min
+from streams.crowd.trend import DensityHistory, trend_per_min, trend_ready
 
 
 def _freshest_ages(fused: FusedCount) -> dict[SourceKind, float | None]:
@@ -68,19 +68,35 @@ def build_area_state(
     required_sources: Iterable[SourceKind] = (),
     stale_after_cadences: float = STALE_AFTER_CADENCES,
     forecast_skill: Mapping[int, tuple[float | None, int]] | None = None,
+    implausible: tuple[str, ...] = (),
 ) -> AreaState:
-    """`history` holds recent (event time, density) points, the current one included;
-    `forecast_skill` the (mean absolute error, forecasts scored) per horizon so far."""
+    """`history` holds recent (event time, density) points, the current one included,
+    since the last start, outage or change of sources; `forecast_skill` the (mean
+    absolute error, forecasts scored) per horizon so far; `implausible` why inputs were
+    judged implausible (they are left out of `fused` already)."""
     density = density_per_m2(fused.people, walkable_m2)
+    plausible = density.plausible and fused.plausible
+    if not density.plausible:
+        limit = IMPLAUSIBLE_DENSITY_PER_M2
+        implausible = (*implausible, f"beyond packing: {density.per_m2:.3g}/m² > {limit:g}/m²")
+    elif not fused.plausible and not implausible:
+        implausible = ("no plausible input",)
     required = tuple(required_sources)
     stale = fused.stale or (
         bool(required) and is_scope_stale(_freshest_ages(fused), required, stale_after_cadences)
     )
-    stage = guarded_stage(thresholds.stage(density.per_m2), last_stage, stale)
-    slope = trend_per_min(history, now)
+    if plausible:
+        stage = guarded_stage(thresholds.stage(density.per_m2), last_stage, stale)
+    else:  # nothing true to judge by: hold the last stage, neither up nor down
+        stage = last_stage if last_stage is not None else Stage.NORMAL
+    points = history if isinstance(history, DensityHistory) else list(history)
+    ready = plausible and not stale and trend_ready(points, now)
+    slope = trend_per_min(points, now) if ready else None
     skill = forecast_skill or {}
     forecast: tuple[ForecastPoint, ...] = ()
-    if not stale:  # a forecast from a silent feed would extrapolate what nobody measured
+    # A forecast from a silent feed, an unready trend or an impossible density would
+    # extrapolate what nobody measured.
+    if ready:
         forecast = tuple(
             ForecastPoint(
                 horizon_min=f.horizon_min,
@@ -101,11 +117,15 @@ def build_area_state(
         people_max=fused.people_max,
         walkable_m2=walkable_m2,
         density_per_m2=density.per_m2,
-        density_plausible=density.plausible,
+        density_plausible=plausible,
+        implausible=implausible,
         stage=stage_name(stage),
         stage_ko=stage.label_ko,
-        comfort_level=None if stale else _comfort(scope, area_code, fused, comfort, now),
-        trend_per_min=None if stale else slope,
+        comfort_level=None
+        if stale or not plausible
+        else _comfort(scope, area_code, fused, comfort, now),
+        trend_per_min=slope,
+        trend_ready=ready,
         forecast=forecast,
         sources=fused.sources,
         stale=stale,

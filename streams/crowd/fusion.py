@@ -15,8 +15,8 @@ Pure: every age is measured from a `now` passed in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from citypulse.domain.area_state import SourceContribution, SourceKind
@@ -89,9 +89,13 @@ def reading_from_visitor_count(
 
 
 def freshness(source: SourceKind, age: float) -> float:
-    """1 within one cadence, then halving with each further cadence."""
+    """1 within one cadence, then halving with each further cadence. Weighs readings
+    only once every one of them is stale; a fresh reading weighs in full until stale."""
     cadences = age / EXPECTED_CADENCE_S[source]
     return float(0.5 ** max(0.0, cadences - 1.0))
+
+
+SourceKey = tuple[SourceKind, str]  # kind, source id
 
 
 @dataclass(frozen=True)
@@ -103,37 +107,63 @@ class FusedCount:
     people_min: float | None = None
     people_max: float | None = None
     official_label: ComfortLabel | None = None  # Seoul's own label, when telecom decided
+    # The inputs the number rests on (fresh and plausible): when they change, the number
+    # steps, and a trend across the step would be invented.
+    contributors: frozenset[SourceKey] = frozenset()
+    # False when no input is plausible: `people` is then the raw figure, shown, not used.
+    plausible: bool = True
 
 
 def fuse_zone(
-    readings: Iterable[SourceReading], now: datetime, k: float = STALE_AFTER_CADENCES
+    readings: Iterable[SourceReading],
+    now: datetime,
+    k: float = STALE_AFTER_CADENCES,
+    implausible: Collection[SourceKey] = (),
 ) -> FusedCount | None:
-    """Weighted mean of one zone's readings; None when nothing has reported."""
+    """Weighted mean of one zone's readings; None when nothing has reported.
+
+    A reading counts in full (base x confidence) until it is stale, then not at all
+    while any reading is fresh: a counter that stops holds its last value, then leaves,
+    so the mean never drifts toward the others as its weight fades. Readings judged
+    implausible weigh nothing; if no reading is plausible the raw mean is returned,
+    flagged `plausible=False`.
+    """
     items = list(readings)
     if not items:
         return None
     ages = [age_s(r.event_time, now) for r in items]
     stale = [is_source_stale(r.source, a, k) for r, a in zip(items, ages, strict=True)]
+    good = [(r.source, r.source_id) not in implausible for r in items]
+    usable = good if any(good) else [True] * len(items)
+    fresh = [u and not s for u, s in zip(usable, stale, strict=True)]
+    # All stale: the last word, the newest weighing most.
+    counted = fresh if any(fresh) else usable
     raw = [
-        BASE_WEIGHT[r.source] * r.confidence * freshness(r.source, a)
-        for r, a in zip(items, ages, strict=True)
+        BASE_WEIGHT[r.source] * r.confidence * (1.0 if any(fresh) else freshness(r.source, a))
+        if c
+        else 0.0
+        for r, a, c in zip(items, ages, counted, strict=True)
     ]
-    if not all(stale):
-        raw = [0.0 if s else w for w, s in zip(raw, stale, strict=True)]
-    if sum(raw) <= 0:
-        raw = [1.0] * len(items)  # all report zero confidence: no reason to prefer one
+    if sum(raw) <= 0:  # all report zero confidence: no reason to prefer one
+        raw = [1.0 if c else 0.0 for c in counted]
     total = sum(raw)
     weights = [w / total for w in raw]
     people = sum(w * r.people for w, r in zip(weights, items, strict=True))
     contributions = tuple(
-        SourceContribution(source=r.source, people=r.people, weight=min(1.0, w), age_s=a, stale=s)
-        for r, w, a, s in zip(items, weights, ages, stale, strict=True)
+        SourceContribution(
+            source=r.source, people=r.people, weight=min(1.0, w), age_s=a, stale=s, plausible=g
+        )
+        for r, w, a, s, g in zip(items, weights, ages, stale, good, strict=True)
     )
     return FusedCount(
         people=people,
         sources=contributions,
         as_of=max(r.event_time for r in items),
         stale=all(stale),
+        contributors=frozenset(
+            (r.source, r.source_id) for r, w in zip(items, raw, strict=True) if w > 0
+        ),
+        plausible=any(good),
     )
 
 
@@ -163,8 +193,36 @@ def fuse_area(
     zones: Mapping[str, FusedCount],
     now: datetime,
     k: float = STALE_AFTER_CADENCES,
+    telecom_plausible: bool = True,
 ) -> FusedCount | None:
-    """Area head count: max(telecom estimate, sum of fresh zone counts)."""
+    """Area head count: max(telecom estimate, sum of fresh zone counts).
+
+    An implausible telecom estimate and zones with no plausible input are left out of
+    the number (the estimate is still listed, weight 0); with nothing plausible at all
+    the raw figure is returned, flagged `plausible=False`.
+    """
+    usable = {name: z for name, z in zones.items() if z.plausible}
+    if (telecom is None or not telecom_plausible) and not usable:
+        raw = _fuse_area(telecom, zones, now, k, telecom_plausible=True)
+        return None if raw is None else replace(raw, plausible=False, contributors=frozenset())
+    return _fuse_area(
+        telecom if telecom_plausible else None,
+        usable,
+        now,
+        k,
+        telecom_plausible=True,
+        shown=None if telecom_plausible else telecom,
+    )
+
+
+def _fuse_area(
+    telecom: SourceReading | None,
+    zones: Mapping[str, FusedCount],
+    now: datetime,
+    k: float,
+    telecom_plausible: bool,
+    shown: SourceReading | None = None,
+) -> FusedCount | None:
     fresh_zones = [z for z in zones.values() if not z.stale]
     t_age = None if telecom is None else age_s(telecom.event_time, now)
     t_stale = telecom is None or is_source_stale("telecom", t_age, k)
@@ -185,12 +243,31 @@ def fuse_area(
             weight=1.0 if telecom_decides else 0.0,
             age_s=t_age,
             stale=t_stale,
+            plausible=telecom_plausible,
+        )
+        sources = (own, *mix)
+    elif shown is not None:  # an implausible estimate: listed, never counted
+        at = age_s(shown.event_time, now)
+        own = SourceContribution(
+            source="telecom",
+            people=shown.people,
+            weight=0.0,
+            age_s=at,
+            stale=is_source_stale("telecom", at, k),
+            plausible=False,
         )
         sources = (own, *mix)
     newest = [z.as_of for z in fresh_zones]
     if telecom is not None:
         newest.append(telecom.event_time)
+    if shown is not None:
+        newest.append(shown.event_time)
     stale = t_stale and all(z.stale for z in fresh_zones)
+    contributors: frozenset[SourceKey] = frozenset().union(
+        *(z.contributors for z in fresh_zones if not z.stale)
+    )
+    if telecom is not None and not t_stale:
+        contributors |= {("telecom", telecom.source_id)}
     if telecom is not None and telecom_decides:
         return FusedCount(
             people=telecom.people,
@@ -200,5 +277,8 @@ def fuse_area(
             people_min=telecom.people_min,
             people_max=telecom.people_max,
             official_label=None if t_stale else telecom.official_label,
+            contributors=contributors,
         )
-    return FusedCount(people=floor, sources=sources, as_of=max(newest), stale=stale)
+    return FusedCount(
+        people=floor, sources=sources, as_of=max(newest), stale=stale, contributors=contributors
+    )

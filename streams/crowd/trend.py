@@ -18,6 +18,11 @@ import numpy as np
 import numpy.typing as npt
 
 TREND_WINDOW = timedelta(minutes=15)
+# A trend any rule may use needs this many points over this span (after a start, an
+# outage or a change of sources): two or three noisy counter minutes after a cold start
+# gave +0.4/m² a minute. Three telecom estimates (every 5 min) span 10 minutes.
+MIN_TREND_POINTS = 3
+MIN_TREND_SPAN = timedelta(minutes=10)
 TREND_HALF_LIFE_MIN = 5.0
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -56,11 +61,25 @@ class DensityHistory:
         self._us: deque[int] = deque(maxlen=maxlen)
         self._values: deque[float] = deque(maxlen=maxlen)
         self._spacing_us = spacing // _MICROSECOND
+        self._since_us: int | None = None
+
+    def restart(self, since: datetime) -> None:
+        """Forget every point; later points older than `since` are ignored too."""
+        self._times.clear()
+        self._us.clear()
+        self._values.clear()
+        self._since_us = _to_us(since)
+
+    @property
+    def newest(self) -> datetime | None:
+        return self._times[-1] if self._times else None
 
     def remember(self, at: datetime, density: float) -> None:
         """Inputs in the newest point's slot replace it (a state refreshed every 5 s must
         not flood the trend); a late input in an older slot is kept beside it."""
         at_us = _to_us(at)
+        if self._since_us is not None and at_us < self._since_us:
+            return  # from before a restart: it belongs to another set of sources
         if self._us:
             last = self._us[-1]
             if at_us >= last and at_us // self._spacing_us == last // self._spacing_us:
@@ -124,6 +143,20 @@ def weighted_ls_slope(
     if var == 0.0:
         return None
     return float(np.sum(w * (x - xm) * (y - ym)) / var)
+
+
+def trend_ready(
+    points: Iterable[tuple[datetime, float]],
+    now: datetime,
+    window: timedelta = TREND_WINDOW,
+    min_points: int = MIN_TREND_POINTS,
+    min_span: timedelta = MIN_TREND_SPAN,
+) -> bool:
+    """Enough distinct points over a long enough span within the window to trust a slope."""
+    x, _ = _minutes_before(points, now, window)
+    if len(np.unique(x)) < min_points:
+        return False
+    return float(x[-1] - x[0]) >= min_span / timedelta(minutes=1) - 1e-9  # float minutes
 
 
 def trend_per_min(

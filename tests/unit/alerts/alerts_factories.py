@@ -25,6 +25,9 @@ def make_state(
     stale: bool = False,
     seq: int | None = None,
     walkable_m2: float = 10_000.0,
+    trend_ready: bool = True,
+    density_plausible: bool = True,
+    implausible: tuple[str, ...] = (),
 ) -> AreaState:
     return AreaState(
         scope="area" if zone is None else "zone",
@@ -42,4 +45,7 @@ def make_state(
         ),
         stale=stale,
         seq=int(t_s) if seq is None else seq,
+        trend_ready=trend_ready,
+        density_plausible=density_plausible,
+        implausible=implausible,
     )

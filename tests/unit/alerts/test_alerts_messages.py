@@ -127,6 +127,9 @@ def record(
          "21:05 #A1042", SmsClass("LMS", 100)),
         (TemplateKind.FIRE, "ko", record(RuleKind.DATA_GAP, Stage.CAUTION),
          "[데이터중단] 이태원 관광특구 수신없음 최근 3.4명/㎡ 21:05 #A1042", SmsClass("SMS", 64)),
+        # an impossible number must not read as a crowd: no density, no head count
+        (TemplateKind.FIRE, "ko", record(RuleKind.DATA_QUALITY, Stage.CAUTION),
+         "[데이터이상] 이태원 관광특구 비정상 센서값 점검요망 21:05 #A1042", SmsClass("SMS", 64)),
         (TemplateKind.ESCALATE, "ko", record(severity=Stage.SERIOUS),
          "[인파심각 격상] 이태원 관광특구 3.4명/㎡ 약12,345명 +0.12/분 21:05 #A1042",
          SmsClass("SMS", 73)),

@@ -10,6 +10,7 @@ from citypulse.domain.stages import Stage
 from citypulse.domain.thresholds import ThresholdBook
 from streams.crowd.area_state import build_area_state
 from streams.crowd.comfort import ComfortCalibration, ComfortCutoffs
+from streams.crowd.forecast import damped_steps
 from streams.crowd.fusion import FusedCount, SourceReading, fuse_zone
 from streams.crowd.tracker import AreaTracker
 
@@ -54,7 +55,7 @@ def test_build_area_state(
     comfort: str | None,
     n_forecast: int,
 ) -> None:
-    history = [(NOW - timedelta(minutes=m), fc.people / 1000.0) for m in range(5)]
+    history = [(NOW - timedelta(minutes=m), fc.people / 1000.0) for m in range(11)]
     state = build_area_state(
         scope="area",
         area_code="POI014",
@@ -76,7 +77,13 @@ def test_build_area_state(
     assert state.trend_per_min == (None if stale else pytest.approx(0.0))
 
 
-def test_implausible_density_is_flagged_not_clipped() -> None:
+@pytest.mark.parametrize(
+    ("last", "stage"), [(None, "normal"), (Stage.CAUTION, "caution"), (Stage.SERIOUS, "serious")]
+)
+def test_implausible_density_is_flagged_not_clipped_and_holds_the_stage(
+    last: Stage | None, stage: str
+) -> None:
+    history = [(NOW - timedelta(minutes=m), 2.0) for m in range(11)]
     state = build_area_state(
         scope="zone",
         area_code="POI014",
@@ -85,8 +92,13 @@ def test_implausible_density_is_flagged_not_clipped() -> None:
         walkable_m2=1000.0,
         thresholds=DEFAULT,
         now=NOW,
+        history=history,
+        last_stage=last,
     )
-    assert (state.density_per_m2, state.density_plausible, state.stage) == (12.0, False, "serious")
+    assert (state.density_per_m2, state.density_plausible) == (12.0, False)
+    assert state.stage == stage  # neither raised by the impossible number nor lowered
+    assert state.implausible and "beyond packing" in state.implausible[0]
+    assert (state.trend_per_min, state.trend_ready, state.forecast) == (None, False, ())
     assert state.comfort_level is None  # zones have no Seoul calibration
     assert state.key == "POI014/exit11"
 
@@ -99,20 +111,24 @@ def test_zone_tracker_rising_crowd_trend_forecast_and_seq() -> None:
     tracker = AreaTracker("POI014", walkable_m2=500.0, zone_id="exit11")
     assert tracker.update(NOW, DEFAULT) is None  # nothing reported yet
     states = []
-    for m in range(6):  # +50 people (0.1/m²) a minute, refreshed twice per minute
+    for m in range(11):  # +50 people (0.1/m²) a minute, refreshed twice per minute
         t = NOW + timedelta(minutes=m)
         tracker.observe(counter(500 + 50 * m, t))
         states.append(tracker.update(t, DEFAULT))
         states.append(tracker.update(t + timedelta(seconds=5), DEFAULT))
     last = states[-1]
     assert last is not None
-    assert [s.seq for s in states if s] == list(range(1, 13))
-    assert len(tracker.history) == 6  # one point per input time, not per refresh
-    assert last.density_per_m2 == pytest.approx(1.5)
+    assert [s.seq for s in states if s] == list(range(1, 23))
+    assert len(tracker.history) == 11  # one point per input time, not per refresh
+    # no trend and no forecast until 3 points span 10 minutes
+    assert [bool(s and s.trend_ready) for s in states] == [False] * 20 + [True] * 2
+    assert all(s and not s.forecast and s.trend_per_min is None for s in states[:20])
+    assert last.density_per_m2 == pytest.approx(2.0)
     assert last.trend_per_min == pytest.approx(0.1)
-    assert [f.density_per_m2 for f in last.forecast] == pytest.approx([2.2624, 2.9922], abs=1e-4)
-    assert [f.stage for f in last.forecast] == ["caution", "caution"]
-    assert last.stage == "attention"
+    expected = [2.0 + 0.1 * damped_steps(h) for h in (10, 30)]
+    assert [f.density_per_m2 for f in last.forecast] == pytest.approx(expected)
+    assert [f.stage for f in last.forecast] == ["caution", "alert"]
+    assert last.stage == "caution"
 
 
 def test_tracker_ignores_older_reading_and_bounds_memory() -> None:
@@ -125,14 +141,15 @@ def test_tracker_ignores_older_reading_and_bounds_memory() -> None:
         tracker.observe(counter(10, NOW + timedelta(seconds=i + 1), cid=f"x{i}"))
     assert len(tracker.latest) == 3
     assert ("zone_counter", "c1") not in tracker.latest  # the oldest silent one went
-    flat = AreaTracker("POI014", walkable_m2=500.0, zone_id="z", history_points=10)
+    flat = AreaTracker("POI014", walkable_m2=500.0, zone_id="z", history_points=12)
     for m in range(50):
         flat.observe(counter(100, NOW + timedelta(minutes=m)))
         flat.update(NOW + timedelta(minutes=m), DEFAULT)
-    assert len(flat.history) == 10
+    assert len(flat.history) == 12
     assert flat.forecasts.pending <= 256
-    # a flat crowd: every forecast that came due was exact
-    assert flat.forecasts.scored(10) == 40
+    # a flat crowd: every forecast that came due (made from minute 10, when the trend
+    # became ready, to minute 39) was exact
+    assert flat.forecasts.scored(10) == 30
     assert flat.forecasts.mae(10) == pytest.approx(0.0)
 
 
@@ -185,7 +202,7 @@ def test_area_tracker_lifts_area_with_zone_crush_and_wifi_vicinity() -> None:
 def test_tracker_history_keeps_one_point_per_slot(offsets_s: list[int], kept_s: list[int]) -> None:
     tracker = AreaTracker("POI014", walkable_m2=500.0, zone_id="z")
     for s in offsets_s:
-        tracker._remember(NOW + timedelta(seconds=s), float(s))
+        tracker.history.remember(NOW + timedelta(seconds=s), float(s))
     assert [(t - NOW).total_seconds() for t, _ in tracker.history] == kept_s
     assert [v for _, v in tracker.history] == [float(s) for s in kept_s]
 
@@ -199,10 +216,44 @@ def test_state_carries_each_horizons_forecast_record() -> None:
         state = tracker.update(NOW + timedelta(minutes=m), DEFAULT)
         assert state is not None
         records.append({f.horizon_min: (f.mae_per_m2, f.scored) for f in state.forecast})
-    assert records[0] == {10: (None, 0), 30: (None, 0)}  # nothing has come due yet
-    # forecasts made at minutes 0-29 (10 min) and 0-9 (30 min) have come due by minute 39
-    assert records[39][10][1] == 30 and records[39][30][1] == 10
+    assert records[9] == {}  # no forecast before the trend is ready
+    assert records[10] == {10: (None, 0), 30: (None, 0)}  # nothing has come due yet
+    # forecasts made at minutes 10-29 (10 min) have come due by minute 39, none at 30 min
+    assert records[39][10][1] == 20 and records[39][30][1] == 0
     ramp_error = records[39][10][0]
     assert ramp_error is not None and ramp_error < 0.1  # under half the 10-minute change
     after_drop = records[44][10][0]
     assert after_drop is not None and after_drop > ramp_error + 0.05  # the drop counts
+
+
+@pytest.mark.parametrize(
+    ("events", "unready_from", "ready_again"),
+    [
+        # (minute, counter) readings; the trend restarts when who is counted changes (b,
+        # silent after minute 24, is stale past 3 minutes) ...
+        ([(m, "a") for m in range(40)] + [(m, "b") for m in range(25)], 27, 37),
+        # ... when a counter joins ...
+        ([(m, "a") for m in range(40)] + [(m, "b") for m in range(20, 40)], 20, 30),
+        # ... and after an outage longer than the stale horizon (3 counter minutes)
+        ([(m, "a") for m in (*range(15), *range(19, 40))], 19, 29),
+        # a short hole is no outage
+        ([(m, "a") for m in (*range(15), *range(17, 40))], None, None),
+    ],
+)
+def test_the_trend_waits_after_a_change_of_sources_or_an_outage(
+    events: list[tuple[int, str]], unready_from: int | None, ready_again: int | None
+) -> None:
+    tracker = AreaTracker("POI014", walkable_m2=500.0, zone_id="z")
+    ready: dict[int, bool] = {}
+    for m in range(40):
+        t = NOW + timedelta(minutes=m)
+        for _, cid in [e for e in events if e[0] == m]:
+            tracker.observe(counter(500 + 10 * m + (50 if cid == "b" else 0), t, cid=cid))
+        state = tracker.update(t + timedelta(seconds=1), DEFAULT)
+        if state is not None and not state.stale:
+            ready[m] = state.trend_ready
+    unready = [m for m, r in ready.items() if m >= 10 and not r]
+    if unready_from is None:
+        assert unready == []
+    else:
+        assert unready[0] == unready_from and unready[-1] == ready_again - 1

@@ -217,3 +217,40 @@ def test_readings_from_events_carry_source_ids_and_trust() -> None:
     v = reading_from_visitor_count(env, zone_id="exit11")
     assert v is not None and (v.source, v.people, v.zone_id) == ("visitor_count", 57.0, "exit11")
     assert reading_from_visitor_count(no_visits) is None
+
+
+@pytest.mark.parametrize("quiet_for_s", [0, 30, 60, 90, 120, 150, 179, 180])
+@pytest.mark.parametrize(("quiet", "busy"), [(200.0, 450.0), (450.0, 200.0), (0.0, 300.0)])
+def test_a_quiet_counter_holds_its_last_value_until_stale_so_the_mean_does_not_drift(
+    quiet_for_s: float, quiet: float, busy: float
+) -> None:
+    readings = [
+        reading("zone_counter", quiet, quiet_for_s, sid="quiet"),
+        reading("zone_counter", busy, 5, sid="busy"),
+    ]
+    fused = fuse_zone(readings, NOW)
+    assert fused is not None
+    assert fused.people == pytest.approx((quiet + busy) / 2)  # full weight: no ramp
+    assert fused.contributors == {("zone_counter", "quiet"), ("zone_counter", "busy")}
+
+
+@pytest.mark.parametrize("quiet_for_s", [181, 240, 600, 3600])
+def test_a_stale_counter_leaves_the_fusion_and_the_contributors(quiet_for_s: float) -> None:
+    readings = [
+        reading("zone_counter", 200, quiet_for_s, sid="quiet"),
+        reading("zone_counter", 450, 5, sid="busy"),
+    ]
+    fused = fuse_zone(readings, NOW)
+    assert fused is not None
+    assert fused.people == pytest.approx(450)
+    assert fused.contributors == {("zone_counter", "busy")}
+
+
+def test_area_contributors_are_its_fresh_sources() -> None:
+    z1 = fuse_zone([reading("zone_counter", 300, 10, sid="a")], NOW)
+    z2 = fuse_zone([reading("zone_counter", 300, 600, sid="b")], NOW)  # stale zone
+    assert z1 is not None and z2 is not None
+    telecom = SourceReading("telecom", "seoul", 100.0, NOW - timedelta(seconds=60))
+    fused = fuse_area(telecom, {"z1": z1, "z2": z2}, NOW)
+    assert fused is not None
+    assert fused.contributors == {("zone_counter", "a"), ("telecom", "seoul")}

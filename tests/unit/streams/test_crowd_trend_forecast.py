@@ -12,7 +12,13 @@ from streams.crowd.forecast import (
     damped_steps,
     forecast_density,
 )
-from streams.crowd.trend import DensityHistory, TrendMethod, theil_sen_slope, trend_per_min
+from streams.crowd.trend import (
+    DensityHistory,
+    TrendMethod,
+    theil_sen_slope,
+    trend_per_min,
+    trend_ready,
+)
 
 NOW = datetime(2026, 6, 13, 4, 0, tzinfo=UTC)  # 13:00 KST
 
@@ -228,3 +234,37 @@ def _history(points: list[tuple[datetime, float]]) -> DensityHistory:
     for at, density in points:
         history.remember(at, density)
     return history
+
+
+@pytest.mark.parametrize(
+    ("minutes_ago", "ready"),
+    [
+        ([], False),
+        ([0, 1, 2], False),  # a cold start: three points over two minutes
+        ([0, 10], False),  # two points span enough but are too few
+        ([0, 5, 10], True),  # three telecom estimates, 5 minutes apart
+        ([0, 5, 9.9], False),
+        ([0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4], False),  # many points, short span
+        (list(range(11)), True),
+        ([0, 5, 10, 16], True),  # the point beyond the window does not count ...
+        ([0, 5, 16, 20], False),  # ... so it cannot make a short span long
+    ],
+)
+def test_trend_ready_needs_three_points_over_ten_minutes(
+    minutes_ago: list[float], ready: bool
+) -> None:
+    now = datetime(2026, 6, 13, 4, 0, tzinfo=UTC)
+    points = [(now - timedelta(minutes=m), 1.0 + m) for m in minutes_ago]
+    assert trend_ready(points, now) is ready
+
+
+def test_a_restarted_history_forgets_and_refuses_older_points() -> None:
+    t0 = datetime(2026, 6, 13, 4, 0, tzinfo=UTC)
+    h = DensityHistory(10, timedelta(seconds=30))
+    for m in range(5):
+        h.remember(t0 + timedelta(minutes=m), float(m))
+    h.restart(t0 + timedelta(minutes=5))
+    assert (len(h), h.newest) == (0, None)
+    h.remember(t0 + timedelta(minutes=4), 4.0)  # late, from before the restart
+    h.remember(t0 + timedelta(minutes=6), 6.0)
+    assert list(h) == [(t0 + timedelta(minutes=6), 6.0)]

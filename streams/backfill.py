@@ -340,11 +340,14 @@ def run(args: argparse.Namespace, settings: StackSettings) -> int:
     return code
 
 
-def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
+    """The `backfill` subcommand; its caller sets `func` (it holds the settings)."""
     bf = sub.add_parser(
         "backfill",
         help="load a recorded Seoul log into the database as history (raw rows, stats, "
         "rollups), bypassing Kafka, the live state and the alerts",
     )
     bf.add_argument("paths", nargs="+", help="hourly log CSV or 5-minute ppldata.json")
-    bf.set_defaults(func=run)
+    return bf

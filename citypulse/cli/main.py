@@ -126,6 +126,10 @@ def cmd_areas(args: argparse.Namespace, config: Settings) -> int:
     return 0
 
 
+def cmd_backfill(args: argparse.Namespace, config: Settings) -> int:
+    return backfill.run(args, config.stack)
+
+
 def cmd_dispatcher(args: argparse.Namespace, config: Settings) -> int:
     from alerts.dispatch_metrics import start_dispatch_metrics
     from alerts.dispatcher import OutboxDispatcher
@@ -195,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_dispatcher
     )
     ingest_cmd.add_commands(sub)
-    backfill.add_command(sub)
+    backfill.add_command(sub).set_defaults(func=cmd_backfill)
     sim = sub.add_parser("simulate", help="publish a simulated city to Kafka")
     sim.add_argument("--scenario", default="normal_day")
     sim.add_argument("--seed", type=int, default=7)

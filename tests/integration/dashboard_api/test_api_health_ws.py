@@ -102,7 +102,7 @@ def test_a_worker_two_beats_late_is_down(
     with psycopg.connect(isolated.db_conninfo, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO worker_heartbeats (worker_id, role, host, pid, started_at, last_seen) "
-            "VALUES ('w1', 'stream', 'h', 1, now() - interval '1 hour', "
+            "VALUES ('w1', 'stream-worker', 'h', 1, now() - interval '1 hour', "
             "now() - make_interval(secs => %s))",
             (beat_age_s,),
         )

@@ -1,8 +1,11 @@
 "use strict";
 // Density over the last hours (solid) and the forecast (dashed) on a canvas, with the
-// default stage boundaries as bands so the eye reads stages, not numbers.
-const BANDS = [[0, "normal"], [1.5, "attention"], [2, "caution"], [3, "alert"], [5, "serious"]];
-const STAGE_COLORS = { normal: "#2f9e44", attention: "#e8c547", caution: "#f08c00", alert: "#e03131", serious: "#9c36b5" };
+// area's own stage boundaries as bands so the eye reads stages, not numbers.
+const DEFAULT_THRESHOLDS = { attention: 1.5, caution: 2, alert: 3, serious: 5 };
+function stageBands(th) {
+  const b = { ...DEFAULT_THRESHOLDS, ...(th || {}) };
+  return [[0, "normal"], [b.attention, "attention"], [b.caution, "caution"], [b.alert, "alert"], [b.serious, "serious"]];
+}
 
 function historySeries(points) {
   // One value per bucket: the highest density any source reported for it.
@@ -14,7 +17,8 @@ function historySeries(points) {
   return [...byBucket.entries()].sort((a, b) => a[0] - b[0]);
 }
 
-function drawChart(canvas, history, state, now) {
+function drawChart(canvas, history, state, now, thresholds) {
+  const BANDS = stageBands(thresholds);
   const dpr = window.devicePixelRatio || 1;
   const w = canvas.clientWidth || canvas.width, h = canvas.clientHeight || canvas.height;
   canvas.width = w * dpr; canvas.height = h * dpr;
@@ -26,7 +30,7 @@ function drawChart(canvas, history, state, now) {
   const all = [...history, ...forecast];
   const t0 = now - 6 * 3600000;
   const t1 = Math.max(now, ...forecast.map((p) => p[0]));
-  const yMax = Math.max(3.5, ...all.map((p) => p[1] * 1.15));
+  const yMax = Math.max(BANDS[3][0] + 0.5, ...all.map((p) => p[1] * 1.15));
   const x = (ts) => left + ((ts - t0) / (t1 - t0)) * (w - left - right);
   const y = (d) => top + (1 - d / yMax) * (h - top - bottom);
   BANDS.forEach(([lo, stage], i) => {

@@ -24,6 +24,11 @@ router = APIRouter(prefix="/api/v1", tags=["alerts"])
 Status = Literal["open", "acknowledged", "resolved", "auto_resolved"]
 
 
+def _code(code: str) -> dict[str, str]:
+    """A stable error code the dashboard translates (ko/en); the detail stays English."""
+    return {"X-Error-Code": code}
+
+
 async def _act(
     conn: ConnDep,
     caller: UserPublic,
@@ -38,9 +43,9 @@ async def _act(
             alert = await change()
             await record_action(conn, caller.username, caller.role, action, str(alert_id), data)
     except AlertNotFound:
-        raise HTTPException(404, f"no alert {alert_id}") from None
+        raise HTTPException(404, f"no alert {alert_id}", _code("alert_not_found")) from None
     except InvalidTransition as exc:
-        raise HTTPException(409, str(exc)) from None
+        raise HTTPException(409, str(exc), _code("invalid_transition")) from None
     return alert
 
 
@@ -153,5 +158,5 @@ async def create_silence(body: SilenceCreate, conn: ConnDep, caller: OperatorDep
                 body.model_dump(mode="json"),
             )
     except InvalidSilence as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise HTTPException(422, str(exc), _code("invalid_silence")) from None
     return silence

@@ -41,33 +41,56 @@ function upsertAlert(alert, announce = true) {
   }
 }
 
-function loudOpen() {
-  return [...alertsById.values()].filter((a) => a.status === "open" && LOUD.includes(a.stage))
-    .sort((a, b) => STAGES.indexOf(b.stage) - STAGES.indexOf(a.stage));
+// One banner row per area (its highest open 경계/심각), 심각 and newest first.
+const BANNER_ROWS = 4;
+function loudByArea() {
+  const byArea = new Map();
+  for (const a of alertsById.values()) {
+    if (a.status !== "open" || !LOUD.includes(a.stage)) continue;
+    const row = byArea.get(a.area_code) || { area_code: a.area_code, alerts: [] };
+    row.alerts.push(a);
+    byArea.set(a.area_code, row);
+  }
+  const rows = [...byArea.values()].map((r) => {
+    r.alerts.sort((x, y) => STAGES.indexOf(y.stage) - STAGES.indexOf(x.stage) || Date.parse(y.opened_at) - Date.parse(x.opened_at));
+    return { ...r, top: r.alerts[0] };
+  });
+  return rows.sort((x, y) => STAGES.indexOf(y.top.stage) - STAGES.indexOf(x.top.stage)
+    || Date.parse(y.top.opened_at) - Date.parse(x.top.opened_at));
 }
 
 function renderBanner(areaName) {
   const banner = document.getElementById("banner");
-  const loud = loudOpen();
-  banner.hidden = !loud.length;
-  flashTitle(loud.length ? `${stageLabel(loud[0].stage)} · ${areaName(loud[0].area_code)}` : "");
-  banner.replaceChildren(...loud.map((a) => {
+  const rows = loudByArea();
+  banner.hidden = !rows.length;
+  flashTitle(rows.length ? `${stageLabel(rows[0].top.stage)} · ${areaName(rows[0].area_code)}` : "");
+  const shown = rows.slice(0, BANNER_ROWS).map(({ area_code, alerts, top }) => {
     const row = document.createElement("div");
-    row.className = `banner-row stage-${a.stage}`;
-    row.dataset.alertId = a.id;
+    row.className = `banner-row stage-${top.stage}`;
+    row.dataset.alertIds = alerts.map((a) => a.id).join(" ");
     row.innerHTML = '<b class="chip"></b> <span class="what"></span> ';
-    row.querySelector(".chip").textContent = stageLabel(a.stage);
+    row.querySelector(".chip").textContent = stageLabel(top.stage);
     row.querySelector(".what").textContent =
-      `${areaName(a.area_code)} · ${Number(a.density_per_m2).toFixed(2)}${t("perM2")} · ${kstTime(a.opened_at)} KST`;
-    row.append(button(t("showOnMap"), "goto", () => focusArea(a.area_code)));
+      `${areaName(area_code)} · ${Number(top.density_per_m2).toFixed(2)}${t("perM2")} · ${kstTime(top.opened_at, false)} KST`
+      + (alerts.length > 1 ? ` · ${t("alerts")} ${alerts.length}` : "");
+    row.append(button(t("showOnMap"), "goto", () => focusArea(area_code)));
     return row;
-  }));
+  });
+  if (rows.length > BANNER_ROWS) {
+    const more = document.createElement("div");
+    more.className = "banner-row banner-more";
+    more.textContent = `+${rows.length - BANNER_ROWS} ${t("moreAreas")}`;
+    shown.push(more);
+  }
+  banner.replaceChildren(...shown);
 }
 
+// Texts (not alerts) are muted up to max_stage (경계): a 심각 still reaches phones.
 function silenceText(s) {
-  const scope = s.area_code ? areaName(s.area_code) : s.district || t("everywhere");
-  return `🔕 ${scope} · ${t("until")} ${kstTime(s.ends_at, false)} · ${s.created_by}: ${s.reason}`;
+  const scope = [...(s.area_codes || []).map(areaName), ...(s.districts || [])].join(", ") || t("everywhere");
+  return `${t("silenced")} ${scope} · ${t("smsUpTo")} ${stageLabel(s.max_stage)} · ${t("until")} ${kstTime(s.ends_at, false)} KST · ${s.created_by}: ${s.reason}`;
 }
+const mutes = (s, a) => (s.area_codes || []).includes(a.area_code) || (s.districts || []).includes(districtOf(a.area_code));
 
 function renderAlerts(areaName, onAction, onSilence) {
   const list = document.getElementById("alerts");
@@ -89,7 +112,7 @@ function renderAlerts(areaName, onAction, onSilence) {
   const old = new Map([...list.children].map((li) => [li.dataset.alertId, li]));
   list.replaceChildren(...live.map((a) => {
     const comments = (alertDetails.get(a.id) || []).filter((e) => e.action === "commented");
-    const muting = silences.filter((s) => s.area_code === a.area_code || (s.district && s.district === districtOf(a.area_code)));
+    const muting = silences.filter((s) => mutes(s, a));
     const sig = JSON.stringify([a.status, a.stage, a.acknowledged_by, comments.length, muting.map((s) => s.id), lang]);
     const prev = old.get(String(a.id));
     if (prev && prev.dataset.sig === sig) return prev;
@@ -108,7 +131,7 @@ function renderAlerts(areaName, onAction, onSilence) {
       `${t("rule_" + a.rule)} · ${Number(a.density_per_m2).toFixed(2)}${t("perM2")} · ${kstTime(a.opened_at)} KST${a.acknowledged_by ? " · ✔ " + a.acknowledged_by : ""}`;
     li.querySelector(".comments").replaceChildren(...comments.map((c) => {
       const ci = document.createElement("li");
-      ci.className = "comment"; ci.textContent = `💬 ${c.who} ${kstTime(c.at, false)}: ${c.why}`;
+      ci.className = "comment"; ci.textContent = `${c.who} ${kstTime(c.at, false)}: ${c.detail || c.why || ""}`;
       return ci;
     }));
     li.querySelector(".alert-muted").textContent = muting.map(silenceText).join(" / ");

@@ -230,6 +230,7 @@ function logout() {
 }
 
 function relabel() {
+  document.getElementById("alert-error").hidden = true; document.getElementById("login-error").hidden = true;
   applyLanguage(); renderConn(); drawLegend(); relabelDistricts(); Object.keys(app.areas).forEach(paint); renderList();
   renderStaleCount(); renderDetail(); renderAlertPanel();
 }

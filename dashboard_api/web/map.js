@@ -10,17 +10,16 @@ const MARKED_STAGES = ["caution", "alert", "serious"];
 const cpMap = { map: null, polys: {}, markers: {}, labels: [] };
 
 async function createMap(onSelect) {
-  const map = L.map("map", { zoomSnap: 0.25, zoomControl: true, minZoom: 9, maxZoom: 18 });
+  const map = L.map("map", { zoomSnap: 0.1, zoomControl: true, minZoom: 9, maxZoom: 18 });
   cpMap.map = map;
   const config = await (await fetch("/api/v1/map-config")).json().catch(() => ({ tile_url: "" }));
   if (config.tile_url) L.tileLayer(config.tile_url, { attribution: config.attribution, maxZoom: 19 }).addTo(map);
   map.attributionControl.addAttribution("KOSTAT 2013 (southkorea/seoul-maps, Apache-2.0)");
   const [districts, river] = await Promise.all(
     ["/basemap/seoul_districts.geojson", "/basemap/seoul_han_river.geojson"].map((u) => fetch(u).then((r) => r.json())));
-  const borders = L.geoJSON(districts, { interactive: false, style: { color: "#8b949e", weight: 1.2, fill: true, fillColor: "#1a2230", fillOpacity: 1 } }).addTo(map);
+  const borders = L.geoJSON(districts, { interactive: false, style: { className: "district", color: "#8b949e", weight: 1.2, fill: true, fillColor: "#1a2230", fillOpacity: 1 } }).addTo(map);
   borders.eachLayer((layer) => {
     const p = layer.feature.properties;
-    layer.getElement()?.classList.add("district");
     const label = L.marker(layer.getBounds().getCenter(), { interactive: false, keyboard: false,
       icon: L.divIcon({ className: "district-label", html: "", iconSize: null }) }).addTo(map);
     label.cpNames = p;
@@ -37,10 +36,9 @@ function drawAreas(features, onSelect) {
   const map = cpMap.map;
   for (const f of features) {
     const ring = f.geometry.coordinates[0].map(([lon, lat]) => [lat, lon]);
-    const poly = L.polygon(ring, { weight: 1, color: "#0d1117", fillColor: NODATA_COLOR, fillOpacity: 0.85 }).addTo(map);
+    const poly = L.polygon(ring, { className: "area", weight: 1, color: "#0d1117", fillColor: NODATA_COLOR, fillOpacity: 0.85 }).addTo(map);
     const el = poly.getElement();
     el.dataset.code = f.id;
-    el.classList.add("area");
     poly.on("click", () => onSelect(f.id));
     poly.bindTooltip("", { className: "area-label", direction: "center", permanent: true, opacity: 0.9 });
     cpMap.polys[f.id] = poly;
@@ -86,7 +84,8 @@ function paintArea(poly, area, state, stale, selected) {
   const m = marker.getElement();
   m.dataset.code = code;
   m.dataset.stage = stage;
-  m.className = m.className.replace(/\bstage-\w+/g, "").trim() + ` stage-${stage}${stale ? " stale" : ""}`;
+  STAGES.forEach((st) => m.classList.toggle(`stage-${st}`, st === stage));
+  m.classList.toggle("stale", stale);
   m.querySelector(".dot").style.background = STAGE_COLORS[stage];
   m.querySelector("b").textContent = stageLabel(stage);
   m.querySelector(".lbl > span").textContent = name;

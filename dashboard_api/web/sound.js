@@ -57,7 +57,7 @@ function flashTitle(text) {
 function renderSound() {
   const b = document.getElementById("sound");
   const blocked = attention.ctx && attention.ctx.state === "suspended" && !attention.muted;
-  b.textContent = attention.muted ? `🔕 ${t("soundOff")}` : blocked ? `🔇 ${t("soundBlocked")}` : `🔔 ${t("soundOn")}`;
+  b.textContent = attention.muted ? `✕ ${t("soundOff")}` : blocked ? `! ${t("soundBlocked")}` : `♪ ${t("soundOn")}`;
   b.dataset.state = attention.muted ? "muted" : blocked ? "blocked" : "on";
   b.setAttribute("aria-pressed", attention.muted ? "false" : "true");
 }

@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
 from dashboard_api.core.config import ApiSettings
+from dashboard_api.schemas.errors import ERROR_RESPONSES
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).parent / "web"
@@ -37,7 +38,7 @@ class MapConfig(BaseModel):
 
 
 def web_router(settings: ApiSettings, openapi_url: str) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(responses=ERROR_RESPONSES)
 
     @router.get("/api/v1/map-config", tags=["dashboard"])
     async def map_config() -> MapConfig:

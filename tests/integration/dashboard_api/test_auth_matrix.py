@@ -88,6 +88,7 @@ ROUTES: list[tuple[str, str, str, str, Any]] = [
     ("GET", "/api/v1/recipients", "/api/v1/recipients", "admin", None),
     ("GET", "/api/v1/audit", "/api/v1/audit", "admin", None),
     ("GET", "/sms/dlr/kannel", "/sms/dlr/kannel", "viewer", None),
+    ("GET", "/api/v1/map-config", "/api/v1/map-config", "viewer", None),
 ]
 RANK = {"anonymous": 0, "viewer": 0, "operator": 1, "admin": 2}  # anonymous = viewer
 

@@ -18,6 +18,7 @@ from dashboard_api.schemas.operations import (
     ResolveCreate,
     SilenceCreate,
 )
+from dashboard_api.schemas.responses import AlertDetail, AlertOut, SilenceOut
 from dashboard_api.store.users import record_action
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
@@ -49,7 +50,7 @@ async def _act(
     return alert
 
 
-@router.get("/alerts")
+@router.get("/alerts", response_model=list[AlertOut])
 async def list_alerts(
     conn: ConnDep,
     _caller: OperatorDep,
@@ -72,7 +73,7 @@ async def list_alerts(
     )
 
 
-@router.get("/alerts/{alert_id}")
+@router.get("/alerts/{alert_id}", response_model=AlertDetail)
 async def get_alert(alert_id: int, conn: ConnDep, _caller: OperatorDep) -> dict[str, Any]:
     """One alert with its audit trail and the SMS sent for it (numbers masked)."""
     try:
@@ -81,7 +82,7 @@ async def get_alert(alert_id: int, conn: ConnDep, _caller: OperatorDep) -> dict[
         raise HTTPException(404, f"no alert {alert_id}") from None
 
 
-@router.post("/alerts/{alert_id}/acknowledge")
+@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertDetail)
 async def acknowledge(
     alert_id: int, body: AcknowledgeCreate, conn: ConnDep, caller: OperatorDep
 ) -> dict[str, Any]:
@@ -96,7 +97,7 @@ async def acknowledge(
     )
 
 
-@router.post("/alerts/{alert_id}/resolve")
+@router.post("/alerts/{alert_id}/resolve", response_model=AlertDetail)
 async def resolve(
     alert_id: int, body: ResolveCreate, conn: ConnDep, caller: OperatorDep
 ) -> dict[str, Any]:
@@ -111,7 +112,7 @@ async def resolve(
     )
 
 
-@router.post("/alerts/{alert_id}/comment")
+@router.post("/alerts/{alert_id}/comment", response_model=AlertDetail)
 async def comment(
     alert_id: int, body: CommentCreate, conn: ConnDep, caller: OperatorDep
 ) -> dict[str, Any]:
@@ -126,7 +127,7 @@ async def comment(
     )
 
 
-@router.get("/silences")
+@router.get("/silences", response_model=list[SilenceOut])
 async def list_silences(
     conn: ConnDep, _caller: OperatorDep, active_at: datetime | None = None
 ) -> list[dict[str, Any]]:
@@ -134,7 +135,7 @@ async def list_silences(
     return await operations.list_silences(conn, active_at=active_at)
 
 
-@router.post("/silences", status_code=201)
+@router.post("/silences", status_code=201, response_model=SilenceOut)
 async def create_silence(body: SilenceCreate, conn: ConnDep, caller: OperatorDep) -> dict[str, Any]:
     """Silence texts up to 경계 for an area or district during a planned event."""
     try:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Path
 from citypulse.domain.stages import DEFAULT_THRESHOLDS
 from dashboard_api.api.deps import AreaRowsDep, ConnDep, OperatorDep
 from dashboard_api.schemas.operations import EventDayCreate, ThresholdsUpdate
+from dashboard_api.schemas.responses import EventDayOut, ThresholdChange, ThresholdConfig
 from dashboard_api.store import areas as area_store
 from dashboard_api.store import operations as ops_store
 from dashboard_api.store.users import record_action
@@ -19,7 +20,7 @@ AreaCode = Annotated[str, Path(pattern=r"^POI[0-9]{3}$")]
 ZoneId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,40}$")]
 
 
-@router.get("/thresholds")
+@router.get("/thresholds", response_model=ThresholdConfig)
 async def thresholds(conn: ConnDep, _caller: OperatorDep) -> dict[str, Any]:
     """The default stage thresholds, every area and zone override, and event-day profiles."""
     return {
@@ -29,7 +30,7 @@ async def thresholds(conn: ConnDep, _caller: OperatorDep) -> dict[str, Any]:
     }
 
 
-@router.put("/thresholds/{code}")
+@router.put("/thresholds/{code}", response_model=ThresholdChange)
 async def set_area_thresholds(
     code: AreaCode, body: ThresholdsUpdate, conn: ConnDep, caller: OperatorDep
 ) -> dict[str, Any]:
@@ -49,7 +50,7 @@ async def set_area_thresholds(
     return {"area_code": code, "thresholds": body.thresholds}
 
 
-@router.put("/thresholds/{code}/zones/{zone_id}")
+@router.put("/thresholds/{code}/zones/{zone_id}", response_model=ThresholdChange)
 async def set_zone_thresholds(
     code: AreaCode, zone_id: ZoneId, body: ThresholdsUpdate, conn: ConnDep, caller: OperatorDep
 ) -> dict[str, Any]:
@@ -69,7 +70,7 @@ async def set_zone_thresholds(
     return {"area_code": code, "zone_id": zone_id, "thresholds": body.thresholds}
 
 
-@router.post("/event-days", status_code=201)
+@router.post("/event-days", status_code=201, response_model=EventDayOut)
 async def create_event_day(
     body: EventDayCreate, rows: AreaRowsDep, conn: ConnDep, caller: OperatorDep
 ) -> dict[str, Any]:

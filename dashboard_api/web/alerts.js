@@ -123,7 +123,7 @@ function renderAlerts(areaName, onAction, onSilence) {
     li.dataset.sig = sig;
     li.innerHTML = `<div class="alert-head"><span class="chip stage-${a.stage}"></span><strong></strong>
       <span class="alert-status"></span></div><div class="alert-body"></div><ul class="comments"></ul>
-      <div class="alert-muted"></div><div class="alert-actions"></div><div class="alert-forms"></div>`;
+      <div class="alert-muted"></div><div class="alert-actions"></div><details class="alert-forms"></details>`;
     li.querySelector(".chip").textContent = stageLabel(a.stage);
     li.querySelector("strong").textContent = areaName(a.area_code) + (a.zone_id ? ` / ${a.zone_id}` : "");
     li.querySelector(".alert-status").textContent = t(a.status);
@@ -140,8 +140,18 @@ function renderAlerts(areaName, onAction, onSilence) {
                    button(t("chart"), "chart", () => { select(a.area_code); document.getElementById("detail-panel").scrollIntoView(); }));
     if (a.status === "open") actions.append(button(t("ack"), "ack", () => onAction(a.id, "acknowledge", { note: "" })));
     actions.append(button(t("resolve"), "resolve", () => onAction(a.id, "resolve", { reason: t("resolveReason") })));
+    // Comment and silence fold away so a list of alerts stays short on a phone.
     const forms = li.querySelector(".alert-forms");
-    forms.append(commentForm(a, onAction), silenceForm(a, onSilence));
+    const summary = document.createElement("summary");
+    summary.textContent = t("moreActions");
+    forms.append(summary, commentForm(a, onAction), silenceForm(a, onSilence));
+    if (prev) {  // a rebuilt alert keeps what the operator had open and typed
+      forms.open = prev.querySelector("details.alert-forms")?.open || false;
+      prev.querySelectorAll("details.alert-forms input, details.alert-forms select").forEach((el) => {
+        const twin = forms.querySelector(`form.${el.form.className} [name="${el.name}"]`);
+        if (twin) twin.value = el.value;
+      });
+    }
     return li;
   }));
 }
@@ -152,7 +162,13 @@ function commentForm(a, onAction) {
   form.innerHTML = '<input name="text" required maxlength="1000"><button type="submit"></button>';
   form.text.placeholder = t("commentPh");
   form.querySelector("button").textContent = t("comment");
-  form.addEventListener("submit", (ev) => { ev.preventDefault(); onAction(a.id, "comment", { text: form.text.value }); });
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    // Cleared before the list re-renders (which copies typed text), restored on failure.
+    const text = form.text.value;
+    form.text.value = "";
+    if (!(await onAction(a.id, "comment", { text }))) form.text.value = text;
+  });
   return form;
 }
 
@@ -175,7 +191,8 @@ function silenceForm(a, onSilence) {
     const body = { starts_at: now.toISOString(), ends_at: new Date(now.getTime() + Number(form.minutes.value) * 60000).toISOString(),
                    reason: form.reason.value };
     if (form.scope.value === "district") body.district = districtOf(a.area_code); else body.area_code = a.area_code;
-    onSilence(body);
+    form.reason.value = "";
+    onSilence(body).then((ok) => { if (!ok) form.reason.value = body.reason; });
   });
   return form;
 }

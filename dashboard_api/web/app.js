@@ -183,12 +183,15 @@ async function alertAction(id, action, body) {
     alertDetails.set(alert.id, alert.audit || []);
   }
   renderAlertPanel();
+  return r.ok;
 }
 
 async function createSilence(body) {
   const r = await api("/api/v1/silences", { method: "POST",
     headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-  if (await showResult(r)) await refreshAlertExtras();
+  const ok = await showResult(r);
+  if (ok) await refreshAlertExtras();
+  return ok;
 }
 
 function renderAccount() {

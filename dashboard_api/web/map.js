@@ -4,7 +4,7 @@
 // with one, a tile base map. Areas at 주의 or above also get a marker of fixed screen size,
 // so a small polygon at 심각 is never a sliver.
 // Korea's crisis-level colours: 관심 blue, 주의 yellow, 경계 orange, 심각 red.
-const STAGE_COLORS = { normal: "#5f8f73", attention: "#1c7ed6", caution: "#fcc419", alert: "#f76707", serious: "#e03131" };
+const STAGE_COLORS = { normal: "#5f8f73", attention: "#1971c2", caution: "#fcc419", alert: "#f76707", serious: "#c92a2a" };
 const NODATA_COLOR = "#3b434d";
 const MARKED_STAGES = ["caution", "alert", "serious"];
 const cpMap = { map: null, polys: {}, markers: {}, labels: [] };

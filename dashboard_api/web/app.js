@@ -2,7 +2,7 @@
 // Wires the page: areas from the API, live states from /ws/live (resuming after a
 // reconnect), the risk list, the selected area's chart, the operator's alerts.
 const STALE_AFTER_MS = 15 * 60 * 1000;
-const app = { areas: {}, states: {}, polys: {}, thresholds: {}, selected: null, history: [], seq: 0, epoch: null,
+const app = { areas: {}, states: {}, polys: {}, thresholds: {}, selected: null, history: [], hours: 6, seq: 0, epoch: null,
               token: sessionStorage.getItem("cp-token"), user: sessionStorage.getItem("cp-user"),
               role: sessionStorage.getItem("cp-role"), ws: null, online: false };
 
@@ -72,14 +72,15 @@ function renderDetail() {
   const code = app.selected;
   if (!code) return;
   const s = app.states[code];
-  document.getElementById("detail-title").textContent = `${areaName(code)} · ${t("history")}`;
+  document.getElementById("detail-title").textContent = `${areaName(code)} · ${app.hours === 6 ? t("history") : t("history24")}`;
+  document.querySelectorAll(".range button").forEach((b) => b.classList.toggle("on", Number(b.dataset.hours) === app.hours));
   const meta = s ? [`${t("density")} ${s.density_per_m2.toFixed(2)}${t("perM2")}`, stageLabel(s.stage),
     `${t("people")} ${Math.round(s.people).toLocaleString()}`,
     s.trend_per_min == null ? "" : `${t("trend")} ${(s.trend_per_min * 60).toFixed(2)}/h`,
     forecastRecord(s), isStale(s) ? `⚠ ${t("stale")}` : ""] : [t("noData")];
   document.getElementById("detail-meta").textContent = meta.filter(Boolean).join(" · ");
   document.getElementById("detail-seoul").textContent = seoulBeside(s);
-  drawChart(document.getElementById("chart"), app.history, s, Date.now(), app.thresholds[code]);
+  drawChart(document.getElementById("chart"), app.history, s, Date.now(), app.thresholds[code], app.hours);
 }
 
 async function select(code) {
@@ -88,9 +89,10 @@ async function select(code) {
   if (previous) paint(previous);
   paint(code);
   scheduleList();
-  const from = new Date(Date.now() - 6 * 3600000).toISOString();
+  const from = new Date(Date.now() - app.hours * 3600000).toISOString();
+  const resolution = app.hours > 6 ? "15m" : "1m";
   const [r, detail] = await Promise.all([
-    fetch(`/api/v1/areas/${code}/history?resolution=1m&from=${encodeURIComponent(from)}`),
+    fetch(`/api/v1/areas/${code}/history?resolution=${resolution}&from=${encodeURIComponent(from)}`),
     code in app.thresholds ? null : fetch(`/api/v1/areas/${code}`)]);
   app.history = r.ok ? historySeries((await r.json()).points) : [];
   if (detail && detail.ok) app.thresholds[code] = (await detail.json()).thresholds || null;
@@ -246,6 +248,11 @@ async function main() {
   document.getElementById("login").addEventListener("submit", login);
   document.getElementById("logout").addEventListener("click", logout);
   document.getElementById("sound").addEventListener("click", toggleSound);
+  attachChartTooltip(document.getElementById("chart"), document.getElementById("chart-tip"));
+  document.querySelectorAll(".range button").forEach((b) => b.addEventListener("click", () => {
+    app.hours = Number(b.dataset.hours);
+    if (app.selected) select(app.selected);
+  }));
   document.addEventListener("click", unlockAudio, { capture: true });
   setInterval(async () => {
     if (!isOperator()) return;

@@ -387,6 +387,21 @@ def test_dashboard_map_alerts_operator_actions_and_screenshots(
         "the acknowledgement in B",
     )
     print(f"acknowledgement seen by the second browser in {seen:.2f} s")  # noqa: T201
+    # The chart: 24 hours at a click, and a tooltip naming the hovered point's stage.
+    wall.js("document.querySelector('.range button[data-hours=\"24\"]').click(); true")
+    wall.wait(
+        "document.getElementById('detail-title').textContent.includes('24')"
+        " && (document.getElementById('chart').cpPoints || []).length > 1",
+        10,
+        "the 24-hour chart",
+    )
+    wall.js(
+        "(() => { const c = document.getElementById('chart'); const p = c.cpPoints.at(-1);"
+        " const r = c.getBoundingClientRect(); c.dispatchEvent(new MouseEvent('mousemove',"
+        " {clientX: r.left + p.px, clientY: r.top + 20, bubbles: true})); })(); true"
+    )
+    tip = wall.js("document.getElementById('chart-tip').textContent")
+    assert "KST" in tip and any(w in tip for w in ("정상", "관심", "주의", "경계", "심각")), tip
     # A refused action reads in the page's language, not the server's English.
     wall.js(
         f"alertAction({alert_id}, 'resolve', {{reason: 'x'}})"

@@ -81,6 +81,7 @@ function renderDetail() {
   document.getElementById("detail-meta").textContent = meta.filter(Boolean).join(" · ");
   document.getElementById("detail-seoul").textContent = seoulBeside(s);
   drawChart(document.getElementById("chart"), app.history, s, Date.now(), app.thresholds[code], app.hours);
+  renderAreaConfig();
 }
 
 async function select(code) {
@@ -196,6 +197,54 @@ async function createSilence(body) {
   return ok;
 }
 
+// Thresholds and event days of the selected area (operators; the server checks the role).
+function renderAreaConfig() {
+  const box = document.getElementById("area-config");
+  box.hidden = !isOperator() || !app.selected;
+  if (box.hidden) return;
+  const form = document.getElementById("threshold-form");
+  const th = { ...DEFAULT_THRESHOLDS, ...(app.thresholds[app.selected] || {}) };
+  if (form.dataset.code !== app.selected) {
+    for (const k of Object.keys(DEFAULT_THRESHOLDS)) form[k].value = th[k];
+    form.dataset.code = app.selected;
+    document.getElementById("config-msg").textContent = "";
+  }
+}
+
+async function configRequest(method, path, body, done) {
+  const r = await api(path, { method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const msg = document.getElementById("config-msg");
+  msg.className = r.ok ? "meta" : "error";
+  msg.textContent = r.ok ? t(done) : await errorText(r);
+  return r.ok;
+}
+
+async function saveThresholds(value) {
+  const code = app.selected;
+  if (await configRequest("PUT", `/api/v1/config/thresholds/${code}`, { thresholds: value }, "saved")) {
+    app.thresholds[code] = value;
+    document.getElementById("threshold-form").dataset.code = "";
+    renderAreaConfig(); renderDetail();
+  }
+}
+
+// The form's times are KST, whatever zone the browser is set to.
+const kstInput = (value) => new Date(`${value}:00+09:00`).toISOString();
+
+function wireAreaConfig() {
+  const form = document.getElementById("threshold-form");
+  const values = () => Object.fromEntries(Object.keys(DEFAULT_THRESHOLDS).map((k) => [k, Number(form[k].value)]));
+  form.addEventListener("submit", (ev) => { ev.preventDefault(); saveThresholds(values()); });
+  document.getElementById("threshold-reset").addEventListener("click", () => saveThresholds(null));
+  const day = document.getElementById("eventday-form");
+  day.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const body = { name: day.name.value, starts_at: kstInput(day.starts.value), ends_at: kstInput(day.ends.value),
+                   thresholds: values(), area_codes: [app.selected] };
+    if (await configRequest("POST", "/api/v1/config/event-days", body, "eventDayAdded")) day.reset();
+  });
+}
+
 function renderAccount() {
   const signedIn = !!app.token;
   document.getElementById("login").hidden = signedIn;
@@ -223,7 +272,7 @@ async function login(ev) {
 async function afterSignIn() {
   renderAccount();
   if (isOperator()) { await loadAlerts(api, false); await loadAlertExtras(api); }
-  renderAlertPanel();
+  renderAlertPanel(); renderAreaConfig();
   reconnectLive();
 }
 
@@ -231,7 +280,7 @@ function logout() {
   Object.assign(app, { token: null, role: null, user: null });
   sessionStorage.clear();
   alertsById.clear(); alertDetails.clear();
-  renderAccount(); renderAlertPanel(); reconnectLive();
+  renderAccount(); renderAlertPanel(); renderAreaConfig(); reconnectLive();
 }
 
 function relabel() {
@@ -248,6 +297,7 @@ async function main() {
   document.getElementById("login").addEventListener("submit", login);
   document.getElementById("logout").addEventListener("click", logout);
   document.getElementById("sound").addEventListener("click", toggleSound);
+  wireAreaConfig();
   attachChartTooltip(document.getElementById("chart"), document.getElementById("chart-tip"));
   document.querySelectorAll(".range button").forEach((b) => b.addEventListener("click", () => {
     app.hours = Number(b.dataset.hours);

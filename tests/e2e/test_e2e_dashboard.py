@@ -402,6 +402,27 @@ def test_dashboard_map_alerts_operator_actions_and_screenshots(
     )
     tip = wall.js("document.getElementById('chart-tip').textContent")
     assert "KST" in tip and any(w in tip for w in ("정상", "관심", "주의", "경계", "심각")), tip
+    # Thresholds and an event day for the selected area, set in the page, stored.
+    wall.js(
+        "document.getElementById('area-config').open = true;"
+        " (() => { const f = document.getElementById('threshold-form');"
+        " Object.entries({attention: 1.2, caution: 1.8, alert: 2.8, serious: 4.5})"
+        ".forEach(([k, v]) => { f[k].value = String(v); }); f.requestSubmit(); })(); true"
+    )
+    wall.wait(f"app.thresholds['{surge_area}']?.serious === 4.5", 10, "the thresholds saved")
+    wall.js(
+        "(() => { const f = document.getElementById('eventday-form');"
+        " f.name.value = 'e2e 성탄 전야'; f.starts.value = '2031-12-24T18:00';"
+        " f.ends.value = '2031-12-24T23:30'; f.requestSubmit(); })(); true"
+    )
+    wall.wait("document.getElementById('config-msg').textContent === '행사일 추가됨'", 10, "day")
+    bearer = {"Authorization": f"Bearer {wall.js('app.token')}"}
+    config = httpx.get(f"{stack}/api/v1/config/thresholds", headers=bearer, timeout=5).json()
+    stored = next(o for o in config["overrides"] if o["area_code"] == surge_area)["thresholds"]
+    assert stored == {"attention": 1.2, "caution": 1.8, "alert": 2.8, "serious": 4.5}
+    day = next(d for d in config["event_days"] if d["name"] == "e2e 성탄 전야")
+    assert day["area_codes"] == [surge_area]
+    assert datetime.fromisoformat(day["starts_at"]) == datetime(2031, 12, 24, 9, 0, tzinfo=UTC)
     # A refused action reads in the page's language, not the server's English.
     wall.js(
         f"alertAction({alert_id}, 'resolve', {{reason: 'x'}})"

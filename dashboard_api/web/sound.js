@@ -39,10 +39,16 @@ function beep(stage) {
   renderSound();
 }
 
+window.cpNotificationsShown = 0;
 function notify(title, body, onClick) {
   if (!window.Notification || Notification.permission !== "granted") return;
-  const n = new Notification(title, { body, tag: title, requireInteraction: true });
-  n.onclick = () => { window.focus(); onClick(); n.close(); };
+  try {
+    const n = new Notification(title, { body, tag: title, requireInteraction: true });
+    n.onclick = () => { window.focus(); onClick(); n.close(); };
+    window.cpNotificationsShown += 1;
+  } catch (err) {
+    console.warn("notification refused", err);  // e.g. a browser that allows them only from a service worker
+  }
 }
 
 // While any 경계/심각 alert is open, the tab's title flashes.

@@ -317,6 +317,8 @@ def test_dashboard_map_alerts_operator_actions_and_screenshots(
         " < document.getElementById('map').getBoundingClientRect().top"
     )
 
+    # The control room allowed notifications for the dashboard's origin.
+    wall.call("Browser.grantPermissions", permissions=["notifications"], origin=stack)
     sounds = wall.js("window.cpSoundsPlayed")
     publish_crowds({surge_area: STAGE_DENSITY["serious"] * walkable[surge_area]}, ago_s=90)
     took = wall.wait(f"{area_path(surge_area)}.dataset.stage === 'serious'", 10, "the surge colour")
@@ -333,6 +335,8 @@ def test_dashboard_map_alerts_operator_actions_and_screenshots(
         "the banner and the sound",
     )
     print(f"banner and sound {heard:.2f} s after the alert was stored")  # noqa: T201
+    assert wall.js("window.cpNotificationsShown") >= 1
+    wall.wait("document.title.startsWith('⚠')", 3, "the title to flash")
     assert wall.js("document.getElementById('sound').dataset.state") == "on"
     # The banner leads to the area: the map zooms to it and its chart opens.
     home_zoom = wall.js("cpMap.map.getZoom()")
@@ -412,7 +416,7 @@ def test_dashboard_map_alerts_operator_actions_and_screenshots(
     wall.wait(f"app.thresholds['{surge_area}']?.serious === 4.5", 10, "the thresholds saved")
     wall.js(
         "(() => { const f = document.getElementById('eventday-form');"
-        " f.name.value = 'e2e 성탄 전야'; f.starts.value = '2031-12-24T18:00';"
+        f" f.name.value = 'e2e 성탄 전야 {surge_area}'; f.starts.value = '2031-12-24T18:00';"
         " f.ends.value = '2031-12-24T23:30'; f.requestSubmit(); })(); true"
     )
     wall.wait("document.getElementById('config-msg').textContent === '행사일 추가됨'", 10, "day")
@@ -420,7 +424,7 @@ def test_dashboard_map_alerts_operator_actions_and_screenshots(
     config = httpx.get(f"{stack}/api/v1/config/thresholds", headers=bearer, timeout=5).json()
     stored = next(o for o in config["overrides"] if o["area_code"] == surge_area)["thresholds"]
     assert stored == {"attention": 1.2, "caution": 1.8, "alert": 2.8, "serious": 4.5}
-    day = next(d for d in config["event_days"] if d["name"] == "e2e 성탄 전야")
+    day = next(d for d in config["event_days"] if d["name"] == f"e2e 성탄 전야 {surge_area}")
     assert day["area_codes"] == [surge_area]
     assert datetime.fromisoformat(day["starts_at"]) == datetime(2031, 12, 24, 9, 0, tzinfo=UTC)
     # A refused action reads in the page's language, not the server's English.

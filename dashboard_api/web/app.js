@@ -170,10 +170,15 @@ async function refreshAlertExtras() {
   try { await loadAlertExtras(api); renderAlertPanel(); } finally { extrasBusy = false; }
 }
 
+let errorTimer = null;
 async function showResult(r) {
   const err = document.getElementById("alert-error");
   err.hidden = r.ok;
-  if (!r.ok) err.textContent = await errorText(r);
+  clearTimeout(errorTimer);
+  if (!r.ok) {
+    err.textContent = await errorText(r);
+    errorTimer = setTimeout(() => { err.hidden = true; }, 20000);
+  }
   return r.ok;
 }
 
@@ -284,7 +289,7 @@ function logout() {
 }
 
 function relabel() {
-  document.getElementById("alert-error").hidden = true; document.getElementById("login-error").hidden = true;
+  for (const id of ["alert-error", "login-error", "chart-tip"]) document.getElementById(id).hidden = true;
   applyLanguage(); renderConn(); drawLegend(); relabelDistricts(); Object.keys(app.areas).forEach(paint); renderList();
   renderStaleCount(); renderDetail(); renderAlertPanel();
 }

@@ -451,7 +451,10 @@ def test_dashboard_map_alerts_operator_actions_and_screenshots(
     SHOTS.mkdir(parents=True, exist_ok=True)
     for old in SHOTS.glob("dashboard_*.png"):
         old.unlink()
-    wall.js(f"focusArea('{smallest}'); cpResetView(); true")
+    wall.js(
+        "document.getElementById('area-config').open = false;"
+        f" focusArea('{smallest}'); cpResetView(); true"
+    )
     for language in ("ko", "en"):
         for page, name in ((wall, "wall_1920x1080"), (phone, "phone_390x844")):
             if page.js("lang") != language:

@@ -52,7 +52,7 @@ def web_router(settings: ApiSettings, openapi_url: str) -> APIRouter:
             title="CityPulse API",
             swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
             swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
-            swagger_favicon_url="/static/vendor/leaflet/images/marker-icon.png",
+            swagger_favicon_url="/favicon.svg",
         )
 
     @router.get("/redoc", include_in_schema=False)
@@ -61,7 +61,7 @@ def web_router(settings: ApiSettings, openapi_url: str) -> APIRouter:
             openapi_url=openapi_url,
             title="CityPulse API",
             redoc_js_url="/static/vendor/redoc/redoc.standalone.js",
-            redoc_favicon_url="/static/vendor/leaflet/images/marker-icon.png",
+            redoc_favicon_url="/favicon.svg",
             with_google_fonts=False,
         )
 

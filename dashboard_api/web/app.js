@@ -316,14 +316,14 @@ async function main() {
   }, 5000);
   setInterval(() => { document.getElementById("clock").textContent = `${kstTime(Date.now())} KST`; }, 1000);
   setInterval(() => { Object.keys(app.areas).forEach(paint); renderStaleCount(); }, 30000);
-  await createMap(select);
+  const hasMap = await createMap(select);
   relabelDistricts();
   const geo = await (await fetch("/api/v1/areas")).json();
   for (const f of geo.features) {
     app.areas[f.id] = f.properties;
     if (f.properties.state) app.states[f.id] = f.properties.state;
   }
-  app.polys = drawAreas(geo.features, select);
+  app.polys = hasMap ? drawAreas(geo.features, select) : {};
   Object.keys(app.areas).forEach(paint);
   renderList(); renderStaleCount();
   if (app.token) await afterSignIn(); else connectLive();

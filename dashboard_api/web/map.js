@@ -10,6 +10,10 @@ const MARKED_STAGES = ["caution", "alert", "serious"];
 const cpMap = { map: null, polys: {}, markers: {}, labels: [] };
 
 async function createMap(onSelect) {
+  if (!window.L) {  // the API could not serve Leaflet: say so rather than show nothing
+    document.getElementById("map").textContent = t("noMapLibrary");
+    return null;
+  }
   const map = L.map("map", { zoomSnap: 0.1, zoomControl: true, minZoom: 9, maxZoom: 18 });
   cpMap.map = map;
   const config = await (await fetch("/api/v1/map-config")).json().catch(() => ({ tile_url: "" }));
@@ -48,6 +52,7 @@ function drawAreas(features, onSelect) {
 
 // The default view: all of Seoul in the map, whatever the screen.
 function cpResetView() {
+  if (!cpMap.map) return;
   cpMap.map.invalidateSize();
   cpMap.map.fitBounds(cpMap.home, { padding: [4, 4] });
 }
@@ -93,6 +98,7 @@ function paintArea(poly, area, state, stale, selected) {
 }
 
 function relabelDistricts() {
+  if (!cpMap.map) return;
   for (const label of cpMap.labels) {
     label.getElement().textContent = lang === "ko" ? label.cpNames.name_ko : label.cpNames.name_en;
   }
@@ -101,7 +107,7 @@ function relabelDistricts() {
 // From an alert or a marker: bring the area into view and select it.
 function focusArea(code) {
   const poly = cpMap.polys[code];
-  if (!poly) return;
+  if (!poly) { select(code); return; }
   cpMap.map.fitBounds(poly.getBounds(), { maxZoom: 16, padding: [40, 40] });
   select(code);
   document.getElementById("map").scrollIntoView({ block: "nearest" });

@@ -432,11 +432,17 @@ def test_dashboard_map_alerts_operator_actions_and_screenshots(
         f"alertAction({alert_id}, 'resolve', {{reason: 'x'}})"
         f".then(() => alertAction({alert_id}, 'acknowledge', {{note: ''}})); true"
     )
-    wall.wait("!document.getElementById('alert-error').hidden", 10, "the refused action")
-    assert (
-        wall.js("document.getElementById('alert-error').textContent")
-        == "이미 처리된 경보입니다 (상태가 바뀌었습니다)"
-    )
+    refused = "이미 처리된 경보입니다 (상태가 바뀌었습니다)"
+    try:
+        wall.wait(
+            f"document.getElementById('alert-error').textContent === '{refused}'"
+            " && !document.getElementById('alert-error').hidden",
+            10,
+            "the refused action in Korean",
+        )
+    except AssertionError as exc:
+        shown = wall.js("document.getElementById('alert-error').textContent")
+        raise AssertionError(f"{exc}; the page shows {shown!r}") from None
 
     # Both pages signed their live streams in by first message: the token is nowhere in
     # the API's log (it used to be, in every /ws/live access line), and the log is private.

@@ -11,13 +11,11 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from fastapi.staticfiles import StaticFiles
 from psycopg_pool import AsyncConnectionPool
 
 from alerts.delivery import record_delivery_report
@@ -38,10 +36,10 @@ from dashboard_api.core.ratelimit import RateLimiter
 from dashboard_api.live.alert_feed import AlertFeed
 from dashboard_api.live.hub import AreaStateHub
 from dashboard_api.store.users import seed_user
+from dashboard_api.webapp import install_web
 from sensors.registry import load_hotspots
 
 log = logging.getLogger(__name__)
-WEB_DIR = Path(__file__).parent / "web"
 
 
 async def seed_users(pool: AsyncConnectionPool, settings: ApiSettings) -> None:
@@ -116,6 +114,8 @@ def create_app(stack: StackSettings, settings: ApiSettings, sms: SmsSettings) ->
         version="0.1.0",
         lifespan=lifespan,
         description="Live crowd-safety states, history, alerts and configuration.",
+        docs_url=None,  # served offline by dashboard_api.webapp
+        redoc_url=None,
     )
     app.state.stack_settings, app.state.api_settings = stack, settings
     app.state.metrics = metrics
@@ -147,7 +147,7 @@ def create_app(stack: StackSettings, settings: ApiSettings, sms: SmsSettings) ->
         allow_headers=["Authorization", "Content-Type"],
     )
     # Last: the dashboard's files answer every path no route claimed.
-    app.mount("/", StaticFiles(directory=WEB_DIR, html=True), name="web")
+    install_web(app, settings)
     return app
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what this machine is missing for CityPulse, then nothing else:
-# Debian packages (PostgreSQL, Kannel, Chromium and a Korean font, Java 17, Maven, and
+# Debian packages (PostgreSQL, Kannel, Chromium and a Korean font, Java 17, Maven, npm, and
 # Prometheus for the promtool that checks deploy/prometheus/), the
 # Python virtualenv with the project and its pinned dependencies, and the Kafka broker jars
 # from Maven Central.
@@ -20,6 +20,7 @@ have_cmd mvn || need_pkgs+=(maven)
 # Only for promtool (scripts/test.sh checks deploy/prometheus/ with it); the package's own
 # Prometheus server is not used by the project.
 have_cmd promtool || need_pkgs+=(prometheus)
+have_cmd npm || need_pkgs+=(nodejs npm)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ] && ! have_cmd sudo; then
     echo "bootstrap: missing Debian packages: ${need_pkgs[*]} (run as root or install them)" >&2
@@ -47,3 +48,12 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 .venv/bin/citypulse kafka install
+# The dashboard's browser libraries (Leaflet, Swagger UI, ReDoc) from the npm registry,
+# pinned by dashboard_api/vendor/package-lock.json; the API serves them at /static/vendor/.
+vendor=dashboard_api/vendor
+want=$(sha256sum "$vendor/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$vendor/node_modules/.citypulse-installed" 2>/dev/null)" != "$want" ]; then
+  echo "bootstrap: installing the dashboard's browser libraries (npm ci)"
+  (cd "$vendor" && npm ci --ignore-scripts --omit=dev --silent)
+  echo "$want" > "$vendor/node_modules/.citypulse-installed"
+fi

@@ -45,6 +45,10 @@ class ApiSettings(BaseSettings):
     cors_origins: tuple[str, ...] = ("http://127.0.0.1:8000", "http://localhost:8000")
     rate_limit_per_s: float = 20.0  # anonymous requests per client IP, sustained
     rate_limit_burst: int = 60
+    # The dashboard's base map: an XYZ raster tile URL ({z}/{x}/{y}), e.g. VWorld's or an
+    # OSM-compatible server, with its attribution. Empty: the offline layer only.
+    map_tile_url: str = ""
+    map_tile_attribution: str = ""
 
     # FIWARE brokers' notifications (/api/v1/ngsi/notify/*) carry this bearer token (an
     # Orion `httpCustom` / NGSI-LD `receiverInfo` header); unset refuses every notification.

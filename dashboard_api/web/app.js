@@ -2,7 +2,7 @@
 // Wires the page: areas from the API, live states from /ws/live (resuming after a
 // reconnect), the risk list, the selected area's chart, the operator's alerts.
 const STALE_AFTER_MS = 15 * 60 * 1000;
-const app = { areas: {}, states: {}, polys: {}, selected: null, history: [], seq: 0, epoch: null,
+const app = { areas: {}, states: {}, polys: {}, thresholds: {}, selected: null, history: [], hours: 6, seq: 0, epoch: null,
               token: sessionStorage.getItem("cp-token"), user: sessionStorage.getItem("cp-user"),
               role: sessionStorage.getItem("cp-role"), ws: null, online: false };
 
@@ -53,6 +53,13 @@ function renderStaleCount() {
   el.textContent = `${t("staleFeeds")}: ${n}`;
 }
 
+// Seoul's own comfort label beside CityPulse's stage: an operator sees when they disagree.
+function seoulBeside(s) {
+  if (!s) return "";
+  const seoul = s.comfort_level ? I18N[lang].comfort[s.comfort_level] || s.comfort_level : t("noData");
+  return `${t("seoulSays")}: ${seoul} · ${t("oursSays")}: ${stageLabel(s.stage)} ${s.density_per_m2.toFixed(2)}${t("perM2")}`;
+}
+
 // The 30-minute forecast with its track record here: "+30m 2.40/m² (±0.12, n=57)".
 function forecastRecord(s) {
   const f = (s.forecast || []).find((p) => p.horizon_min === 30);
@@ -65,13 +72,16 @@ function renderDetail() {
   const code = app.selected;
   if (!code) return;
   const s = app.states[code];
-  document.getElementById("detail-title").textContent = `${areaName(code)} · ${t("history")}`;
+  document.getElementById("detail-title").textContent = `${areaName(code)} · ${app.hours === 6 ? t("history") : t("history24")}`;
+  document.querySelectorAll(".range button").forEach((b) => b.classList.toggle("on", Number(b.dataset.hours) === app.hours));
   const meta = s ? [`${t("density")} ${s.density_per_m2.toFixed(2)}${t("perM2")}`, stageLabel(s.stage),
     `${t("people")} ${Math.round(s.people).toLocaleString()}`,
     s.trend_per_min == null ? "" : `${t("trend")} ${(s.trend_per_min * 60).toFixed(2)}/h`,
     forecastRecord(s), isStale(s) ? `⚠ ${t("stale")}` : ""] : [t("noData")];
   document.getElementById("detail-meta").textContent = meta.filter(Boolean).join(" · ");
-  drawChart(document.getElementById("chart"), app.history, s, Date.now());
+  document.getElementById("detail-seoul").textContent = seoulBeside(s);
+  drawChart(document.getElementById("chart"), app.history, s, Date.now(), app.thresholds[code], app.hours);
+  renderAreaConfig();
 }
 
 async function select(code) {
@@ -80,9 +90,13 @@ async function select(code) {
   if (previous) paint(previous);
   paint(code);
   scheduleList();
-  const from = new Date(Date.now() - 6 * 3600000).toISOString();
-  const r = await fetch(`/api/v1/areas/${code}/history?resolution=1m&from=${encodeURIComponent(from)}`);
+  const from = new Date(Date.now() - app.hours * 3600000).toISOString();
+  const resolution = app.hours > 6 ? "15m" : "1m";
+  const [r, detail] = await Promise.all([
+    fetch(`/api/v1/areas/${code}/history?resolution=${resolution}&from=${encodeURIComponent(from)}`),
+    code in app.thresholds ? null : fetch(`/api/v1/areas/${code}`)]);
   app.history = r.ok ? historySeries((await r.json()).points) : [];
+  if (detail && detail.ok) app.thresholds[code] = (await detail.json()).thresholds || null;
   renderDetail();
 }
 
@@ -94,6 +108,7 @@ function applyItem(item) {
   } else if (item.kind === "alert") {
     upsertAlert(item.alert);
     renderAlertPanel();
+    refreshAlertExtras();
   } else if (item.kind === "reset") {
     app.states = {};
   }
@@ -139,16 +154,100 @@ function reconnectLive() {
 
 function renderAlertPanel() {
   document.getElementById("alert-panel").hidden = !isOperator();
-  if (isOperator()) renderAlerts(areaName, alertAction);
+  document.getElementById("sound").hidden = !isOperator();
+  if (!isOperator()) { document.getElementById("banner").hidden = true; flashTitle(""); return; }
+  renderBanner(areaName);
+  renderAlerts(areaName, alertAction, createSilence);
+  renderSound();
+}
+
+// Comments and silences come from other operators too: fetched on every alert event
+// and every few seconds, at most one fetch at a time.
+let extrasBusy = false;
+async function refreshAlertExtras() {
+  if (extrasBusy || !isOperator()) return;
+  extrasBusy = true;
+  try { await loadAlertExtras(api); renderAlertPanel(); } finally { extrasBusy = false; }
+}
+
+let errorTimer = null;
+async function showResult(r) {
+  const err = document.getElementById("alert-error");
+  err.hidden = r.ok;
+  clearTimeout(errorTimer);
+  if (!r.ok) {
+    err.textContent = await errorText(r);
+    errorTimer = setTimeout(() => { err.hidden = true; }, 20000);
+  }
+  return r.ok;
 }
 
 async function alertAction(id, action, body) {
   const r = await api(`/api/v1/alerts/${id}/${action}`, { method: "POST",
     headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-  const err = document.getElementById("alert-error");
-  err.hidden = r.ok;
-  if (r.ok) upsertAlert(await r.json()); else err.textContent = (await r.json()).detail || r.statusText;
+  if (await showResult(r)) {
+    const alert = await r.json();
+    upsertAlert(alert);
+    alertDetails.set(alert.id, alert.audit || []);
+  }
   renderAlertPanel();
+  return r.ok;
+}
+
+async function createSilence(body) {
+  const r = await api("/api/v1/silences", { method: "POST",
+    headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const ok = await showResult(r);
+  if (ok) await refreshAlertExtras();
+  return ok;
+}
+
+// Thresholds and event days of the selected area (operators; the server checks the role).
+function renderAreaConfig() {
+  const box = document.getElementById("area-config");
+  box.hidden = !isOperator() || !app.selected;
+  if (box.hidden) return;
+  const form = document.getElementById("threshold-form");
+  const th = { ...DEFAULT_THRESHOLDS, ...(app.thresholds[app.selected] || {}) };
+  if (form.dataset.code !== app.selected) {
+    for (const k of Object.keys(DEFAULT_THRESHOLDS)) form[k].value = th[k];
+    form.dataset.code = app.selected;
+    document.getElementById("config-msg").textContent = "";
+  }
+}
+
+async function configRequest(method, path, body, done) {
+  const r = await api(path, { method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const msg = document.getElementById("config-msg");
+  msg.className = r.ok ? "meta" : "error";
+  msg.textContent = r.ok ? t(done) : await errorText(r);
+  return r.ok;
+}
+
+async function saveThresholds(value) {
+  const code = app.selected;
+  if (await configRequest("PUT", `/api/v1/config/thresholds/${code}`, { thresholds: value }, "saved")) {
+    app.thresholds[code] = value;
+    document.getElementById("threshold-form").dataset.code = "";
+    renderAreaConfig(); renderDetail();
+  }
+}
+
+// The form's times are KST, whatever zone the browser is set to.
+const kstInput = (value) => new Date(`${value}:00+09:00`).toISOString();
+
+function wireAreaConfig() {
+  const form = document.getElementById("threshold-form");
+  const values = () => Object.fromEntries(Object.keys(DEFAULT_THRESHOLDS).map((k) => [k, Number(form[k].value)]));
+  form.addEventListener("submit", (ev) => { ev.preventDefault(); saveThresholds(values()); });
+  document.getElementById("threshold-reset").addEventListener("click", () => saveThresholds(null));
+  const day = document.getElementById("eventday-form");
+  day.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const body = { name: day.name.value, starts_at: kstInput(day.starts.value), ends_at: kstInput(day.ends.value),
+                   thresholds: values(), area_codes: [app.selected] };
+    if (await configRequest("POST", "/api/v1/config/event-days", body, "eventDayAdded")) day.reset();
+  });
 }
 
 function renderAccount() {
@@ -165,7 +264,9 @@ async function login(ev) {
   const form = new URLSearchParams({ grant_type: "password", username: document.getElementById("user").value,
                                      password: document.getElementById("pass").value });
   const r = await fetch("/api/v1/auth/token", { method: "POST", body: form });
-  if (!r.ok) { alert(t("loginFailed")); return; }
+  const err = document.getElementById("login-error");
+  err.hidden = r.ok;
+  if (!r.ok) { err.textContent = r.status === 401 ? I18N[lang].errors.bad_credentials : await errorText(r); return; }
   const body = await r.json();
   Object.assign(app, { token: body.access_token, role: body.role, user: document.getElementById("user").value });
   sessionStorage.setItem("cp-token", app.token); sessionStorage.setItem("cp-role", app.role);
@@ -175,21 +276,22 @@ async function login(ev) {
 
 async function afterSignIn() {
   renderAccount();
-  if (isOperator()) await loadAlerts(api);
-  renderAlertPanel();
+  if (isOperator()) { await loadAlerts(api, false); await loadAlertExtras(api); }
+  renderAlertPanel(); renderAreaConfig();
   reconnectLive();
 }
 
 function logout() {
   Object.assign(app, { token: null, role: null, user: null });
   sessionStorage.clear();
-  alertsById.clear();
-  renderAccount(); renderAlertPanel(); reconnectLive();
+  alertsById.clear(); alertDetails.clear();
+  renderAccount(); renderAlertPanel(); renderAreaConfig(); reconnectLive();
 }
 
 function relabel() {
-  applyLanguage(); renderConn(); drawLegend(); Object.keys(app.areas).forEach(paint); renderList(); renderStaleCount();
-  renderDetail(); renderAlertPanel();
+  for (const id of ["alert-error", "login-error", "chart-tip"]) document.getElementById(id).hidden = true;
+  applyLanguage(); renderConn(); drawLegend(); relabelDistricts(); Object.keys(app.areas).forEach(paint); renderList();
+  renderStaleCount(); renderDetail(); renderAlertPanel();
 }
 
 async function main() {
@@ -199,14 +301,29 @@ async function main() {
   });
   document.getElementById("login").addEventListener("submit", login);
   document.getElementById("logout").addEventListener("click", logout);
+  document.getElementById("sound").addEventListener("click", toggleSound);
+  wireAreaConfig();
+  attachChartTooltip(document.getElementById("chart"), document.getElementById("chart-tip"));
+  document.querySelectorAll(".range button").forEach((b) => b.addEventListener("click", () => {
+    app.hours = Number(b.dataset.hours);
+    if (app.selected) select(app.selected);
+  }));
+  document.addEventListener("click", unlockAudio, { capture: true });
+  setInterval(async () => {
+    if (!isOperator()) return;
+    await loadAlerts(api, true);
+    await refreshAlertExtras();
+  }, 5000);
   setInterval(() => { document.getElementById("clock").textContent = `${kstTime(Date.now())} KST`; }, 1000);
   setInterval(() => { Object.keys(app.areas).forEach(paint); renderStaleCount(); }, 30000);
+  const hasMap = await createMap(select);
+  relabelDistricts();
   const geo = await (await fetch("/api/v1/areas")).json();
   for (const f of geo.features) {
     app.areas[f.id] = f.properties;
     if (f.properties.state) app.states[f.id] = f.properties.state;
   }
-  app.polys = drawMap(geo.features, select);
+  app.polys = hasMap ? drawAreas(geo.features, select) : {};
   Object.keys(app.areas).forEach(paint);
   renderList(); renderStaleCount();
   if (app.token) await afterSignIn(); else connectLive();

@@ -1,8 +1,11 @@
 "use strict";
 // Density over the last hours (solid) and the forecast (dashed) on a canvas, with the
-// default stage boundaries as bands so the eye reads stages, not numbers.
-const BANDS = [[0, "normal"], [1.5, "attention"], [2, "caution"], [3, "alert"], [5, "serious"]];
-const STAGE_COLORS = { normal: "#2f9e44", attention: "#e8c547", caution: "#f08c00", alert: "#e03131", serious: "#9c36b5" };
+// area's own stage boundaries as bands so the eye reads stages, not numbers.
+const DEFAULT_THRESHOLDS = { attention: 1.5, caution: 2, alert: 3, serious: 5 };
+function stageBands(th) {
+  const b = { ...DEFAULT_THRESHOLDS, ...(th || {}) };
+  return [[0, "normal"], [b.attention, "attention"], [b.caution, "caution"], [b.alert, "alert"], [b.serious, "serious"]];
+}
 
 function historySeries(points) {
   // One value per bucket: the highest density any source reported for it.
@@ -14,7 +17,8 @@ function historySeries(points) {
   return [...byBucket.entries()].sort((a, b) => a[0] - b[0]);
 }
 
-function drawChart(canvas, history, state, now) {
+function drawChart(canvas, history, state, now, thresholds, hours = 6) {
+  const BANDS = stageBands(thresholds);
   const dpr = window.devicePixelRatio || 1;
   const w = canvas.clientWidth || canvas.width, h = canvas.clientHeight || canvas.height;
   canvas.width = w * dpr; canvas.height = h * dpr;
@@ -24,9 +28,9 @@ function drawChart(canvas, history, state, now) {
   const left = 44, right = 12, top = 10, bottom = 26;
   const forecast = (state?.forecast || []).map((f) => [Date.parse(state.as_of) + f.horizon_min * 60000, f.density_per_m2]);
   const all = [...history, ...forecast];
-  const t0 = now - 6 * 3600000;
+  const t0 = now - hours * 3600000;
   const t1 = Math.max(now, ...forecast.map((p) => p[0]));
-  const yMax = Math.max(3.5, ...all.map((p) => p[1] * 1.15));
+  const yMax = Math.max(BANDS[3][0] + 0.5, ...all.map((p) => p[1] * 1.15));
   const x = (ts) => left + ((ts - t0) / (t1 - t0)) * (w - left - right);
   const y = (d) => top + (1 - d / yMax) * (h - top - bottom);
   BANDS.forEach(([lo, stage], i) => {
@@ -40,7 +44,8 @@ function drawChart(canvas, history, state, now) {
     g.fillText(d.toFixed(0), 8, y(d) + 4);
     g.beginPath(); g.moveTo(left, y(d)); g.lineTo(w - right, y(d)); g.globalAlpha = 0.25; g.stroke(); g.globalAlpha = 1;
   }
-  for (let ts = Math.ceil(t0 / 3600000) * 3600000; ts <= t1; ts += 3600000) {
+  const step = (hours > 6 ? 3 : 1) * 3600000;
+  for (let ts = Math.ceil(t0 / step) * step; ts <= t1; ts += step) {
     const label = kstTime(ts, false);
     g.fillText(label, x(ts) - 16, h - 8);
   }
@@ -54,4 +59,29 @@ function drawChart(canvas, history, state, now) {
   line(recent, "#58a6ff", []);
   if (state) line([[Date.parse(state.as_of), state.density_per_m2], ...forecast], "#f0f6fc", [6, 5]);
   g.strokeStyle = "#f0f6fc88"; g.beginPath(); g.moveTo(x(now), top); g.lineTo(x(now), h - bottom); g.stroke();
+  // What the tooltip reads: every drawn point with its screen x.
+  canvas.cpPoints = [...recent.map((p) => [...p, "measured"]), ...forecast.map((p) => [...p, "forecast"])]
+    .map(([ts, d, kind]) => ({ px: x(ts), ts, d, kind, stage: stageOf(d, BANDS) }));
+}
+
+function stageOf(d, bands) {
+  let stage = "normal";
+  for (const [lo, s] of bands) if (d >= lo) stage = s;
+  return stage;
+}
+
+// Hovering the chart shows the nearest point: time (KST), density and its stage.
+function attachChartTooltip(canvas, tip) {
+  canvas.addEventListener("mousemove", (ev) => {
+    const pts = canvas.cpPoints || [];
+    const px = ev.offsetX;
+    const near = pts.reduce((best, p) => (!best || Math.abs(p.px - px) < Math.abs(best.px - px) ? p : best), null);
+    if (!near || Math.abs(near.px - px) > 30) { tip.hidden = true; return; }
+    tip.hidden = false;
+    tip.textContent = `${kstTime(near.ts, false)} KST · ${near.d.toFixed(2)}${t("perM2")} · ${stageLabel(near.stage)}`
+      + (near.kind === "forecast" ? ` (${t("forecast")})` : "");
+    tip.style.left = `${Math.min(ev.offsetX + 12, canvas.clientWidth - 200)}px`;
+    tip.style.top = `${ev.offsetY + 12}px`;
+  });
+  canvas.addEventListener("mouseleave", () => { tip.hidden = true; });
 }

@@ -9,6 +9,7 @@ Run: CITYPULSE_TEST_KEEP_SERVICES=1 .venv/bin/pytest -m e2e tests/e2e/test_e2e_d
 from __future__ import annotations
 
 import base64
+import colorsys
 import itertools
 import json
 import os
@@ -46,6 +47,15 @@ STACK = StackSettings(
 )
 # Persons/m² handed out over the areas in turn: a varied city, mostly 정상, some 관심/주의.
 CALM = (0.4, 0.6, 0.8, 0.5, 1.1, 0.7, 1.2, 1.7, 0.9, 1.6, 2.3)
+# Hue ranges (degrees) of Korea's crisis-level colours: 관심 blue, 주의 yellow, 경계 orange,
+# 심각 red.
+NATIONAL_HUES = {
+    "attention": (195, 235),
+    "caution": (40, 58),
+    "alert": (18, 36),
+    "serious": (-12, 8),
+}
+STAGE_DENSITY = {"attention": 1.7, "caution": 2.5, "alert": 3.6, "serious": 6.5}
 
 
 class Page:
@@ -107,6 +117,8 @@ class Browser:
                 "--disable-background-networking",
                 "--disable-component-update",
                 "--disable-sync",
+                # A control-room browser is set to allow the alert sound without a click.
+                "--autoplay-policy=no-user-gesture-required",
                 f"--user-data-dir={profile}",
                 "--remote-debugging-port=0",
                 "--window-size=1920,1080",
@@ -119,12 +131,14 @@ class Browser:
         wait_for(port_file.exists, 20, "Chromium's DevTools port")
         self.port = int(port_file.read_text().split()[0])
 
-    def open(self, url: str) -> Page:
+    def open(
+        self, url: str, ready: str = "document.body && document.body.dataset.ready === 'true'"
+    ) -> Page:
         targets = httpx.get(f"http://127.0.0.1:{self.port}/json/list", timeout=5).json()
         page = Page(next(t for t in targets if t["type"] == "page")["webSocketDebuggerUrl"])
         page.call("Page.enable")
         page.call("Page.navigate", url=url)
-        page.wait("document.body && document.body.dataset.ready === 'true'", 30, "the dashboard")
+        page.wait(ready, 30, f"{url} to render")
         return page
 
     def close(self) -> None:
@@ -198,15 +212,53 @@ def sign_in(page: Page) -> None:
     page.wait("!document.getElementById('alert-panel').hidden", 10, "the alert panel")
 
 
-def test_dashboard_map_surge_acknowledge_and_screenshots(
+def hue(css_hex: str) -> float:
+    """The hue of '#rrggbb' in degrees, reds near 360 given as negative."""
+    r, g, b = (int(css_hex[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    h, _, _ = colorsys.rgb_to_hsv(r, g, b)
+    return h * 360 - 360 if h * 360 > 300 else h * 360
+
+
+def area_path(code: str) -> str:
+    return f"document.querySelector('#map path.area[data-code=\"{code}\"]')"
+
+
+def marker_box(page: Page, code: str) -> dict[str, Any]:
+    """The stage marker's dot on screen, and whether it lies inside the visible map."""
+    box: dict[str, Any] = page.js(
+        f"(() => {{ const d = document.querySelector('.stage-marker[data-code=\"{code}\"] .dot');"
+        " if (!d) return null; const r = d.getBoundingClientRect();"
+        " const m = document.getElementById('map').getBoundingClientRect();"
+        " return {w: r.width, h: r.height, inside: r.left >= m.left && r.right <= m.right"
+        " && r.top >= m.top && r.bottom <= m.bottom}; })()"
+    )
+    return box
+
+
+def open_alert_id(area_code: str) -> int | None:
+    with psycopg.connect(STACK.db_conninfo) as conn:
+        row = conn.execute(
+            "SELECT id FROM alerts WHERE area_code = %s AND status = 'open' ORDER BY id DESC",
+            (area_code,),
+        ).fetchone()
+    return int(row[0]) if row else None
+
+
+def test_dashboard_map_alerts_operator_actions_and_screenshots(
     stack: str, browsers: tuple[Browser, Browser]
 ) -> None:
     hotspots = load_hotspots()
     walkable = {h.code: h.walkable_m2 for h in hotspots}
+    smallest = min(hotspots, key=lambda h: h.area_m2).code
     # An area that never alerted, so a stack reused from an earlier run fires afresh.
     with psycopg.connect(STACK.db_conninfo) as conn:
         alerted = {r[0] for r in conn.execute("SELECT DISTINCT area_code FROM alerts")}
-    surge_area = next(h.code for h in hotspots if h.code not in alerted and h.code >= "POI009")
+    surge_area = next(
+        h.code
+        for h in hotspots
+        if h.code not in alerted and h.code >= "POI009" and h.code != smallest
+    )
+    staged = [c for c in walkable if c not in (smallest, surge_area)][:3]
     # Event time drives the alert hold (60 s): a calm city 3 min ago, the surge 90 s ago
     # and now, so the alert fires on the second surge reading without waiting a minute.
     calm = {code: CALM[i % len(CALM)] * m2 for i, (code, m2) in enumerate(walkable.items())}
@@ -229,24 +281,108 @@ def test_dashboard_map_surge_acknowledge_and_screenshots(
     a, b = browsers
     wall = a.open(stack)
     wall.screen(1920, 1080)
-    assert wall.js("document.querySelectorAll('svg#map polygon').length") == 120
-    poly = f"document.querySelector('polygon[data-code=\"{surge_area}\"]')"
-    assert wall.js(f"{poly}.dataset.stage") == "normal"
-    calm_fill = wall.js(f"getComputedStyle({poly}).fill")
+    # The offline base layer and every area, nothing fetched from outside.
+    assert wall.js("document.querySelectorAll('#map path.district').length") == 25
+    assert wall.js("document.querySelectorAll('#map path.river').length") == 1
+    assert wall.js("document.querySelectorAll('#map path.area').length") == 120
+    assert wall.js("document.querySelectorAll('.district-label').length") == 25
+    assert wall.js(f"{area_path(surge_area)}.dataset.stage") == "normal"
+    calm_fill = wall.js(f"{area_path(surge_area)}.getAttribute('fill')")
+
+    # The four stages in the national colours, the smallest area at 심각.
+    four = dict(zip(("attention", "caution", "alert"), staged, strict=True)) | {"serious": smallest}
+    publish_crowds({code: STAGE_DENSITY[st] * walkable[code] for st, code in four.items()})
+    for stage, code in four.items():
+        wall.wait(f"{area_path(code)}.dataset.stage === '{stage}'", 15, f"{code} at {stage}")
+        fill = str(wall.js(f"{area_path(code)}.getAttribute('fill')"))
+        lo, hi = NATIONAL_HUES[stage]
+        assert lo <= hue(fill) <= hi, f"{stage} drawn in {fill}"
+    wall.js("cpResetView(); true")
+    time.sleep(0.5)
+    box = marker_box(wall, smallest)
+    assert box["w"] >= 12 and box["h"] >= 12 and box["inside"], box
+    assert wall.js(f"document.querySelector('.stage-marker[data-code=\"{smallest}\"]').textContent")
+
     sign_in(wall)
     phone = b.open(stack)
     sign_in(phone)
+    phone.screen(390, 844, mobile=True)
+    phone.js("cpResetView(); true")
+    time.sleep(0.5)
+    box = marker_box(phone, smallest)
+    assert box["w"] >= 12 and box["h"] >= 12 and box["inside"], box
+    # On the phone, the alerts come before the map.
+    assert phone.js(
+        "document.getElementById('alert-panel').getBoundingClientRect().top"
+        " < document.getElementById('map').getBoundingClientRect().top"
+    )
 
-    publish_crowds({surge_area: 3.6 * walkable[surge_area]}, ago_s=90)  # 경계: 3-5 persons/m²
-    took = wall.wait(f"['alert','serious'].includes({poly}.dataset.stage)", 10, "the surge colour")
-    assert wall.js(f"getComputedStyle({poly}).fill") != calm_fill
+    # The control room allowed notifications for the dashboard's origin.
+    wall.call("Browser.grantPermissions", permissions=["notifications"], origin=stack)
+    sounds = wall.js("window.cpSoundsPlayed")
+    publish_crowds({surge_area: STAGE_DENSITY["serious"] * walkable[surge_area]}, ago_s=90)
+    took = wall.wait(f"{area_path(surge_area)}.dataset.stage === 'serious'", 10, "the surge colour")
+    assert wall.js(f"{area_path(surge_area)}.getAttribute('fill')") != calm_fill
     print(f"surge coloured in {took:.2f} s")  # noqa: T201 - reported by the e2e run
+    publish_crowds({surge_area: (STAGE_DENSITY["serious"] + 0.1) * walkable[surge_area]})
+    wait_for(lambda: open_alert_id(surge_area) is not None, 60, "the surge's alert")
+    alert_id = open_alert_id(surge_area)
+    # A new 심각 alert: the banner and the sound within 5 s of the alert being stored.
+    heard = wall.wait(
+        f"document.querySelector('#banner .banner-row[data-alert-ids~=\"{alert_id}\"]')"
+        f" && !document.getElementById('banner').hidden && window.cpSoundsPlayed > {sounds}",
+        5,
+        "the banner and the sound",
+    )
+    print(f"banner and sound {heard:.2f} s after the alert was stored")  # noqa: T201
+    assert wall.js("window.cpNotificationsShown") >= 1
+    wall.wait("document.title.startsWith('⚠')", 3, "the title to flash")
+    assert wall.js("document.getElementById('sound').dataset.state") == "on"
+    # The banner leads to the area: the map zooms to it and its chart opens.
+    home_zoom = wall.js("cpMap.map.getZoom()")
+    wall.js(
+        f"document.querySelector('#banner .banner-row[data-alert-ids~=\"{alert_id}\"] button')"
+        ".click(); true"
+    )
+    wall.wait(
+        f"app.selected === '{surge_area}' && cpMap.map.getZoom() > {home_zoom}",
+        5,
+        "the map to zoom to the alert's area",
+    )
 
-    publish_crowds({surge_area: 3.7 * walkable[surge_area]})
-    item = "document.querySelector('#alerts li.alert[data-status=\"open\"]')"
-    wall.wait(item, 60, "the surge's alert in the operator panel")
-    alert_id = wall.js(f"{item}.dataset.alertId")
+    item = f"document.querySelector('#alerts li.alert[data-alert-id=\"{alert_id}\"]')"
+    wall.wait(item, 10, "the surge's alert in the operator panel")
     phone.wait(f"document.querySelector('li[data-alert-id=\"{alert_id}\"]')", 15, "alert in B")
+    # Comment and silence in one browser, both seen in the other.
+    wall.js(
+        f"(() => {{ const f = {item}.querySelector('form.comment-form');"
+        " f.text.value = 'e2e: 경찰 배치 요청'; f.requestSubmit(); })(); true"
+    )
+    wall.wait(
+        f"{item}?.querySelector('li.comment')?.textContent.includes('경찰 배치 요청')",
+        10,
+        "the comment in A",
+    )
+    wall.js(
+        f"(() => {{ const f = {item}.querySelector('form.silence-form');"
+        " f.reason.value = 'e2e: 계획된 행사'; f.minutes.value = '120';"
+        " f.requestSubmit(); })(); true"
+    )
+    seen = phone.wait(
+        f"document.querySelector('li[data-alert-id=\"{alert_id}\"] li.comment')"
+        "?.textContent.includes('경찰 배치 요청')",
+        15,
+        "the comment in B",
+    )
+    seen += phone.wait(
+        "[...document.querySelectorAll('#silences li')]"
+        ".some((li) => li.textContent.includes('계획된 행사')"
+        " && li.textContent.includes('operator'))",
+        15,
+        "the silence in B",
+    )
+    print(f"comment and silence seen by the second browser in {seen:.2f} s")  # noqa: T201
+
     wall.js(f"{item}.querySelector('button.ack').click(); true")
     seen = phone.wait(
         f"document.querySelector('li[data-alert-id=\"{alert_id}\"]')"
@@ -255,6 +391,58 @@ def test_dashboard_map_surge_acknowledge_and_screenshots(
         "the acknowledgement in B",
     )
     print(f"acknowledgement seen by the second browser in {seen:.2f} s")  # noqa: T201
+    # The chart: 24 hours at a click, and a tooltip naming the hovered point's stage.
+    wall.js("document.querySelector('.range button[data-hours=\"24\"]').click(); true")
+    wall.wait(
+        "document.getElementById('detail-title').textContent.includes('24')"
+        " && (document.getElementById('chart').cpPoints || []).length > 1",
+        10,
+        "the 24-hour chart",
+    )
+    wall.js(
+        "(() => { const c = document.getElementById('chart'); const p = c.cpPoints.at(-1);"
+        " const r = c.getBoundingClientRect(); c.dispatchEvent(new MouseEvent('mousemove',"
+        " {clientX: r.left + p.px, clientY: r.top + 20, bubbles: true})); })(); true"
+    )
+    tip = wall.js("document.getElementById('chart-tip').textContent")
+    assert "KST" in tip and any(w in tip for w in ("정상", "관심", "주의", "경계", "심각")), tip
+    # Thresholds and an event day for the selected area, set in the page, stored.
+    wall.js(
+        "document.getElementById('area-config').open = true;"
+        " (() => { const f = document.getElementById('threshold-form');"
+        " Object.entries({attention: 1.2, caution: 1.8, alert: 2.8, serious: 4.5})"
+        ".forEach(([k, v]) => { f[k].value = String(v); }); f.requestSubmit(); })(); true"
+    )
+    wall.wait(f"app.thresholds['{surge_area}']?.serious === 4.5", 10, "the thresholds saved")
+    wall.js(
+        "(() => { const f = document.getElementById('eventday-form');"
+        f" f.name.value = 'e2e 성탄 전야 {surge_area}'; f.starts.value = '2031-12-24T18:00';"
+        " f.ends.value = '2031-12-24T23:30'; f.requestSubmit(); })(); true"
+    )
+    wall.wait("document.getElementById('config-msg').textContent === '행사일 추가됨'", 10, "day")
+    bearer = {"Authorization": f"Bearer {wall.js('app.token')}"}
+    config = httpx.get(f"{stack}/api/v1/config/thresholds", headers=bearer, timeout=5).json()
+    stored = next(o for o in config["overrides"] if o["area_code"] == surge_area)["thresholds"]
+    assert stored == {"attention": 1.2, "caution": 1.8, "alert": 2.8, "serious": 4.5}
+    day = next(d for d in config["event_days"] if d["name"] == f"e2e 성탄 전야 {surge_area}")
+    assert day["area_codes"] == [surge_area]
+    assert datetime.fromisoformat(day["starts_at"]) == datetime(2031, 12, 24, 9, 0, tzinfo=UTC)
+    # A refused action reads in the page's language, not the server's English.
+    wall.js(
+        f"alertAction({alert_id}, 'resolve', {{reason: 'x'}})"
+        f".then(() => alertAction({alert_id}, 'acknowledge', {{note: ''}})); true"
+    )
+    refused = "이미 처리된 경보입니다 (상태가 바뀌었습니다)"
+    try:
+        wall.wait(
+            f"document.getElementById('alert-error').textContent === '{refused}'"
+            " && !document.getElementById('alert-error').hidden",
+            10,
+            "the refused action in Korean",
+        )
+    except AssertionError as exc:
+        shown = wall.js("document.getElementById('alert-error').textContent")
+        raise AssertionError(f"{exc}; the page shows {shown!r}") from None
 
     # Both pages signed their live streams in by first message: the token is nowhere in
     # the API's log (it used to be, in every /ws/live access line), and the log is private.
@@ -265,16 +453,31 @@ def test_dashboard_map_surge_acknowledge_and_screenshots(
     assert token not in logged and token.rsplit(".", 1)[-1] not in logged
     assert api_log.stat().st_mode & 0o007 == 0
 
-    assert wall.js("document.getElementById('list-title').textContent") == "위험 순위"
+    # Screenshots: wall and phone, Korean and English (bootstrap installs fonts-nanum).
     SHOTS.mkdir(parents=True, exist_ok=True)
-    # The wall in Korean (bootstrap installs fonts-nanum so Chromium renders Hangul), the
-    # phone in English: one screenshot of each language.
-    phone.js("document.getElementById('lang').click(); true")
-    assert phone.js("document.getElementById('list-title').textContent") == "Highest risk"
-    assert wall.js("document.getElementById('list-title').textContent") == "위험 순위"
-    wall.js(f"select('{surge_area}')")
-    time.sleep(1.0)
-    wall.screenshot(SHOTS / "dashboard_wall_1920x1080.png")
-    phone.screen(390, 844, mobile=True)
-    time.sleep(1.0)
-    phone.screenshot(SHOTS / "dashboard_phone_390x844.png")
+    for old in SHOTS.glob("dashboard_*.png"):
+        old.unlink()
+    wall.js(
+        "document.getElementById('area-config').open = false;"
+        f" focusArea('{smallest}'); cpResetView(); true"
+    )
+    for language in ("ko", "en"):
+        for page, name in ((wall, "wall_1920x1080"), (phone, "phone_390x844")):
+            if page.js("lang") != language:
+                page.js("document.getElementById('lang').click(); true")
+            time.sleep(1.0)
+            page.screenshot(SHOTS / f"dashboard_{name}_{language}.png")
+    assert wall.js("document.getElementById('list-title').textContent") == "Highest risk"
+
+
+def test_api_docs_render_offline(stack: str, browsers: tuple[Browser, Browser]) -> None:
+    html = httpx.get(f"{stack}/docs", timeout=5).text
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in html
+    assert "cdn" not in html.lower() and "https://" not in html
+    a, b = browsers
+    docs = a.open(f"{stack}/docs", "document.querySelectorAll('.swagger-ui .opblock').length > 10")
+    assert "CityPulse" in str(
+        docs.js("document.querySelector('.swagger-ui .info .title').textContent")
+    )
+    redoc = b.open(f"{stack}/redoc", "document.querySelectorAll('[data-section-id]').length > 10")
+    assert "CityPulse" in str(redoc.js("document.querySelector('h1').textContent"))

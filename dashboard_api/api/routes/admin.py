@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from citypulse.domain.phones import mask_phone
 from dashboard_api.api.deps import AdminDep, ConnDep
 from dashboard_api.schemas.operations import RecipientPublic
+from dashboard_api.schemas.responses import OperatorAction
 from dashboard_api.store.operations import recipients
 from dashboard_api.store.users import list_actions
 
@@ -27,7 +28,7 @@ async def list_recipients(conn: ConnDep, _caller: AdminDep) -> list[RecipientPub
     ]
 
 
-@router.get("/audit")
+@router.get("/audit", response_model=list[OperatorAction])
 async def audit(
     conn: ConnDep, _caller: AdminDep, limit: Annotated[int, Query(ge=1, le=1000)] = 200
 ) -> list[dict[str, Any]]:

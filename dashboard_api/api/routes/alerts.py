@@ -20,6 +20,7 @@ from dashboard_api.schemas.operations import (
     ResolveCreate,
     SilenceCreate,
 )
+from dashboard_api.schemas.responses import AlertDetail, AlertOut, SilenceOut
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 Operator = OperatorDep
@@ -37,6 +38,11 @@ _AUDITED_AS: dict[AlertChange, str] = {
 }
 
 
+def _code(code: str) -> dict[str, str]:
+    """A stable error code the dashboard translates (ko/en); the detail stays English."""
+    return {"X-Error-Code": code}
+
+
 async def _act(
     conn: ConnDep,
     caller: UserPublic,
@@ -51,12 +57,12 @@ async def _act(
         async with audited(conn, caller, _AUDITED_AS[change], str(alert_id), body.model_dump()):
             return await change(conn, alert_id, caller.username, text)
     except AlertNotFound:
-        raise HTTPException(404, f"no alert {alert_id}") from None
+        raise HTTPException(404, f"no alert {alert_id}", _code("alert_not_found")) from None
     except InvalidTransition as exc:
-        raise HTTPException(409, str(exc)) from None
+        raise HTTPException(409, str(exc), _code("invalid_transition")) from None
 
 
-@router.get("/alerts")
+@router.get("/alerts", response_model=list[AlertOut])
 async def list_alerts(
     conn: ConnDep,
     _caller: OperatorDep,
@@ -79,7 +85,7 @@ async def list_alerts(
     )
 
 
-@router.get("/alerts/{alert_id}")
+@router.get("/alerts/{alert_id}", response_model=AlertDetail)
 async def get_alert(alert_id: int, conn: ConnDep, _caller: OperatorDep) -> dict[str, Any]:
     """One alert with its audit trail and the SMS sent for it (numbers masked)."""
     try:
@@ -88,25 +94,25 @@ async def get_alert(alert_id: int, conn: ConnDep, _caller: OperatorDep) -> dict[
         raise HTTPException(404, f"no alert {alert_id}") from None
 
 
-@router.post("/alerts/{alert_id}/acknowledge")
+@router.post("/alerts/{alert_id}/acknowledge", response_model=AlertDetail)
 async def acknowledge(alert_id: int, body: AcknowledgeCreate, db: ConnDep, who: Operator) -> Alert:
     """Acknowledge an open alert: stops escalation and reminders."""
     return await _act(db, who, alert_id, body, operations.acknowledge_alert, body.note)
 
 
-@router.post("/alerts/{alert_id}/resolve")
+@router.post("/alerts/{alert_id}/resolve", response_model=AlertDetail)
 async def resolve(alert_id: int, body: ResolveCreate, db: ConnDep, who: Operator) -> Alert:
     """Resolve an alert with a reason; the notified tiers hear it is over."""
     return await _act(db, who, alert_id, body, operations.resolve_alert, body.reason)
 
 
-@router.post("/alerts/{alert_id}/comment")
+@router.post("/alerts/{alert_id}/comment", response_model=AlertDetail)
 async def comment(alert_id: int, body: CommentCreate, db: ConnDep, who: Operator) -> Alert:
     """Add a comment to an alert's trail."""
     return await _act(db, who, alert_id, body, operations.comment_alert, body.text)
 
 
-@router.get("/silences")
+@router.get("/silences", response_model=list[SilenceOut])
 async def list_silences(
     conn: ConnDep, _caller: OperatorDep, active_at: datetime | None = None
 ) -> list[dict[str, Any]]:
@@ -114,7 +120,7 @@ async def list_silences(
     return await operations.list_silences(conn, active_at=active_at)
 
 
-@router.post("/silences", status_code=201)
+@router.post("/silences", status_code=201, response_model=SilenceOut)
 async def create_silence(body: SilenceCreate, conn: ConnDep, caller: OperatorDep) -> dict[str, Any]:
     """Silence texts up to 경계 for an area or district during a planned event."""
     data = body.model_dump(mode="json")
@@ -127,5 +133,5 @@ async def create_silence(body: SilenceCreate, conn: ConnDep, caller: OperatorDep
             )  # fmt: skip
             line.target = str(silence.get("id", ""))
     except InvalidSilence as exc:
-        raise HTTPException(422, str(exc)) from None
+        raise HTTPException(422, str(exc), _code("invalid_silence")) from None
     return silence

@@ -17,6 +17,7 @@ from dashboard_api.present import (
     risk_key,
     state_summary,
 )
+from dashboard_api.schemas.responses import AreaCollection, AreaDetail, AreaHistory
 from dashboard_api.store.areas import list_zones
 from dashboard_api.store.history import Resolution, crowd_history
 
@@ -42,7 +43,7 @@ def _area(rows: AreaRowsDep, code: str) -> dict[str, Any]:
     raise HTTPException(404, f"no area {code}")
 
 
-@router.get("")
+@router.get("", response_model=AreaCollection)
 async def list_areas(
     rows: AreaRowsDep,
     hub: HubDep,
@@ -63,7 +64,7 @@ async def list_areas(
     return body
 
 
-@router.get("/{code}")
+@router.get("/{code}", response_model=AreaDetail)
 async def area_detail(
     code: AreaCode, rows: AreaRowsDep, hub: HubDep, conn: ConnDep
 ) -> dict[str, Any]:
@@ -90,7 +91,7 @@ async def area_detail(
     }
 
 
-@router.get("/{code}/history")
+@router.get("/{code}/history", response_model=AreaHistory)
 async def area_history(
     code: AreaCode,
     rows: AreaRowsDep,

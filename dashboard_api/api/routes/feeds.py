@@ -9,12 +9,13 @@ from fastapi import APIRouter
 
 from dashboard_api.api.deps import AreaRowsDep, ConnDep, HubDep, SettingsDep
 from dashboard_api.present import feed_health, parse_state
+from dashboard_api.schemas.responses import FeedsReport
 from dashboard_api.store.operations import dead_letters, worker_heartbeats
 
 router = APIRouter(prefix="/api/v1/feeds", tags=["feeds"])
 
 
-@router.get("")
+@router.get("", response_model=FeedsReport)
 async def feeds(
     rows: AreaRowsDep, hub: HubDep, conn: ConnDep, settings: SettingsDep
 ) -> dict[str, Any]:

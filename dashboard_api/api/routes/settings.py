@@ -11,6 +11,7 @@ from citypulse.domain.stages import DEFAULT_THRESHOLDS
 from dashboard_api.api.audit import audited
 from dashboard_api.api.deps import AreaRowsDep, ConnDep, OperatorDep
 from dashboard_api.schemas.operations import EventDayCreate, ThresholdsUpdate
+from dashboard_api.schemas.responses import EventDayOut, ThresholdChange, ThresholdConfig
 from dashboard_api.store import areas as area_store
 from dashboard_api.store import operations as ops_store
 
@@ -23,7 +24,7 @@ def _thresholds(body: ThresholdsUpdate) -> dict[str, Any]:
     return {"thresholds": body.thresholds and body.thresholds.model_dump()}
 
 
-@router.get("/thresholds")
+@router.get("/thresholds", response_model=ThresholdConfig)
 async def thresholds(conn: ConnDep, _caller: OperatorDep) -> dict[str, Any]:
     """The default stage thresholds, every area and zone override, and event-day profiles."""
     return {
@@ -33,7 +34,7 @@ async def thresholds(conn: ConnDep, _caller: OperatorDep) -> dict[str, Any]:
     }
 
 
-@router.put("/thresholds/{code}")
+@router.put("/thresholds/{code}", response_model=ThresholdChange)
 async def set_area_thresholds(
     code: AreaCode, body: ThresholdsUpdate, conn: ConnDep, caller: OperatorDep
 ) -> dict[str, Any]:
@@ -45,7 +46,7 @@ async def set_area_thresholds(
     return {"area_code": code, "thresholds": body.thresholds}
 
 
-@router.put("/thresholds/{code}/zones/{zone_id}")
+@router.put("/thresholds/{code}/zones/{zone_id}", response_model=ThresholdChange)
 async def set_zone_thresholds(
     code: AreaCode, zone_id: ZoneId, body: ThresholdsUpdate, conn: ConnDep, caller: OperatorDep
 ) -> dict[str, Any]:
@@ -58,7 +59,7 @@ async def set_zone_thresholds(
     return {"area_code": code, "zone_id": zone_id, "thresholds": body.thresholds}
 
 
-@router.post("/event-days", status_code=201)
+@router.post("/event-days", status_code=201, response_model=EventDayOut)
 async def create_event_day(
     body: EventDayCreate, rows: AreaRowsDep, conn: ConnDep, caller: OperatorDep
 ) -> dict[str, Any]:

@@ -106,6 +106,7 @@ ROUTES: list[tuple[str, str, str, str, Any]] = [
         "viewer",
         None,
     ),
+    ("GET", "/api/v1/map-config", "/api/v1/map-config", "viewer", None),
 ]
 # anonymous = viewer; "broker": only a FIWARE broker's notification token, no staff role
 RANK = {"anonymous": 0, "viewer": 0, "operator": 1, "admin": 2, "broker": 3}

@@ -40,7 +40,11 @@ def _limit(request: Request, rate_per_s: float, burst: int) -> None:
         )
 
 
-@router.get("/{code}.csv")
+@router.get(
+    "/{code}.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "the rollups as CSV"}},
+)
 async def history_export_csv(
     request: Request,
     code: AreaCode,

@@ -30,6 +30,7 @@ from dashboard_api.opendata.ngsi_inbox import (
     bearer_of,
     token_matches,
 )
+from dashboard_api.schemas.opendata import NotificationReceiptOut
 from sensors.publisher import KafkaEventPublisher
 from sensors.registry import Zone, load_hotspots
 
@@ -119,13 +120,13 @@ async def _receive(request: Request, settings: ApiSettings, flavour: Flavour) ->
     return result.body()
 
 
-@router.post("/notify/v2")
+@router.post("/notify/v2", response_model=NotificationReceiptOut)
 async def notify_v2(request: Request, settings: SettingsDep) -> dict[str, Any]:
     """An NGSI v2 notification ({subscriptionId, data: [entities]})."""
     return await _receive(request, settings, "v2")
 
 
-@router.post("/notify/ld")
+@router.post("/notify/ld", response_model=NotificationReceiptOut)
 async def notify_ld(request: Request, settings: SettingsDep) -> dict[str, Any]:
     """An NGSI-LD notification ({id, type: Notification, subscriptionId, data})."""
     return await _receive(request, settings, "ld")

@@ -20,12 +20,13 @@ from dashboard_api.opendata.shapes import (
     crowd_flow_entity,
     states_of,
 )
+from dashboard_api.schemas.opendata import CitydataPpltnOut, NgsiEntityOut
 from sensors.registry import hotspots_by_code
 
 router = APIRouter(prefix="/api/v1/opendata", tags=["open data"])
 
 
-@router.get("/crowdflow")
+@router.get("/crowdflow", response_model=list[NgsiEntityOut])
 async def crowd_flow_entities(
     hub: HubDep,
     area: str | None = Query(default=None, max_length=16, pattern=r"^POI\d{3}$"),
@@ -45,7 +46,7 @@ async def crowd_flow_entities(
     return out
 
 
-@router.get("/areas")
+@router.get("/areas", response_model=list[NgsiEntityOut])
 async def area_entities(hub: HubDep) -> list[dict[str, Any]]:
     """Every registry area as a key-values `PointOfInterest` (Smart Data Models) with
     its polygon, and its current head count as `occupancy` where CityPulse holds one."""
@@ -53,7 +54,11 @@ async def area_entities(hub: HubDep) -> list[dict[str, Any]]:
     return [area_entity(h, held.get(code)) for code, h in sorted(hotspots_by_code().items())]
 
 
-@router.get("/seoul/{key}/{fmt}/citydata_ppltn/{start}/{end}/{area}")
+@router.get(
+    "/seoul/{key}/{fmt}/citydata_ppltn/{start}/{end}/{area}",
+    response_model=CitydataPpltnOut,
+    responses={200: {"content": {"application/xml": {}}}},
+)
 async def citydata_ppltn(
     hub: HubDep, key: str, fmt: Literal["json", "xml"], start: int, end: int, area: str
 ) -> Response:

@@ -354,4 +354,5 @@ def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "rollups), bypassing Kafka, the live state and the alerts",
     )
     bf.add_argument("paths", nargs="+", help="hourly log CSV or 5-minute ppldata.json")
-    bf.set_defaults(func=run)
+    # The command line hands every command the root Settings; the backfill needs its stack.
+    bf.set_defaults(func=lambda args, config: run(args, config.stack))

@@ -77,6 +77,7 @@ class CrowdReading:
     confidence: float
     replaced: bool
     walkable_m2: float
+    congestion_level: str | None = None  # Seoul's label: the history calibration fits on
 
 
 StatsKey = tuple[str, str, str, datetime]  # area, zone, source, 1-minute bucket
@@ -369,6 +370,7 @@ class BatchProcessor:
                 1.0,
                 event.replaced,
                 self.hotspots[event.area_code].walkable_m2,
+                event.congestion_level,
             )
         if isinstance(event, ZoneCount):
             return CrowdReading(

@@ -13,9 +13,10 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from citypulse.domain.area_state import AreaState
+from citypulse.domain.comfort import ComfortLabel
 from citypulse.domain.korea_time import KST
 from streams.crowd.comfort import (
     COMFORT_LABELS,
@@ -37,7 +38,7 @@ UNCALIBRATED = "uncalibrated"
 class CalibrationPolicy:
     min_days: int = 3  # distinct labelled days an area needs before it is calibrated
     min_rows: int = 24
-    lookback_days: float = 60.0  # history older than this is not read
+    lookback_days: float = 60.0  # history this much older than its newest reading is not read
     comfort: ComfortModelConfig = field(default_factory=ComfortModelConfig)
 
 
@@ -81,6 +82,10 @@ class Calibration:
         if area not in self.calibrated:
             return UNCALIBRATED
         return f"calibration:{self.fit_id}" if self.fit_id is not None else "calibration"
+
+    def label(self, area: str, people: float, at: datetime) -> ComfortLabel | None:
+        """The calibrated label, or None for an uncalibrated area."""
+        return self.comfort.label(area, people, at) if area in self.calibrated else None
 
     def comfort_for(self, area: str) -> ComfortCalibration | None:
         return self.comfort if area in self.calibrated else None
@@ -140,7 +145,11 @@ def calibrated_areas(rows: Iterable[LabelledCount], policy: CalibrationPolicy) -
     )
 
 
-def score_comfort(model: ComfortCalibration, rows: Iterable[LabelledCount]) -> ComfortScore:
+class Labeller(Protocol):
+    def label(self, area: str, people: float, at: datetime) -> ComfortLabel | None: ...
+
+
+def score_comfort(model: Labeller, rows: Iterable[LabelledCount]) -> ComfortScore:
     """Agreement with Seoul's label and Cohen's kappa over the rows the model can label."""
     hits, scored = 0, 0
     per_hit: Counter[str] = Counter()
@@ -172,7 +181,10 @@ def fit_calibration(
 ) -> Calibration:
     """Fit on all of `history`; score a fit on all but the newest day against that day."""
     pol = policy or CalibrationPolicy()
-    rows = [r for r in history if (fitted_at - r.at).total_seconds() <= pol.lookback_days * 86400]
+    # The look-back counts from the newest labelled reading, not the clock: a recording
+    # loaded by `citypulse backfill` calibrates however old it is.
+    newest = max((r.at for r in history), default=fitted_at)
+    rows = [r for r in history if (newest - r.at).total_seconds() <= pol.lookback_days * 86400]
     days = sorted({r.at.astimezone(KST).date() for r in rows})
     holdout: dict[str, Any] = {"days": 0, "rows": 0, "agreement": None, "kappa": None}
     if len(days) >= 2:

@@ -33,10 +33,17 @@ class CalibrationStore:
     def __init__(self, conninfo: str) -> None:
         self.conninfo = conninfo
 
-    def labelled_history(self, since: datetime) -> list[LabelledCount]:
-        """Telecom readings Seoul labelled, one per area and event time (a re-sent
-        reading is not counted twice)."""
+    def labelled_history(self, lookback: timedelta) -> list[LabelledCount]:
+        """Telecom readings Seoul labelled within `lookback` of the newest, one per area
+        and event time (a re-sent reading is not counted twice)."""
         with psycopg.connect(self.conninfo) as conn:
+            newest = conn.execute(
+                "SELECT max(event_time) FROM crowd_readings WHERE source = 'telecom'"
+                " AND congestion_level IS NOT NULL"
+            ).fetchone()
+            if newest is None or newest[0] is None:
+                return []
+            since = cast(datetime, newest[0]) - lookback
             rows = conn.execute(
                 "SELECT DISTINCT ON (area_code, event_time) area_code, event_time, people,"
                 " congestion_level FROM crowd_readings"
@@ -104,7 +111,7 @@ class CalibrationStore:
                     ).fetchone()
                     if row is not None:
                         return None
-                history = self.labelled_history(now - timedelta(days=pol.lookback_days))
+                history = self.labelled_history(timedelta(days=pol.lookback_days))
                 cal = fit_calibration(history, now, pol)
                 fit_id = self.save(cal)
             finally:

@@ -262,6 +262,7 @@ def with_calibration(state: AreaState, cal: Calibration | None, now: datetime) -
         update={
             "comfort_source": cal.source(state.area_code),
             "normal_people": usual,
+            "normal_sd": normal.sd if usual is not None and normal is not None else None,
             "normal_ratio": state.people / usual if usual is not None else None,
         }
     )

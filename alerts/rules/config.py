@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
+from alerts.rules.above_normal import AboveNormalRule
 from citypulse.domain.stages import DEFAULT_THRESHOLDS, Stage, StageThresholds
 from citypulse.domain.thresholds import EventDayProfile, stricter
 
@@ -22,6 +23,7 @@ class RuleKind(StrEnum):
     RATE_OF_RISE = "rate_of_rise"  # density rising fast
     FORECAST = "forecast"  # 심각 forecast within N minutes
     DATA_GAP = "data_gap"  # a watched feed went silent
+    ABOVE_NORMAL = "above_normal"  # an area well above its usual count for the hour
 
 
 # Rules about the system rather than the crowd: texted to the technical on-call group,
@@ -92,6 +94,7 @@ class RuleSet:
     rate_of_rise: RateOfRiseRule = field(default_factory=RateOfRiseRule)
     forecast: ForecastRule = field(default_factory=ForecastRule)
     data_gap: DataGapRule = field(default_factory=DataGapRule)
+    above_normal: AboveNormalRule = field(default_factory=AboveNormalRule)
     profile: str | None = None  # name of the event-day profile applied, if any
     extra_groups: tuple[str, ...] = ()  # recipient groups the profile adds
 
@@ -105,6 +108,7 @@ class RuleOverride:
     rate_of_rise: RateOfRiseRule | None = None
     forecast: ForecastRule | None = None
     data_gap: DataGapRule | None = None
+    above_normal: AboveNormalRule | None = None
 
     def apply(self, rules: RuleSet) -> RuleSet:
         return replace(
@@ -113,6 +117,7 @@ class RuleOverride:
             rate_of_rise=self.rate_of_rise or rules.rate_of_rise,
             forecast=self.forecast or rules.forecast,
             data_gap=self.data_gap or rules.data_gap,
+            above_normal=self.above_normal or rules.above_normal,
         )
 
 
@@ -131,6 +136,8 @@ class AlertEventDay:
     districts: frozenset[str] = frozenset()
     hold_s: float | None = None
     extra_groups: tuple[str, ...] = ()
+    # The day's own above-normal ratios (a festival is expected to be busy: higher ones).
+    above_normal: AboveNormalRule | None = None
 
     @property
     def name(self) -> str:
@@ -156,6 +163,7 @@ class AlertEventDay:
         return replace(
             rules,
             stage=stage,
+            above_normal=self.above_normal or rules.above_normal,
             profile=self.name,
             extra_groups=(*rules.extra_groups, *self.extra_groups),
         )
@@ -173,7 +181,7 @@ class AlertPolicy:
     # Only an open alert at or above this stage inhibits lower ones of the same area.
     inhibit_min_stage: Stage = Stage.SERIOUS
     inhibited_rules: frozenset[RuleKind] = frozenset(
-        {RuleKind.STAGE, RuleKind.RATE_OF_RISE, RuleKind.FORECAST}
+        {RuleKind.STAGE, RuleKind.RATE_OF_RISE, RuleKind.FORECAST, RuleKind.ABOVE_NORMAL}
     )
 
     @classmethod

@@ -62,6 +62,7 @@ class AreaState(BaseModel):
     # "uncalibrated" (too little history: Seoul's own label only). None for zones.
     comfort_source: str | None = None
     normal_people: float | None = None  # the area's usual count at this hour and day type
+    normal_sd: float | None = None  # its spread over the days fitted on
     normal_ratio: float | None = None  # people / normal_people
     trend_per_min: float | None = None  # persons/m² per minute
     forecast: tuple[ForecastPoint, ...] = ()

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from citypulse.config import REPO_ROOT, StackSettings
@@ -22,11 +23,12 @@ from sensors.events import PopulationEstimate
 from sensors.publisher import KafkaEventPublisher
 from streams.calibration import Calibration
 from streams.calibration_store import CalibrationStore
-from tests.integration.support import WorkerFactory, read_topic, run_cli, topic_names
+from tests.integration.support import WorkerFactory, read_topic, run_cli, topic_names, wait_for
 
 pytestmark = pytest.mark.integration
 LOG = REPO_ROOT / "tests" / "fixtures" / "streams" / "hourly_log_two_areas.csv"
 AREA, AREA_NAME = "POI009", "광화문·덕수궁"
+OTHER = "POI005"  # 잠실 관광특구, the log's other area
 FAST = {"CITYPULSE_CALIBRATION_CHECK_S": "0.5", "CITYPULSE_STATE_REFRESH_S": "1.0"}
 # A later recording where the four labels sit at these counts, every hour of four days.
 LATER_LADDER = [(10_000, "여유"), (20_000, "보통"), (30_000, "약간 붐빔"), (40_000, "붐빔")]
@@ -86,8 +88,56 @@ def _loaded(settings: StackSettings, fit_id: int) -> Calibration:
     return cal
 
 
+def _above_normal_alert(
+    settings: StackSettings, db: psycopg.Connection[Any], model: Calibration, now: datetime
+) -> None:
+    """Another area at six times its calibrated normal for eleven minutes: the worker's
+    alert engine opens one above-normal alert at 심각, though its density is far below
+    any density stage."""
+    normal = model.normal(OTHER, now)
+    assert normal is not None and normal.mean >= 500
+    people = round(6 * normal.mean)
+    pub = KafkaEventPublisher(settings.kafka_bootstrap, topic_names(settings)["city-events.v1"])
+    for i, ago in enumerate((660, 330, 0)):
+        t = now - timedelta(seconds=ago)
+        pub.publish(PopulationEstimate(event_id=f"busy-{i}", source="test", event_time=t,
+                                       ingest_time=t, area_code=OTHER, people_min=people,
+                                       people_max=people))  # fmt: skip
+        pub.flush()
+        # One state per reading: the engine holds in event time, state by state.
+        _wait_state(settings, OTHER, t)
+    pub.close()
+
+    def opened() -> bool:
+        row = db.execute(
+            "SELECT stage FROM alerts WHERE dedup_key = %s AND status = 'open'",
+            (f"{OTHER}:above_normal",),
+        ).fetchone()
+        return row is not None and row[0] == "serious"
+
+    wait_for(opened, 60, "an open above-normal alert at 심각")
+    assert db.execute(
+        "SELECT count(*) FROM alerts WHERE dedup_key = %s", (f"{OTHER}:stage",)
+    ).fetchone() == (0,)
+
+
+def _wait_state(settings: StackSettings, area: str, as_of: datetime) -> None:
+    topic = topic_names(settings)["area-state.v1"]
+
+    def seen(ms: list[Any]) -> bool:
+        return any(
+            m.key.decode() == area and datetime.fromisoformat(json.loads(m.value)["as_of"]) >= as_of
+            for m in ms
+        )
+
+    assert seen(read_topic(settings.kafka_bootstrap, topic, seen, timeout_s=60))
+
+
 def test_the_worker_labels_comfort_with_the_calibration_fitted_on_its_history(
-    isolated: StackSettings, worker_factory: WorkerFactory, tmp_path: Path
+    isolated: StackSettings,
+    worker_factory: WorkerFactory,
+    tmp_path: Path,
+    db: psycopg.Connection[Any],
 ) -> None:
     _backfill(isolated, LOG)
     first = _calibrate(isolated, "--min-days", "3")
@@ -115,6 +165,7 @@ def test_the_worker_labels_comfort_with_the_calibration_fitted_on_its_history(
     pub.close()
 
     state1 = _state_from(isolated, f"calibration:{first['id']}")
+    _above_normal_alert(isolated, db, model1, now)
     assert state1["comfort_level"] == expected1
     normal = model1.normal(AREA, now)
     assert normal is not None
@@ -131,4 +182,4 @@ def test_the_worker_labels_comfort_with_the_calibration_fitted_on_its_history(
 
     state2 = _state_from(isolated, f"calibration:{second['id']}")
     assert state2["comfort_level"] == expected2
-    assert "POI005" not in model2.calibrated  # no labelled history in the refit's span
+    assert OTHER not in model2.calibrated  # no labelled history in the refit's span

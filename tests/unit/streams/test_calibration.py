@@ -113,7 +113,9 @@ def test_the_stored_form_gives_the_same_labels_and_normals() -> None:
         assert back.comfort.label("POI009", people, at) == cal.comfort.label("POI009", people, at)
 
 
-def _live_state(live: LiveStates, people: int, at: datetime) -> tuple[object, ...]:
+def _live_state(
+    live: LiveStates, people: int, at: datetime
+) -> tuple[str | None, str | None, float | None]:
     live.apply([PopulationEstimate(event_id=f"p{people}", source="test", event_time=at,
                                    ingest_time=at, area_code="POI009", people_min=people,
                                    people_max=people)])  # fmt: skip

@@ -34,8 +34,8 @@ class CalibrationStore:
         self.conninfo = conninfo
 
     def labelled_history(self, lookback: timedelta) -> list[LabelledCount]:
-        """Telecom readings Seoul labelled within `lookback` of the newest, one per area
-        and event time (a re-sent reading is not counted twice)."""
+        """Telecom readings Seoul labelled within `lookback` of the newest: the newest of
+        each area and hour (a re-sent reading is not counted twice)."""
         with psycopg.connect(self.conninfo) as conn:
             newest = conn.execute(
                 "SELECT max(event_time) FROM crowd_readings WHERE source = 'telecom'"
@@ -44,11 +44,15 @@ class CalibrationStore:
             if newest is None or newest[0] is None:
                 return []
             since = cast(datetime, newest[0]) - lookback
+            # The newest reading of each area and hour: what the bench fits on, and a
+            # bound (121 areas x 24 x 60 days) however often the live poller stores one.
             rows = conn.execute(
-                "SELECT DISTINCT ON (area_code, event_time) area_code, event_time, people,"
-                " congestion_level FROM crowd_readings"
+                "SELECT DISTINCT ON (area_code, date_trunc('hour', event_time)) area_code,"
+                " event_time, people, congestion_level FROM crowd_readings"
                 " WHERE source = 'telecom' AND zone_id = '' AND congestion_level IS NOT NULL"
-                " AND event_time >= %s ORDER BY area_code, event_time, ingest_time DESC",
+                " AND event_time >= %s"
+                " ORDER BY area_code, date_trunc('hour', event_time), event_time DESC,"
+                " ingest_time DESC",
                 (since,),
             ).fetchall()
         return [

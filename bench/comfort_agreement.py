@@ -3,7 +3,9 @@
 Loads the hourly citydata_ppltn log (121 areas, KST), calibrates on the earlier days and
 scores on the later ones (no label from a scored day is used to fit), against a baseline
 of one fixed cutoff set per area. Also reports a rolling figure where the calibration is
-refitted each morning on all days before the scored day, as a live service would do.
+refitted each morning on all days before the scored day with the service's own fit
+(`streams.calibration.fit_calibration`, the code `citypulse calibrate` and the worker
+run, default policy) and scored by the same `score_comfort`.
 
     .venv/bin/python bench/comfort_agreement.py [--quick] [--train-fraction 0.67]
 
@@ -24,10 +26,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from citypulse.domain.comfort import ComfortLabel  # noqa: E402
+from citypulse.domain.korea_time import KST  # noqa: E402
+from streams.calibration import (  # noqa: E402
+    CalibrationPolicy,
+    Labeller,
+    fit_calibration,
+    score_comfort,
+)
 from streams.crowd.comfort import (  # noqa: E402
     COMFORT_LABELS,
-    KST,
-    ComfortCalibration,
     ComfortModelConfig,
     LabelledCount,
     fit_comfort_calibration,
@@ -54,21 +62,10 @@ def load_log(path: Path) -> list[LabelledCount]:
 
 
 def score(
-    model: ComfortCalibration, rows: Sequence[LabelledCount]
+    model: Labeller, rows: Sequence[LabelledCount]
 ) -> tuple[int, int, Counter[str], Counter[str]]:
-    hits, scored = 0, 0
-    per_hit: Counter[str] = Counter()
-    per_all: Counter[str] = Counter()
-    for row in rows:
-        guess = model.label(row.area, row.people, row.at)
-        if guess is None:
-            continue  # area never seen in training
-        scored += 1
-        per_all[row.label] += 1
-        if guess == row.label:
-            hits += 1
-            per_hit[row.label] += 1
-    return hits, scored, per_hit, per_all
+    s = score_comfort(model, rows)  # the service's scoring (held-out scores it stores)
+    return s.hits, s.scored, Counter(s.per_label_hits), Counter(s.per_label_rows)
 
 
 def select_config(train: Sequence[LabelledCount], train_days: Sequence[date]) -> ComfortModelConfig:
@@ -78,13 +75,24 @@ def select_config(train: Sequence[LabelledCount], train_days: Sequence[date]) ->
     valid = [r for r in train if r.at.astimezone(KST).date() > cut]
     best: tuple[float, ComfortModelConfig] = (-1.0, ComfortModelConfig())
     for radius in (0, 1, 2):
-        for half_life in (3.5, 7.0, None):
+        for half_life in (3.5, 7.0, 14.0, None):  # 14: the service's default
             for min_points in (2, 3):
                 config = ComfortModelConfig(radius, half_life, min_points)
                 hits, scored, _, _ = score(fit_comfort_calibration(inner, config), valid)
                 if scored and hits / scored > best[0]:
                     best = (hits / scored, config)
     return best[1]
+
+
+class _Replay:
+    """The labels each day's own fit gave, scored in one pass (kappa over all days)."""
+
+    def __init__(self, rows: Sequence[LabelledCount], guesses: Sequence[str | None]) -> None:
+        self._by = {(r.area, r.at, r.people): g for r, g in zip(rows, guesses, strict=True)}
+
+    def label(self, area: str, people: float, at: datetime) -> ComfortLabel | None:
+        guess = self._by.get((area, at, people))
+        return guess if guess in COMFORT_LABELS else None
 
 
 def pct(a: int, b: int) -> float:
@@ -133,15 +141,24 @@ def main() -> None:
         figures[f"agreement_{key}_pct"] = pct(per_hit[label], per_all[label])
 
     if not args.quick:
-        # Refit before each test day on every earlier day: what a daily recalibration gives.
-        r_hits, r_scored = 0, 0
+        # Refit before each test day on every earlier day, as the worker's daily refit does:
+        # the service's fit and policy (uncalibrated areas are not scored), not the grid's.
+        scored_rows: list[LabelledCount] = []
+        guesses: list[str | None] = []
         for day in test_days:
             seen = [r for r in rows if r.at.astimezone(KST).date() < day]
             todays = [r for r in rows if r.at.astimezone(KST).date() == day]
-            h, s, _, _ = score(fit_comfort_calibration(seen, config), todays)
-            r_hits, r_scored = r_hits + h, r_scored + s
-        print(f"rolling daily refit: {pct(r_hits, r_scored)} % of {r_scored} rows")
-        figures["rolling_agreement_pct"] = pct(r_hits, r_scored)
+            morning = datetime.combine(day, datetime.min.time(), KST)
+            cal = fit_calibration(seen, morning, CalibrationPolicy())
+            scored_rows += todays
+            guesses += [cal.label(r.area, r.people, r.at) for r in todays]
+        rolling = score_comfort(_Replay(scored_rows, guesses), scored_rows)
+        agreement = rolling.agreement or 0.0
+        print(f"rolling daily refit (service fit): {100 * agreement:.2f} % of {rolling.scored}"
+              f" rows, kappa {rolling.kappa}")  # fmt: skip
+        figures["rolling_agreement_pct"] = round(100 * agreement, 2)
+        figures["rolling_kappa"] = round(rolling.kappa or 0.0, 4)
+        figures["rolling_rows"] = rolling.scored
 
     print(json.dumps(figures, ensure_ascii=False))
 

@@ -19,7 +19,7 @@ import logging
 import os
 import socket
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import faust
 import psycopg
@@ -29,6 +29,7 @@ from faust.exceptions import NotReady
 from citypulse.domain.area_state import AreaState
 from citypulse.domain.threshold_reader import ThresholdSource
 from streams.batch import BatchResult, DeadLetter, dead_letter_message
+from streams.calibration_store import CalibrationStore
 from streams.feed import CityEventFeed
 from streams.housekeeping import Housekeeping
 from streams.pipeline import StatePipeline
@@ -85,6 +86,7 @@ def register(
     store: PostgresBatchStore,
     housekeeping: Housekeeping,
     thresholds: ThresholdSource,
+    calibrations: CalibrationStore | None = None,
 ) -> None:
     """Put the stream worker's tasks and timers on `app`."""
     started_at = datetime.now(UTC)
@@ -130,12 +132,43 @@ def register(
         """Operator thresholds from the start, not one reload period after it."""
         await reload_thresholds()
 
+    async def follow_calibration() -> None:
+        """Load the newest calibration when there is a newer one; refit when the newest is
+        older than the refit period. On a database outage the loaded one stays."""
+        if calibrations is None:
+            return
+        try:
+            await asyncio.to_thread(_follow_calibration, calibrations, pipeline, settings)
+        except psycopg.Error as exc:
+            log.warning("calibration not reloaded, the previous one stays: %s", exc)
+
     app.task(consume_city_events)
     app.task(load_thresholds)
+    app.task(follow_calibration)  # at start, not one period after it
     for interval, timer in (
         (settings.state_publish_s, publish_states),
         (settings.heartbeat_s, heartbeat),
         (settings.rollup_refresh_s, refresh_rollups),
         (settings.thresholds_reload_s, reload_thresholds),
+        (settings.calibration_check_s, follow_calibration),
     ):
         app.timer(interval=interval, name=f"streams.{timer.__name__}")(timer)
+
+
+def _follow_calibration(
+    calibrations: CalibrationStore, pipeline: StatePipeline, settings: WorkerSettings
+) -> None:
+    now = datetime.now(UTC)
+    period = timedelta(seconds=settings.calibration_refit_s)
+    held = pipeline.live.calibration
+    newest = calibrations.latest_id()
+    if newest is not None and (held is None or held.fit_id != newest):
+        held = calibrations.latest()
+        if held is not None:
+            pipeline.live.calibration = held
+            log.info("calibration %s loaded (%d areas)", held.fit_id, len(held.calibrated))
+    if held is None or held.fitted_at <= now - period:
+        fitted = calibrations.refit(now, unless_fitted_after=now - period)
+        if fitted is not None:
+            pipeline.live.calibration = fitted
+            log.info("calibration %s fitted (%d areas)", fitted.fit_id, len(fitted.calibrated))

@@ -84,6 +84,7 @@ class CrowdReading:
     confidence: float
     replaced: bool
     walkable_m2: float
+    congestion_level: str | None = None  # Seoul's label: the history calibration fits on
 
 
 @dataclass
@@ -341,6 +342,7 @@ class BatchProcessor:
                 1.0,
                 event.replaced,
                 self.hotspots[event.area_code].walkable_m2,
+                event.congestion_level,
             )
         if isinstance(event, ZoneCount):
             return CrowdReading(

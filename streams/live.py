@@ -15,6 +15,7 @@ from citypulse.domain.area_state import AreaState
 from citypulse.domain.thresholds import ThresholdBook
 from sensors.events import CityEvent, EnvironmentReading, PopulationEstimate, ZoneCount
 from sensors.registry import Hotspot
+from streams.calibration import Calibration, with_calibration
 from streams.crowd.fusion import (
     reading_from_population,
     reading_from_visitor_count,
@@ -29,6 +30,7 @@ Key = tuple[str, str | None]  # (area, zone or None for the whole area)
 class LiveStates:
     hotspots: Mapping[str, Hotspot]
     thresholds: ThresholdBook = field(default_factory=ThresholdBook)
+    calibration: Calibration | None = None  # the newest fit, loaded by the worker
     _areas: dict[str, AreaTracker] = field(default_factory=dict)
     _zones: dict[tuple[str, str], AreaTracker] = field(default_factory=dict)
     _zones_of: dict[str, dict[str, AreaTracker]] = field(default_factory=dict)  # by area
@@ -79,11 +81,18 @@ class LiveStates:
             return None
         # Sequence numbers follow the wall clock so they keep rising across restarts.
         tracker.seq = max(tracker.seq, int(now.timestamp() * 1000) - 1)
-        zones = None
-        if zone_id is None:
-            fused = {z: t.fused(now) for z, t in self._zones_of.get(area_code, {}).items()}
-            zones = {z: f for z, f in fused.items() if f is not None}
-        return tracker.update(now, self.thresholds.resolve(area_code, zone_id, now), zones=zones)
+        thresholds = self.thresholds.resolve(area_code, zone_id, now)
+        if zone_id is not None:
+            return tracker.update(now, thresholds)
+        fused = {z: t.fused(now) for z, t in self._zones_of.get(area_code, {}).items()}
+        zones = {z: f for z, f in fused.items() if f is not None}
+        cal = self.calibration
+        state = tracker.update(
+            now, thresholds, zones=zones,
+            comfort=cal.comfort_for(area_code) if cal else None,
+            shape=cal.shape(area_code, now, tracker.walkable_m2) if cal else None,
+        )  # fmt: skip
+        return None if state is None else with_calibration(state, cal, now)
 
 
 SourceKey = tuple[str, str | None, str, str]  # area, zone, source kind, source id

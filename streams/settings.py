@@ -30,3 +30,7 @@ class WorkerSettings(BaseSettings):
     # Operator thresholds and event days are re-read this often
     # (citypulse/domain/threshold_reader.py).
     thresholds_reload_s: float = 15.0
+    # A newer calibration (`citypulse calibrate`, or another worker's refit) is looked for
+    # this often; the worker refits itself when the newest is older than the refit period.
+    calibration_check_s: float = Field(default=60.0, gt=0)
+    calibration_refit_s: float = Field(default=86_400.0, gt=0)

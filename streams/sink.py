@@ -40,7 +40,7 @@ ON CONFLICT (area_code, zone_id, source, bucket) DO UPDATE SET
 """
 
 _READING_TYPES = ["text", "text", "text", "text", "text", "timestamptz", "timestamptz",
-                  "float8", "float8", "float8", "float4", "bool"]  # fmt: skip
+                  "float8", "float8", "float8", "float4", "bool", "text"]  # fmt: skip
 
 _UPSERT_OFFSET = """
 INSERT INTO stream_offsets (consumer, topic, partition, next_offset, updated_at)
@@ -248,7 +248,8 @@ class PostgresBatchStore:
             self._ensure_partitions(cur, "crowd_readings", [r.event_time for r in b.readings])
             with cur.copy(
                 "COPY crowd_readings (area_code, zone_id, source, origin, event_id, event_time,"
-                " ingest_time, people, people_min, people_max, confidence, replaced)"
+                " ingest_time, people, people_min, people_max, confidence, replaced,"
+                " congestion_level)"
                 " FROM STDIN (FORMAT BINARY)"
             ) as cp:
                 # Binary rows: about three times faster than text for this batch shape.
@@ -268,6 +269,7 @@ class PostgresBatchStore:
                             r.people_max,
                             r.confidence,
                             r.replaced,
+                            r.congestion_level,
                         )
                     )
         if b.environment:

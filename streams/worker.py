@@ -27,6 +27,7 @@ from citypulse.topics import AREA_STATE, CITY_EVENTS, DEAD_LETTER
 from sensors.registry import hotspots_by_code
 from streams import agents as stream_agents
 from streams.batch import BatchProcessor, BatchResult, ValidationPolicy
+from streams.calibration_store import CalibrationStore
 from streams.feed import CityEventFeed
 from streams.housekeeping import Housekeeping
 from streams.live import LiveStates
@@ -134,6 +135,7 @@ def build_worker(stack: StackSettings, settings: WorkerSettings, alerts: AlertSe
         store,
         Housekeeping(stack.db_conninfo),
         ThresholdSource(stack.db_conninfo),
+        CalibrationStore(stack.db_conninfo),
     )
 
     areas = {h.code: AreaInfo(h.code, h.name_ko, h.name_en, h.district) for h in hotspots.values()}

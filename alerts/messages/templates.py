@@ -74,6 +74,13 @@ def _fire(r: AlertRecord, lang: Language) -> str:
         if lang == "en":
             return f"[Crowd FORECAST] {area} SERIOUS(심각) in {h}min ({fd:.1f}/m2) now {nums} {tm}"
         return f"[인파예측] {area} {h}분내 심각 예상({fd:.1f}명/㎡) 현재 {nums} {tm}"
+    if r.rule is RuleKind.ABOVE_NORMAL and r.reading.normal_people:
+        x = r.reading.people / r.reading.normal_people
+        return (
+            f"[Crowd {x:.1f}x USUAL {st}] {area} {nums} {tm}"
+            if lang == "en"
+            else f"[인파 평소의 {x:.1f}배 {st}] {area} {nums} {tm}"
+        )
     if r.rule is RuleKind.RATE_OF_RISE:
         return (
             f"[Crowd RISING {st}] {area} {nums} {tm}"

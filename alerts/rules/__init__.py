@@ -1,6 +1,8 @@
-"""Alert rules: stage thresholds with hold and hysteresis, rate of rise, forecast crossing,
-data gap, data quality; overrides, event-day profiles, silences, inhibition and grouping. Pure."""
+"""Alert rules: stage thresholds with hold and hysteresis, above the area's normal, rate of
+rise, forecast crossing, data gap, data quality; overrides, event-day profiles, silences,
+inhibition and grouping. Pure."""
 
+from alerts.rules.above_normal import AboveNormalRule
 from alerts.rules.config import (
     TECHNICAL_RULES,
     AlertEventDay,
@@ -33,6 +35,7 @@ from alerts.rules.silences import Silence
 
 __all__ = [
     "TECHNICAL_RULES",
+    "AboveNormalRule",
     "AlertDecision",
     "AlertEngine",
     "AlertEventDay",

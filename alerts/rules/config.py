@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
+from alerts.rules.above_normal import AboveNormalRule
 from citypulse.domain.stages import DEFAULT_THRESHOLDS, Stage, StageThresholds
 from citypulse.domain.thresholds import EventDayProfile, stricter
 
@@ -23,6 +24,7 @@ class RuleKind(StrEnum):
     FORECAST = "forecast"  # 심각 forecast within N minutes
     DATA_GAP = "data_gap"  # a watched feed went silent
     DATA_QUALITY = "data_quality"  # an input no crowd can produce: for the technicians
+    ABOVE_NORMAL = "above_normal"  # an area well above its usual count for the hour
 
 
 # Rules about the system rather than the crowd: texted to the technical on-call group,
@@ -106,6 +108,7 @@ class RuleSet:
     forecast: ForecastRule = field(default_factory=ForecastRule)
     data_gap: DataGapRule = field(default_factory=DataGapRule)
     data_quality: DataQualityRule = field(default_factory=DataQualityRule)
+    above_normal: AboveNormalRule = field(default_factory=AboveNormalRule)
     profile: str | None = None  # name of the event-day profile applied, if any
     extra_groups: tuple[str, ...] = ()  # recipient groups the profile adds
 
@@ -120,6 +123,7 @@ class RuleOverride:
     forecast: ForecastRule | None = None
     data_gap: DataGapRule | None = None
     data_quality: DataQualityRule | None = None
+    above_normal: AboveNormalRule | None = None
 
     def apply(self, rules: RuleSet) -> RuleSet:
         return replace(
@@ -129,6 +133,7 @@ class RuleOverride:
             forecast=self.forecast or rules.forecast,
             data_gap=self.data_gap or rules.data_gap,
             data_quality=self.data_quality or rules.data_quality,
+            above_normal=self.above_normal or rules.above_normal,
         )
 
 
@@ -147,6 +152,8 @@ class AlertEventDay:
     districts: frozenset[str] = frozenset()
     hold_s: float | None = None
     extra_groups: tuple[str, ...] = ()
+    # The day's own above-normal ratios (a festival is expected to be busy: higher ones).
+    above_normal: AboveNormalRule | None = None
 
     @property
     def name(self) -> str:
@@ -172,6 +179,7 @@ class AlertEventDay:
         return replace(
             rules,
             stage=stage,
+            above_normal=self.above_normal or rules.above_normal,
             profile=self.name,
             extra_groups=(*rules.extra_groups, *self.extra_groups),
         )
@@ -189,7 +197,7 @@ class AlertPolicy:
     # Only an open alert at or above this stage inhibits lower ones of the same area.
     inhibit_min_stage: Stage = Stage.SERIOUS
     inhibited_rules: frozenset[RuleKind] = frozenset(
-        {RuleKind.STAGE, RuleKind.RATE_OF_RISE, RuleKind.FORECAST}
+        {RuleKind.STAGE, RuleKind.RATE_OF_RISE, RuleKind.FORECAST, RuleKind.ABOVE_NORMAL}
     )
 
     @classmethod

@@ -42,6 +42,7 @@ class Reading:
     as_of: datetime
     density_per_m2: float
     people: float
+    normal_people: float | None = None  # above-normal rule: the usual count for the hour
     trend_per_min: float | None = None
     forecast_density_per_m2: float | None = None  # forecast rule: the crossing value
     forecast_horizon_min: int | None = None

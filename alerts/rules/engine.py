@@ -35,6 +35,7 @@ from citypulse.domain.stages import Stage
 
 _RULE_ORDER = (
     RuleKind.STAGE,
+    RuleKind.ABOVE_NORMAL,
     RuleKind.FORECAST,
     RuleKind.RATE_OF_RISE,
     RuleKind.DATA_GAP,
@@ -101,6 +102,7 @@ class AlertEngine:
             as_of=state.as_of,
             density_per_m2=state.density_per_m2,
             people=state.people,
+            normal_people=state.normal_people,
             trend_per_min=state.trend_per_min if state.trend_ready else None,
             forecast_density_per_m2=peak[1] if peak else None,
             forecast_horizon_min=peak[0] if peak else None,
@@ -309,12 +311,15 @@ def _enabled(rules: RuleSet, rule: RuleKind, area_code: str) -> bool:
         RuleKind.FORECAST: rules.forecast.enabled,
         RuleKind.DATA_GAP: rules.data_gap.watches(area_code),
         RuleKind.DATA_QUALITY: rules.data_quality.enabled,
+        RuleKind.ABOVE_NORMAL: rules.above_normal.enabled,
     }[rule]
 
 
 def _levels(rules: RuleSet, rule: RuleKind) -> tuple[Stage, ...]:
     if rule is RuleKind.STAGE:
         return tuple(s for s in Stage if s >= rules.stage.min_stage)
+    if rule is RuleKind.ABOVE_NORMAL:
+        return rules.above_normal.levels
     severity = {
         RuleKind.RATE_OF_RISE: rules.rate_of_rise.severity,
         RuleKind.FORECAST: rules.forecast.severity,
@@ -331,6 +336,7 @@ def _holds(rules: RuleSet, rule: RuleKind) -> tuple[float, float]:
         RuleKind.FORECAST: (rules.forecast.hold_s, rules.forecast.clear_hold_s),
         RuleKind.DATA_GAP: (rules.data_gap.hold_s, 0.0),
         RuleKind.DATA_QUALITY: (rules.data_quality.hold_s, rules.data_quality.clear_hold_s),
+        RuleKind.ABOVE_NORMAL: (rules.above_normal.hold_s, rules.above_normal.clear_hold_s),
     }[rule]
 
 
@@ -344,6 +350,13 @@ def _reason(rule: RuleKind, rules: RuleSet, previous: Stage, level: Stage, r: Re
     d = f"{r.density_per_m2:.1f}/m²"
     if rule is RuleKind.STAGE:
         return f"density {d}: {previous.label_en} -> {level.label_en}"
+    if rule is RuleKind.ABOVE_NORMAL:
+        if r.normal_people is None or r.normal_people <= 0:
+            return f"{r.people:,.0f} people: {previous.label_en} -> {level.label_en}"
+        return (
+            f"{r.people:,.0f} people, {r.people / r.normal_people:.1f}x the usual "
+            f"{r.normal_people:,.0f} for this hour: {previous.label_en} -> {level.label_en}"
+        )
     if rule is RuleKind.RATE_OF_RISE:
         trend = "n/a" if r.trend_per_min is None else f"{r.trend_per_min:+.2f}/m²/min"
         return f"trend {trend} at {d}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from alerts.rules.above_normal import above_normal_conditions
 from alerts.rules.config import RuleKind, RuleSet
 from alerts.rules.levels import LevelConditions
 from citypulse.domain.area_state import AreaState
@@ -31,6 +32,8 @@ def conditions_for(
     if rule is RuleKind.DATA_QUALITY:
         bad = implausible(state)
         return _one(levels, raise_=bad, clear=not bad)
+    if rule is RuleKind.ABOVE_NORMAL:
+        return above_normal_conditions(rules.above_normal, state, levels)
     return _one(levels, raise_=state.stale, clear=not state.stale)
 
 

@@ -13,7 +13,7 @@ from citypulse.cli import ingest_cmd
 from citypulse.logs import configure_logging
 from citypulse.processes import ProcessError
 from citypulse.settings import Settings
-from streams import backfill
+from streams import backfill, calibration_store
 
 log = logging.getLogger("citypulse")
 
@@ -200,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest_cmd.add_commands(sub)
     backfill.add_command(sub).set_defaults(func=cmd_backfill)
+    calibration_store.add_command(sub)
     sim = sub.add_parser("simulate", help="publish a simulated city to Kafka")
     sim.add_argument("--scenario", default="normal_day")
     sim.add_argument("--seed", type=int, default=7)

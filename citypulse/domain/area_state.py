@@ -66,6 +66,12 @@ class AreaState(BaseModel):
     stage: StageName
     stage_ko: str
     comfort_level: ComfortLabel | None = None
+    # Which fit labelled the comfort level and shaped the forecast: "calibration:<id>", or
+    # "uncalibrated" (too little history: Seoul's own label only). None for zones.
+    comfort_source: str | None = None
+    normal_people: float | None = None  # the area's usual count at this hour and day type
+    normal_sd: float | None = None  # its spread over the days fitted on
+    normal_ratio: float | None = None  # people / normal_people
     trend_per_min: float | None = None  # persons/m² per minute
     # False until enough points over a long enough span since a start, an outage or a
     # change of sources: then no trend, no forecast, and no rule may use either.

@@ -139,8 +139,9 @@ def _resolve(
 
 @dataclass(frozen=True)
 class ComfortModelConfig:
-    # Defaults are what bench/comfort_agreement.py selects on held-out training days;
-    # a half-life keeps a months-long history following Seoul's drifting cutoffs.
+    # The service's defaults (streams/calibration.py fits with them). A half-life keeps a
+    # months-long history following Seoul's drifting cutoffs; on the 23-day shipped log the
+    # bench's inner selection prefers none, and its daily-refit figure uses these defaults.
     hour_radius: int = 0  # hours either side that count as "the same time of day"
     half_life_days: float | None = 14.0  # recency weighting; None weighs all days alike
     min_points: int = 2  # fewer points in a slot and it defers to the coarser slot

@@ -1,0 +1,72 @@
+"""Above-normal rule: an area holding well above its usual head count for this hour and
+day type, escalating with the excess (2x 주의, 3x 경계, 5x 심각 by default).
+
+This is the alert for a large polygon where persons/m² says nothing: Seoul's hotspots
+average under 1/m² even when Seoul calls them 붐빔. The usual count and its spread come
+from the calibration fitted on the area's own history (streams/calibration.py); the stream
+worker puts them on the AreaState (`normal_people`, `normal_sd`, `normal_ratio`). Zones
+keep density stages; an area without a calibrated normal neither raises nor clears.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from alerts.rules.levels import LevelConditions
+from citypulse.domain.area_state import AreaState
+from citypulse.domain.stages import Stage
+
+DEFAULT_RATIOS: tuple[tuple[Stage, float], ...] = (
+    (Stage.CAUTION, 2.0),
+    (Stage.ALERT, 3.0),
+    (Stage.SERIOUS, 5.0),
+)
+
+
+@dataclass(frozen=True)
+class AboveNormalRule:
+    ratios: tuple[tuple[Stage, float], ...] = DEFAULT_RATIOS  # level -> people / normal
+    # Also this many spreads above the normal: an area whose count swings widely at this
+    # hour (a market day) needs more than the ratio before it is unusual.
+    min_z: float = 3.0
+    # Below this usual count a ratio is noise (40 people at 3 a.m. is not 2x of anything).
+    min_normal_people: float = 500.0
+    clear_fraction: float = 0.8  # a level clears below this share of its ratio
+    hold_s: float = 600.0  # held for two 5-minute Seoul updates before it fires
+    clear_hold_s: float = 900.0
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        stages = [s for s, _ in self.ratios]
+        values = [r for _, r in self.ratios]
+        if not self.ratios or stages != sorted(stages) or values != sorted(values):
+            raise ValueError(f"above-normal ratios must rise with the stage: {self.ratios}")
+        if min(stages) <= Stage.NORMAL or min(values) <= 1.0:
+            raise ValueError("above-normal levels start at 관심 and at a ratio above 1")
+        if not 0 < self.clear_fraction <= 1 or self.hold_s < 0 or self.clear_hold_s < 0:
+            raise ValueError("clear_fraction in (0, 1], holds not negative")
+
+    @property
+    def levels(self) -> tuple[Stage, ...]:
+        return tuple(s for s, _ in self.ratios)
+
+    def ratio_for(self, level: Stage) -> float:
+        return dict(self.ratios)[level]
+
+
+def above_normal_conditions(
+    rule: AboveNormalRule, state: AreaState, levels: Sequence[Stage]
+) -> LevelConditions:
+    ratio, normal = state.normal_ratio, state.normal_people
+    if state.scope != "area" or ratio is None or normal is None:
+        # No normal to compare with (uncalibrated): nothing says it is unusual or usual.
+        return LevelConditions({lvl: False for lvl in levels}, {lvl: False for lvl in levels})
+    if normal < rule.min_normal_people:
+        return LevelConditions({lvl: False for lvl in levels}, {lvl: True for lvl in levels})
+    sd = state.normal_sd
+    unusual = sd is None or sd <= 0 or (state.people - normal) / sd >= rule.min_z
+    return LevelConditions(
+        raise_={lvl: unusual and ratio >= rule.ratio_for(lvl) for lvl in levels},
+        clear={lvl: ratio < rule.ratio_for(lvl) * rule.clear_fraction for lvl in levels},
+    )

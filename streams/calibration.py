@@ -1,0 +1,268 @@
+"""Per-area calibration fitted from the database's own history: comfort cutoffs, each
+area's normal head count per time of week (mean and spread), and the daily shape the
+forecast blends in. One fit serves the worker, `citypulse calibrate` and the benches.
+
+An area with too little labelled history is left out and says `uncalibrated`: a cutoff
+fitted on two days would only guess. Pure: the history and the clock are passed in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from citypulse.domain.area_state import AreaState
+from citypulse.domain.comfort import ComfortLabel
+from citypulse.domain.korea_time import KST
+from streams.crowd.comfort import (
+    COMFORT_LABELS,
+    ComfortCalibration,
+    ComfortCutoffs,
+    ComfortModelConfig,
+    DayType,
+    LabelledCount,
+    day_type,
+    fit_comfort_calibration,
+)
+from streams.crowd.forecast import DailyShape
+
+DAY_TYPES: tuple[DayType, ...] = ("weekday", "saturday", "sunday")
+UNCALIBRATED = "uncalibrated"
+
+
+@dataclass(frozen=True)
+class CalibrationPolicy:
+    min_days: int = 3  # distinct labelled days an area needs before it is calibrated
+    min_rows: int = 24
+    lookback_days: float = 60.0  # history this much older than its newest reading is not read
+    comfort: ComfortModelConfig = field(default_factory=ComfortModelConfig)
+
+
+@dataclass(frozen=True)
+class Normal:
+    """An area's usual head count in one hour of one day type."""
+
+    mean: float
+    sd: float
+    samples: int
+
+
+@dataclass(frozen=True)
+class ComfortScore:
+    hits: int
+    scored: int
+    per_label_hits: Mapping[str, int]
+    per_label_rows: Mapping[str, int]
+    kappa: float | None
+
+    @property
+    def agreement(self) -> float | None:
+        return self.hits / self.scored if self.scored else None
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """One fit: what the worker labels comfort and forecasts with, and where it came from."""
+
+    fitted_at: datetime
+    span_from: datetime | None
+    span_to: datetime | None
+    rows: int
+    comfort: ComfortCalibration
+    normals: Mapping[tuple[str, DayType, int], Normal]
+    calibrated: frozenset[str]
+    holdout: Mapping[str, Any]
+    fit_id: int | None = None
+
+    def source(self, area: str) -> str:
+        if area not in self.calibrated:
+            return UNCALIBRATED
+        return f"calibration:{self.fit_id}" if self.fit_id is not None else "calibration"
+
+    def label(self, area: str, people: float, at: datetime) -> ComfortLabel | None:
+        """The calibrated label, or None for an uncalibrated area."""
+        return self.comfort.label(area, people, at) if area in self.calibrated else None
+
+    def comfort_for(self, area: str) -> ComfortCalibration | None:
+        return self.comfort if area in self.calibrated else None
+
+    def normal(self, area: str, at: datetime) -> Normal | None:
+        if area not in self.calibrated:
+            return None
+        return self.normals.get(
+            (area, day_type(at, self.comfort.holidays), at.astimezone(KST).hour)
+        )
+
+    def shape(self, area: str, at: datetime, walkable_m2: float) -> DailyShape | None:
+        """The day type's hourly normal as density; None unless every hour is known."""
+        if area not in self.calibrated or walkable_m2 <= 0:
+            return None
+        kind = day_type(at, self.comfort.holidays)
+        hourly = [self.normals.get((area, kind, h)) for h in range(24)]
+        if any(n is None for n in hourly):
+            return None
+        return DailyShape(tuple(n.mean / walkable_m2 for n in hourly if n is not None))
+
+
+def _normals(
+    rows: Sequence[LabelledCount], holidays: frozenset[date]
+) -> dict[tuple[str, DayType, int], Normal]:
+    """Mean and spread per (area, day type, hour); an hour no day saw borrows the day
+    type's mean of its neighbours so a shape has all 24 hours."""
+    groups: dict[tuple[str, DayType, int], list[float]] = defaultdict(list)
+    for r in rows:
+        groups[(r.area, day_type(r.at, holidays), r.at.astimezone(KST).hour)].append(r.people)
+    out: dict[tuple[str, DayType, int], Normal] = {}
+    for key, values in groups.items():
+        mean = sum(values) / len(values)
+        var = sum((v - mean) ** 2 for v in values) / (len(values) - 1) if len(values) > 1 else 0.0
+        out[key] = Normal(mean, math.sqrt(var), len(values))
+    for area in {r.area for r in rows}:
+        for kind in DAY_TYPES:
+            known = {h: out[(area, kind, h)] for h in range(24) if (area, kind, h) in out}
+            if not known:
+                continue
+            for h in range(24):
+                if h not in known:
+                    nearest = min(known, key=lambda k: (min(abs(k - h), 24 - abs(k - h)), k))
+                    n = known[nearest]
+                    out[(area, kind, h)] = Normal(n.mean, n.sd, 0)
+    return out
+
+
+def calibrated_areas(rows: Iterable[LabelledCount], policy: CalibrationPolicy) -> frozenset[str]:
+    days: dict[str, set[date]] = defaultdict(set)
+    count: Counter[str] = Counter()
+    for r in rows:
+        days[r.area].add(r.at.astimezone(KST).date())
+        count[r.area] += 1
+    return frozenset(
+        a for a, d in days.items() if len(d) >= policy.min_days and count[a] >= policy.min_rows
+    )
+
+
+class Labeller(Protocol):
+    def label(self, area: str, people: float, at: datetime) -> ComfortLabel | None: ...
+
+
+def score_comfort(model: Labeller, rows: Iterable[LabelledCount]) -> ComfortScore:
+    """Agreement with Seoul's label and Cohen's kappa over the rows the model can label."""
+    hits, scored = 0, 0
+    per_hit: Counter[str] = Counter()
+    per_all: Counter[str] = Counter()
+    guessed: Counter[str] = Counter()
+    for row in rows:
+        guess = model.label(row.area, row.people, row.at)
+        if guess is None:
+            continue  # area never seen in training
+        scored += 1
+        per_all[row.label] += 1
+        guessed[guess] += 1
+        if guess == row.label:
+            hits += 1
+            per_hit[row.label] += 1
+    kappa: float | None = None
+    if scored:
+        p_o = hits / scored
+        p_e = sum(per_all[c] * guessed[c] for c in COMFORT_LABELS) / scored**2
+        kappa = (p_o - p_e) / (1 - p_e) if p_e < 1 else None
+    return ComfortScore(hits, scored, dict(per_hit), dict(per_all), kappa)
+
+
+def fit_calibration(
+    history: Sequence[LabelledCount],
+    fitted_at: datetime,
+    policy: CalibrationPolicy | None = None,
+    holidays: frozenset[date] = frozenset(),
+) -> Calibration:
+    """Fit on all of `history`; score a fit on all but the newest day against that day."""
+    pol = policy or CalibrationPolicy()
+    # The look-back counts from the newest labelled reading, not the clock: a recording
+    # loaded by `citypulse backfill` calibrates however old it is.
+    newest = max((r.at for r in history), default=fitted_at)
+    rows = [r for r in history if (newest - r.at).total_seconds() <= pol.lookback_days * 86400]
+    days = sorted({r.at.astimezone(KST).date() for r in rows})
+    holdout: dict[str, Any] = {"days": 0, "rows": 0, "agreement": None, "kappa": None}
+    if len(days) >= 2:
+        last = days[-1]
+        earlier = [r for r in rows if r.at.astimezone(KST).date() < last]
+        later = [r for r in rows if r.at.astimezone(KST).date() == last]
+        trained = calibrated_areas(earlier, pol)
+        s = score_comfort(
+            fit_comfort_calibration(
+                [r for r in earlier if r.area in trained], pol.comfort, holidays
+            ),
+            later,
+        )
+        holdout = {"days": 1, "rows": s.scored, "agreement": s.agreement, "kappa": s.kappa}
+    return Calibration(
+        fitted_at=fitted_at,
+        span_from=min((r.at for r in rows), default=None),
+        span_to=max((r.at for r in rows), default=None),
+        rows=len(rows),
+        comfort=fit_comfort_calibration(rows, pol.comfort, holidays),
+        normals=_normals(rows, holidays),
+        calibrated=calibrated_areas(rows, pol),
+        holdout=holdout,
+    )
+
+
+def model_to_json(cal: Calibration) -> dict[str, Any]:
+    cfg = cal.comfort.config
+    return {
+        "config": [cfg.hour_radius, cfg.half_life_days, cfg.min_points, cfg.split_day_types],
+        "holidays": sorted(d.isoformat() for d in cal.comfort.holidays),
+        "slots": [[a, k, h, *c.lower_bounds] for (a, k, h), c in cal.comfort.slots.items()],
+        "fallback": {a: list(c.lower_bounds) for a, c in cal.comfort.area_fallback.items()},
+        "normals": [[a, k, h, n.mean, n.sd, n.samples] for (a, k, h), n in cal.normals.items()],
+        "calibrated": sorted(cal.calibrated),
+    }
+
+
+def model_from_json(
+    doc: Mapping[str, Any],
+    *,
+    fit_id: int | None,
+    fitted_at: datetime,
+    span: tuple[datetime | None, datetime | None],
+    rows: int,
+    holdout: Mapping[str, Any],
+) -> Calibration:
+    radius, half_life, min_points, split = doc["config"]
+    config = ComfortModelConfig(int(radius), half_life, int(min_points), bool(split))
+    holidays = frozenset(date.fromisoformat(d) for d in doc["holidays"])
+    slots = {(a, k, int(h)): ComfortCutoffs((x, y, z)) for a, k, h, x, y, z in doc["slots"]}
+    fallback = {a: ComfortCutoffs((b[0], b[1], b[2])) for a, b in doc["fallback"].items()}
+    normals = {(a, k, int(h)): Normal(m, s, int(n)) for a, k, h, m, s, n in doc["normals"]}
+    return Calibration(
+        fitted_at=fitted_at,
+        span_from=span[0],
+        span_to=span[1],
+        rows=rows,
+        comfort=ComfortCalibration(slots, fallback, config, holidays),
+        normals=normals,
+        calibrated=frozenset(doc["calibrated"]),
+        holdout=dict(holdout),
+        fit_id=fit_id,
+    )
+
+
+def with_calibration(state: AreaState, cal: Calibration | None, now: datetime) -> AreaState:
+    """An area state told which calibration labelled it and how its count compares with
+    the area's normal for this hour and day type."""
+    if cal is None:
+        return state.model_copy(update={"comfort_source": UNCALIBRATED})
+    normal = cal.normal(state.area_code, now)
+    usual = normal.mean if normal is not None and normal.mean > 0 else None
+    return state.model_copy(
+        update={
+            "comfort_source": cal.source(state.area_code),
+            "normal_people": usual,
+            "normal_sd": normal.sd if usual is not None and normal is not None else None,
+            "normal_ratio": state.people / usual if usual is not None else None,
+        }
+    )

@@ -1,0 +1,152 @@
+"""The per-area calibration: who is calibrated, the normals and shape, held-out scores,
+the stored form, and the live path labelling comfort with it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from citypulse.domain.comfort import ComfortLabel
+from citypulse.domain.korea_time import KST
+from sensors.events import PopulationEstimate
+from sensors.registry import hotspots_by_code
+from streams.calibration import (
+    UNCALIBRATED,
+    CalibrationPolicy,
+    fit_calibration,
+    model_from_json,
+    model_to_json,
+    score_comfort,
+)
+from streams.crowd.comfort import ComfortCalibration, ComfortCutoffs, LabelledCount
+from streams.live import LiveStates
+
+HOTSPOTS = hotspots_by_code()
+START = datetime(2026, 6, 1, 0, 0, tzinfo=KST)  # a Monday
+CUTS = (1000.0, 2000.0, 3000.0)
+LADDER: list[tuple[float, ComfortLabel]] = [(500, "여유"), (1500, "보통"), (2500, "약간 붐빔"),
+                                            (3500, "붐빔")]  # fmt: skip
+
+
+def _history(area: str, days: int, scale: float = 1.0) -> list[LabelledCount]:
+    """Every hour of `days` weekdays: the four labels in turn, counts on a fixed ladder."""
+    out = []
+    for d in range(days):
+        for h in range(24):
+            people, label = LADDER[(d + h) % 4]
+            at = START + timedelta(days=d, hours=h)
+            if at.weekday() < 5:
+                out.append(LabelledCount(area, at, people * scale, label))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("days", "min_days", "calibrated"),
+    [(5, 3, True), (2, 3, False), (1, 1, True), (0, 1, False)],
+)
+def test_an_area_needs_enough_labelled_days(days: int, min_days: int, calibrated: bool) -> None:
+    rows = _history("POI009", days)
+    cal = fit_calibration(rows, START + timedelta(days=7), CalibrationPolicy(min_days=min_days))
+    assert ("POI009" in cal.calibrated) is calibrated
+    assert cal.source("POI009") == ("calibration" if calibrated else UNCALIBRATED)
+    assert (cal.comfort_for("POI009") is not None) is calibrated
+
+
+@pytest.mark.parametrize(
+    ("people", "label"),
+    [(400.0, "여유"), (1400.0, "보통"), (2600.0, "약간 붐빔"), (9000.0, "붐빔")],
+)
+def test_fitted_cutoffs_split_the_ladder(people: float, label: str) -> None:
+    cal = fit_calibration(_history("POI009", 5), START + timedelta(days=5))
+    assert cal.comfort.label("POI009", people, START + timedelta(days=2, hours=10)) == label
+
+
+def test_holdout_scores_the_newest_day_with_a_fit_that_never_saw_it() -> None:
+    rows = _history("POI009", 5)
+    cal = fit_calibration(rows, START + timedelta(days=5), CalibrationPolicy(min_days=2))
+    newest = [r for r in rows if r.at.date() == max(r.at.date() for r in rows)]
+    assert cal.holdout["rows"] == len(newest)
+    assert cal.holdout["agreement"] == 1.0  # the ladder never moves
+    assert cal.span_from == min(r.at for r in rows)
+    assert cal.span_to == max(r.at for r in rows)
+
+
+def test_score_comfort_kappa_is_zero_for_a_constant_guess() -> None:
+    rows = _history("POI009", 4)
+    everything_busy = ComfortCalibration({}, {"POI009": ComfortCutoffs((0.0, 0.0, 0.0))})
+    score = score_comfort(everything_busy, rows)
+    assert score.scored == len(rows)
+    assert score.kappa == pytest.approx(0.0)
+    assert score.agreement == pytest.approx(0.25)
+
+
+def test_normals_and_shape_follow_the_hour() -> None:
+    rows = [
+        LabelledCount("POI009", START + timedelta(days=d, hours=h), 100.0 * (h + 1) + d, "여유")
+        for d in range(3)
+        for h in range(24)
+    ]
+    cal = fit_calibration(rows, START + timedelta(days=3), CalibrationPolicy(min_rows=1))
+    at = START + timedelta(days=3, hours=5)
+    normal = cal.normal("POI009", at)
+    assert normal is not None
+    assert normal.mean == pytest.approx(601.0)
+    assert normal.sd == pytest.approx(1.0)
+    shape = cal.shape("POI009", at, 100.0)
+    assert shape is not None
+    assert shape.at(at) == pytest.approx(6.01)
+    assert cal.shape("POI009", START.replace(day=6), 100.0) is None  # a Saturday: unseen
+
+
+def test_the_stored_form_gives_the_same_labels_and_normals() -> None:
+    cal = fit_calibration(_history("POI009", 5), START + timedelta(days=5))
+    doc = model_to_json(cal)
+    back = model_from_json(doc, fit_id=7, fitted_at=cal.fitted_at,
+                           span=(cal.span_from, cal.span_to), rows=cal.rows,
+                           holdout=cal.holdout)  # fmt: skip
+    assert back.source("POI009") == "calibration:7"
+    assert back.comfort.slots == cal.comfort.slots
+    assert back.normals == cal.normals
+    for people in (0.0, 999.0, 1001.0, 2999.0, 5000.0):
+        at = START + timedelta(days=1, hours=3)
+        assert back.comfort.label("POI009", people, at) == cal.comfort.label("POI009", people, at)
+
+
+def _live_state(
+    live: LiveStates, people: int, at: datetime
+) -> tuple[str | None, str | None, float | None]:
+    live.apply([PopulationEstimate(event_id=f"p{people}", source="test", event_time=at,
+                                   ingest_time=at, area_code="POI009", people_min=people,
+                                   people_max=people)])  # fmt: skip
+    state = live.state("POI009", None, at)
+    assert state is not None
+    return state.comfort_level, state.comfort_source, state.normal_ratio
+
+
+def test_the_live_path_labels_comfort_with_the_loaded_calibration() -> None:
+    at = datetime(2026, 6, 10, 3, 0, tzinfo=UTC)  # a Wednesday, 12:00 KST
+    live = LiveStates(HOTSPOTS)
+    # No label from Seoul and no calibration: nothing to say, and it says why.
+    assert _live_state(live, 2500, at) == (None, UNCALIBRATED, None)
+    low = fit_calibration(_history("POI009", 5), at)
+    live.calibration = low
+    level, source, ratio = _live_state(live, 2500, at + timedelta(seconds=1))
+    assert (level, source) == ("약간 붐빔", "calibration")
+    assert ratio is not None and ratio > 0
+    # Refit on history where the same count is calm: the live label follows.
+    live.calibration = fit_calibration(_history("POI009", 5, scale=4.0), at)
+    assert _live_state(live, 2500, at + timedelta(seconds=2))[:2] == ("여유", "calibration")
+
+
+def test_an_uncalibrated_area_keeps_seouls_label_and_says_so() -> None:
+    at = datetime(2026, 6, 10, 3, 0, tzinfo=UTC)
+    live = LiveStates(HOTSPOTS)
+    live.calibration = fit_calibration(_history("POI010", 5), at)  # another area only
+    live.apply([PopulationEstimate(event_id="x", source="test", event_time=at, ingest_time=at,
+                                   area_code="POI009", people_min=10, people_max=10,
+                                   congestion_level="보통")])  # fmt: skip
+    state = live.state("POI009", None, at)
+    assert state is not None
+    assert (state.comfort_level, state.comfort_source) == ("보통", UNCALIBRATED)
+    assert state.normal_people is None

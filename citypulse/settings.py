@@ -13,7 +13,8 @@ from __future__ import annotations
 from pydantic import AliasChoices, BaseModel, SecretStr, model_validator
 from pydantic_settings import BaseSettings
 
-from alerts.providers.settings import DEV_DLR_SECRET, SmsSettings
+from alerts.providers.settings import DEV_SECRETS as SMS_DEV_SECRETS
+from alerts.providers.settings import SmsSettings
 from alerts.settings import AlertSettings, RetryPolicy
 from alerts.watchdog.settings import WatchdogSettings
 from citypulse.config import StackSettings
@@ -46,11 +47,10 @@ class Settings(BaseModel):
         (the stack section refuses its own database password)."""
         if self.stack.env != "production":
             return self
-        sms_dev_secrets = {"dlr_secret": DEV_DLR_SECRET}
         for section, secrets in (
             ("api", API_DEV_SECRETS),
             ("kannel", KANNEL_DEV_SECRETS),
-            ("sms", sms_dev_secrets),
+            ("sms", SMS_DEV_SECRETS),
         ):
             for field, default in secrets.items():
                 value: SecretStr = getattr(getattr(self, section), field)

@@ -13,6 +13,7 @@ from alerts.providers.log_provider import LogProvider
 from alerts.providers.smpp import SmppConfig, SmppProvider
 
 DEV_DLR_SECRET = "citypulse-dev-dlr-secret-change-me"  # noqa: S105 - refused in production
+DEV_SECRETS = {"dlr_secret": DEV_DLR_SECRET}  # field -> development default
 
 
 class SmsSettings(BaseSettings):

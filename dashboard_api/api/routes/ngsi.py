@@ -53,7 +53,7 @@ def _check_token(request: Request, settings: ApiSettings) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "not a token this endpoint accepts")
 
 
-async def _inbox(request: Request, settings: ApiSettings) -> NotificationInbox:
+async def _inbox(request: Request) -> NotificationInbox:
     state = request.app.state
     async with _setup_lock:
         inbox: NotificationInbox | None = getattr(state, "ngsi_inbox", None)
@@ -107,7 +107,7 @@ async def _receive(request: Request, settings: ApiSettings, flavour: Flavour) ->
     if len(body) > limit:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"at most {limit} bytes")
     zones = await _zones(request)
-    inbox = await _inbox(request, settings)
+    inbox = await _inbox(request)
     try:
         result = await run_in_threadpool(inbox.receive, body, flavour, zones, datetime.now(UTC))
     except NotANotification as exc:

@@ -101,6 +101,13 @@ class OutboxDispatcher:
                 attempts = row.attempts + 1
                 if result.accepted:
                     await outbox.accepted(conn, row.oid, result.provider_message_id)
+                elif result.uncertain:
+                    # Left 'sending' and handed over: a claim takes it again only after the
+                    # lease and the uncertain grace pass with no delivery report.
+                    rest = [r.oid for r in claimed[i + 1 :]]
+                    await outbox.unclaim(conn, rest, timedelta(seconds=p.backoff(2, self._rng)))
+                    log.warning("gateway did not answer (%s); %d put back", result.error, len(rest))
+                    break
                 elif result.retryable and not p.gives_up(attempts, float(row.age_s)):
                     delay = timedelta(seconds=p.backoff(attempts, self._rng))
                     await outbox.retry_later(conn, row.oid, result.error, delay)

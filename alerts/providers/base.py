@@ -61,6 +61,8 @@ class SubmitResult:
     provider_message_id: str | None = None
     retryable: bool = False  # only meaningful when not accepted
     error: str | None = None
+    # The submit may have reached the gateway (no answer): resending now could send twice.
+    uncertain: bool = False
 
     @classmethod
     def ok(cls, provider_message_id: str | None = None) -> SubmitResult:
@@ -69,6 +71,10 @@ class SubmitResult:
     @classmethod
     def retry(cls, error: str) -> SubmitResult:
         return cls(accepted=False, retryable=True, error=error)
+
+    @classmethod
+    def unanswered(cls, error: str) -> SubmitResult:
+        return cls(accepted=False, retryable=True, error=error, uncertain=True)
 
     @classmethod
     def final(cls, error: str) -> SubmitResult:

@@ -85,9 +85,10 @@ class KannelProvider:
             response = await self._client.get(
                 self._config.sendsms_url, params=self.sendsms_params(message)
             )
-        except httpx.TimeoutException as exc:
-            # Kannel may have taken it; a retry can duplicate, which beats losing an alert.
-            return SubmitResult.retry(f"Kannel did not answer in time: {type(exc).__name__}")
+        except (httpx.TimeoutException, httpx.RemoteProtocolError) as exc:
+            # Sent, no answer: Kannel may have taken it. The dispatcher waits for its report
+            # (the uncertain grace) before sending again, rather than sending it twice.
+            return SubmitResult.unanswered(f"Kannel did not answer: {type(exc).__name__}: {exc}")
         except httpx.TransportError as exc:
             return SubmitResult.retry(f"Kannel unreachable: {type(exc).__name__}: {exc}")
         result = classify_sendsms_answer(response.status_code, response.text)

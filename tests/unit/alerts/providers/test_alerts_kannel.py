@@ -277,10 +277,16 @@ async def test_send_builds_the_sendsms_request(
 
 
 @pytest.mark.parametrize(
-    ("error", "retryable"),
-    [(httpx.ConnectError("refused"), True), (httpx.ReadTimeout("slow"), True)],
+    ("error", "retryable", "uncertain"),
+    [
+        (httpx.ConnectError("refused"), True, False),  # never reached Kannel: send again
+        (httpx.ReadTimeout("slow"), True, True),  # sent, no answer: Kannel may have it
+        (httpx.RemoteProtocolError("disconnected"), True, True),  # killed mid-request
+    ],
 )
-async def test_transport_errors_are_retryable(error: Exception, retryable: bool) -> None:
+async def test_transport_errors_are_retryable(
+    error: Exception, retryable: bool, uncertain: bool
+) -> None:
     def fail(request: httpx.Request) -> httpx.Response:
         raise error
 
@@ -288,5 +294,5 @@ async def test_transport_errors_are_retryable(error: Exception, retryable: bool)
         result = await KannelProvider(CONFIG, client=client).send(
             OutgoingSms("m-1", "+821012345678", "x")
         )
-    assert (result.accepted, result.retryable) == (False, retryable)
+    assert (result.accepted, result.retryable, result.uncertain) == (False, retryable, uncertain)
     assert result.error is not None and "s3cret" not in result.error

@@ -114,6 +114,14 @@ def watchdog_sms(kannel_dir: Path) -> list[str]:
 
 
 def test_killed_processes_are_restarted(stack: dict[str, str]) -> None:
+    # `up` returns once /health is ok, which can be before supervisord counts a program
+    # RUNNING (its startsecs): wait for that, or a kill then reads as a failed start.
+    wait_for(
+        lambda: all(s == "RUNNING" for s, _, _ in status(stack).values()),
+        30,
+        "supervisord to count every program running",
+        lambda: str(status(stack)),
+    )
     before = status(stack)
     for name in ("worker", "dispatcher"):
         state, pid, restarts = before[name]

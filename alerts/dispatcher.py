@@ -18,6 +18,12 @@ After a crash (kill -9), rows of a dead dispatcher fall in two classes:
   gateway took the message and then lost it with its report can that row go twice; we
   prefer that to losing an alert.
 
+The grace only counts while the gateway takes messages. A submit cut off as Kannel shut
+down can sit in Kannel's store through an outage of any length and go out, with its
+report, when Kannel is back; so uncertain rows are re-claimed only after this dispatcher
+has seen the gateway take messages (or answer a probe) for `uncertain_grace_s`, and a
+resend the gateway refuses leaves the row uncertain rather than plain pending.
+
 A gateway that is down (connection refused, 5xx) does not use up attempts of the whole
 batch: the first transport failure puts the rest of the batch back unsent. Retryable
 failures keep trying (backoff with jitter, capped at `max_s`) for `give_up_after_s`.
@@ -29,6 +35,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,13 +46,20 @@ import psycopg
 from alerts import heartbeat
 from alerts.delivery import record_delivery_report
 from alerts.dispatch_metrics import DispatchMetrics
-from alerts.providers.base import DeliveryReport, OutgoingSms, ReportSink, SmsProvider
+from alerts.providers.base import (
+    DeliveryReport,
+    OutgoingSms,
+    ReportSink,
+    SmsProvider,
+    SubmitResult,
+)
 from alerts.settings import RetryPolicy
 from alerts.tables import outbox
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 5.0  # the watchdog's threshold is a minute; the API's a few times this
+PROBE_S = 2.0  # with nothing to send, ask a gateway not known to be up this often
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,7 @@ class _Claimed:
     message: OutgoingSms
     attempts: int
     age_s: float
+    uncertain_since: datetime | None
 
 
 class OutboxDispatcher:
@@ -72,6 +87,29 @@ class OutboxDispatcher:
         self.batch_size = batch_size or self.policy.batch_size
         self.provider = provider_factory(self.record_report)
         self._rng = random.Random()  # noqa: S311 - jitter, not security
+        # Since when (monotonic) the gateway has taken every submit; None: not known to.
+        self._taking_since: float | None = None
+        self._probed_at = float("-inf")
+
+    def _gateway_answered(self, result: SubmitResult) -> None:
+        if result.accepted:
+            if self._taking_since is None:
+                self._taking_since = time.monotonic()
+        elif result.retryable:  # down, cut off or in temporary trouble
+            self._taking_since = None
+
+    def _uncertain_ok(self) -> bool:
+        """Has the gateway been taking messages for the uncertain grace? Only then has a
+        message it held through an outage had time to go out and report."""
+        since = self._taking_since
+        return since is not None and time.monotonic() - since >= self.policy.uncertain_grace_s
+
+    async def _probe(self) -> None:
+        now = time.monotonic()
+        if self._taking_since is None and now - self._probed_at >= PROBE_S:
+            self._probed_at = now
+            if await self.provider.reachable():
+                self._taking_since = now
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         return await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
@@ -87,17 +125,21 @@ class OutboxDispatcher:
         async with await self._connect() as conn:
             claimed = [
                 _Claimed(c.oid, OutgoingSms(str(c.oid), c.phone_e164, c.body, c.kind, c.subject),
-                         c.attempts, c.age_s)
+                         c.attempts, c.age_s, c.uncertain_since)
                 for c in await outbox.claim(
                     conn, lease=lease, grace=timedelta(seconds=p.uncertain_grace_s),
                     limit=self.batch_size, provider=self.provider.name,
+                    uncertain_ok=self._uncertain_ok(),
                 )
             ]  # fmt: skip
+            if not claimed:
+                await self._probe()
             handed = 0
             for i, row in enumerate(claimed):
                 await outbox.hand_over(conn, row.oid, lease)
                 handed += 1
                 result = await self.metrics.timed_send(self.provider, row.message)
+                self._gateway_answered(result)
                 attempts = row.attempts + 1
                 if result.accepted:
                     await outbox.accepted(conn, row.oid, result.provider_message_id)
@@ -106,11 +148,19 @@ class OutboxDispatcher:
                     # lease and the uncertain grace pass with no delivery report.
                     rest = [r.oid for r in claimed[i + 1 :]]
                     await outbox.unclaim(conn, rest, timedelta(seconds=p.backoff(2, self._rng)))
-                    log.warning("gateway did not answer (%s); %d put back", result.error, len(rest))
+                    log.warning(
+                        "gateway did not answer for message %s (%s); %d put back",
+                        row.oid, result.error, len(rest),
+                    )  # fmt: skip
                     break
                 elif result.retryable and not p.gives_up(attempts, float(row.age_s)):
                     delay = timedelta(seconds=p.backoff(attempts, self._rng))
-                    await outbox.retry_later(conn, row.oid, result.error, delay)
+                    if row.uncertain_since is None:
+                        await outbox.retry_later(conn, row.oid, result.error, delay)
+                    else:  # not taken now, but the gateway may still hold the first submit
+                        await outbox.retry_uncertain(
+                            conn, row.oid, row.uncertain_since, result.error, delay
+                        )
                     # The gateway is in trouble: the rest of the batch waits unsent.
                     rest = [r.oid for r in claimed[i + 1 :]]
                     await outbox.unclaim(conn, rest, delay)

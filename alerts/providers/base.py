@@ -108,4 +108,9 @@ class SmsProvider(Protocol):
         """Submit one message. Never raises for gateway trouble: returns a SubmitResult."""
         ...
 
+    async def reachable(self) -> bool:
+        """Whether the gateway answers now (sends nothing). The dispatcher asks when it
+        has nothing to send but must know the gateway is back (see its uncertain rows)."""
+        ...
+
     async def aclose(self) -> None: ...

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 KANNEL_CODING_UCS2 = 2  # Hangul needs UCS-2; plain ASCII keeps the 160-character GSM SMS
 KANNEL_CODING_DEFAULT = 0
+PROBE_TIMEOUT_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,14 @@ class KannelProvider:
             response.text.strip()[:80],
         )
         return result
+
+    async def reachable(self) -> bool:
+        """smsbox answers an empty sendsms request (with a 4xx): no message, no credentials."""
+        try:
+            await self._client.get(self._config.sendsms_url, timeout=PROBE_TIMEOUT_S)
+        except httpx.TransportError:
+            return False
+        return True
 
     async def aclose(self) -> None:
         if self._owns_client:

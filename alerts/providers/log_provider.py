@@ -59,6 +59,9 @@ class LogProvider:
         task.add_done_callback(self._pending.discard)
         return SubmitResult.ok(provider_id)
 
+    async def reachable(self) -> bool:
+        return True
+
     async def aclose(self) -> None:
         if self._pending:
             await asyncio.gather(*self._pending)

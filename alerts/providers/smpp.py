@@ -120,6 +120,13 @@ class SmppProvider:
             log.info("SMPP bound to %s:%d as %s", cfg.host, cfg.port, cfg.system_id)
             return session
 
+    async def reachable(self) -> bool:
+        try:
+            await self._bound()
+        except (OSError, TimeoutError, SmppLinkError):
+            return False
+        return True
+
     async def send(self, message: OutgoingSms) -> SubmitResult:
         try:
             session = await self._bound()

@@ -90,16 +90,17 @@ async def messages_of_alert(conn: Conn, db_id: int) -> list[dict[str, Any]]:
 _CLAIM = """
 UPDATE sms_outbox o SET status = 'sending', next_attempt_at = now() + %(lease)s,
        provider = %(provider)s
- WHERE o.id IN (
-    SELECT id FROM sms_outbox s
-     WHERE s.next_attempt_at <= now()
-       AND (s.status = 'pending'
-            OR (s.status = 'sending' AND (s.handed_over_at IS NULL
-                OR s.handed_over_at <= now() - %(lease)s - %(grace)s)))
-       AND NOT EXISTS (SELECT 1 FROM delivery_reports r WHERE r.outbox_id = s.id)
-     ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+  FROM (SELECT id, handed_over_at FROM sms_outbox s
+         WHERE s.next_attempt_at <= now()
+           AND (s.status = 'pending'
+                OR (s.status = 'sending' AND (s.handed_over_at IS NULL
+                    OR (%(uncertain_ok)s
+                        AND s.handed_over_at <= now() - %(lease)s - %(grace)s))))
+           AND NOT EXISTS (SELECT 1 FROM delivery_reports r WHERE r.outbox_id = s.id)
+         ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED) due
+ WHERE o.id = due.id
 RETURNING o.id, o.phone_e164, o.kind, o.subject, o.body, o.attempts,
-          extract(epoch FROM now() - o.created_at) AS age_s
+          extract(epoch FROM now() - o.created_at) AS age_s, due.handed_over_at
 """
 _HAND_OVER = (
     "UPDATE sms_outbox SET handed_over_at = now(), attempts = attempts + 1, "
@@ -112,6 +113,12 @@ _ACCEPTED = (
 _RETRY = (
     "UPDATE sms_outbox SET status = 'pending', handed_over_at = NULL, last_error = %s, "
     "next_attempt_at = now() + %s WHERE id = %s AND status = 'sending'"
+)
+# Refused this time (the gateway did not take it), but an earlier submit may still be in
+# the gateway: the row stays uncertain, with the handover that made it so.
+_RETRY_UNCERTAIN = (
+    "UPDATE sms_outbox SET handed_over_at = %s, last_error = %s, next_attempt_at = now() + %s "
+    "WHERE id = %s AND status = 'sending'"
 )
 _FAILED = "UPDATE sms_outbox SET status = 'failed', last_error = %s, final_at = now() WHERE id = %s"
 _UNCLAIM = (
@@ -129,20 +136,33 @@ class Claimed:
     body: str
     attempts: int
     age_s: float
+    # Set when an earlier submit got no answer: the gateway may hold the message.
+    uncertain_since: datetime | None = None
 
 
 async def claim(
-    conn: Conn, *, lease: timedelta, grace: timedelta, limit: int, provider: str
+    conn: Conn,
+    *,
+    lease: timedelta,
+    grace: timedelta,
+    limit: int,
+    provider: str,
+    uncertain_ok: bool = True,
 ) -> list[Claimed]:
-    """Due rows (pending, or claimed by a dispatcher whose lease and grace ran out and
-    that got no report) marked 'sending' under a lease for this dispatcher."""
+    """Due rows marked 'sending' under a lease for this dispatcher: pending ones, and,
+    when `uncertain_ok`, ones handed over with no answer and no report for lease + grace
+    (the caller says whether the gateway has been taking messages long enough for a
+    report of anything it held to have come back)."""
     cur = await conn.execute(
-        _CLAIM, {"lease": lease, "grace": grace, "limit": limit, "provider": provider}
-    )
+        _CLAIM,
+        {"lease": lease, "grace": grace, "limit": limit, "provider": provider,
+         "uncertain_ok": uncertain_ok},
+    )  # fmt: skip
     return [
-        Claimed(int(oid), phone, cast(SmsKind, kind), subject, body, int(att), float(age))
-        for oid, phone, kind, subject, body, att, age in await cur.fetchall()
-    ]
+        Claimed(int(oid), phone, cast(SmsKind, kind), subject, body, int(att), float(age),
+                since)
+        for oid, phone, kind, subject, body, att, age, since in await cur.fetchall()
+    ]  # fmt: skip
 
 
 async def hand_over(conn: Conn, oid: int, lease: timedelta) -> None:
@@ -155,6 +175,12 @@ async def accepted(conn: Conn, oid: int, provider_message_id: str | None) -> Non
 
 async def retry_later(conn: Conn, oid: int, error: str | None, delay: timedelta) -> None:
     await conn.execute(_RETRY, (error, delay, oid))
+
+
+async def retry_uncertain(
+    conn: Conn, oid: int, since: datetime, error: str | None, delay: timedelta
+) -> None:
+    await conn.execute(_RETRY_UNCERTAIN, (since, error, delay, oid))
 
 
 async def failed(conn: Conn, oid: int, error: str | None) -> None:

@@ -37,6 +37,9 @@ class ScriptedProvider:
     async def send(self, message: OutgoingSms) -> SubmitResult:
         return self.answers.pop(0)
 
+    async def reachable(self) -> bool:
+        return True
+
     async def aclose(self) -> None:
         return None
 

@@ -296,3 +296,29 @@ async def test_transport_errors_are_retryable(
         )
     assert (result.accepted, result.retryable, result.uncertain) == (False, retryable, uncertain)
     assert result.error is not None and "s3cret" not in result.error
+
+
+@pytest.mark.parametrize(
+    ("answer", "reachable"),
+    [
+        (httpx.Response(403, text="Authorization failed for sendsms"), True),  # it answers
+        (httpx.Response(503, text="4: Temporal failure"), True),
+        (httpx.ConnectError("refused"), False),
+        (httpx.ConnectTimeout("no route"), False),
+    ],
+)
+async def test_probe_sends_nothing_and_reads_any_answer_as_reachable(
+    answer: httpx.Response | Exception, reachable: bool
+) -> None:
+    seen: list[httpx.Request] = []
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(reply)) as client:
+        assert await KannelProvider(CONFIG, client=client).reachable() is reachable
+    (request,) = seen
+    assert request.url.query == b""  # no number, no text, no credentials

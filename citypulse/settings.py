@@ -20,6 +20,7 @@ from alerts.watchdog.settings import WatchdogSettings
 from citypulse.config import StackSettings
 from dashboard_api.core.config import DEV_SECRETS as API_DEV_SECRETS
 from dashboard_api.core.config import ApiSettings
+from dashboard_api.opendata.broker_settings import BrokerPushSettings
 from infra.kannel.settings import DEV_SECRETS as KANNEL_DEV_SECRETS
 from infra.kannel.settings import KannelGatewaySettings
 from sensors.poller import SeoulPollerSettings
@@ -33,6 +34,7 @@ class Settings(BaseModel):
     sms: SmsSettings
     dispatch: RetryPolicy
     api: ApiSettings
+    broker: BrokerPushSettings
     kannel: KannelGatewaySettings
     poller: SeoulPollerSettings
     watchdog: WatchdogSettings

@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -35,6 +36,8 @@ from dashboard_api.core.middleware import observe_requests, rate_limit
 from dashboard_api.core.ratelimit import RateLimiter
 from dashboard_api.live.alert_feed import AlertFeed
 from dashboard_api.live.hub import AreaStateHub
+from dashboard_api.opendata.broker_settings import BrokerPushSettings
+from dashboard_api.opendata.push import broker_push
 from dashboard_api.store.users import seed_user
 from dashboard_api.webapp import install_web
 from sensors.registry import load_hotspots
@@ -83,9 +86,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     seeding = asyncio.create_task(seed_users(pool, settings), name="seed-users")
     app.state.pool, app.state.hub = pool, hub
     app.state.metrics.hub = hub
+    broker: BrokerPushSettings = app.state.broker_settings
+    broker_client = httpx.AsyncClient(timeout=broker.timeout_s)
+    push = broker_push(broker, lambda: hub.latest, broker_client, app.state.metrics.broker_push)
+    if push is not None:
+        await push.start()
     try:
         yield
     finally:
+        if push is not None:
+            await push.stop()
+        await broker_client.aclose()
         seeding.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await seeding
@@ -104,7 +115,12 @@ async def database_unavailable(request: Request, exc: Exception) -> JSONResponse
     )
 
 
-def create_app(stack: StackSettings, settings: ApiSettings, sms: SmsSettings) -> FastAPI:
+def create_app(
+    stack: StackSettings,
+    settings: ApiSettings,
+    sms: SmsSettings,
+    broker: BrokerPushSettings | None = None,
+) -> FastAPI:
     logredact.install()
     if stack.log_format == "json":  # text: uvicorn's own logging stays as it was
         configure_logging("json")
@@ -118,6 +134,8 @@ def create_app(stack: StackSettings, settings: ApiSettings, sms: SmsSettings) ->
         redoc_url=None,
     )
     app.state.stack_settings, app.state.api_settings = stack, settings
+    # None (tests): no push, and no second reading of the environment
+    app.state.broker_settings = broker or BrokerPushSettings.model_construct()
     app.state.metrics = metrics
     app.include_router(api_router)
 
@@ -152,4 +170,4 @@ def create_app(stack: StackSettings, settings: ApiSettings, sms: SmsSettings) ->
 
 
 _settings = Settings.from_env()
-app = create_app(_settings.stack, _settings.api, _settings.sms)
+app = create_app(_settings.stack, _settings.api, _settings.sms, _settings.broker)

@@ -18,12 +18,46 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from citypulse.metrics_server import new_registry
+from dashboard_api.opendata.push import PushMetrics
 
 if TYPE_CHECKING:
     from dashboard_api.live.hub import AreaStateHub
 
 # Most API answers take milliseconds; history queries over a week take up to seconds.
 REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class BrokerPushMetrics(PushMetrics):
+    """The push of entities to FIWARE brokers (dashboard_api/opendata/push.py)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.entities = Counter(
+            "citypulse_broker_entities_pushed",
+            "Entities a FIWARE context broker accepted, by broker flavour.",
+            ["broker"],
+            registry=registry,
+        )
+        self.failures = Counter(
+            "citypulse_broker_push_failures",
+            "Batches a broker did not take: unavailable (retried with backoff) or rejected.",
+            ["broker", "reason"],
+            registry=registry,
+        )
+        self.waiting = Gauge(
+            "citypulse_broker_entities_pending",
+            "Entities whose newest version a broker does not hold yet.",
+            ["broker"],
+            registry=registry,
+        )
+
+    def accepted(self, broker: str, n: int) -> None:
+        self.entities.labels(broker=broker).inc(n)
+
+    def failed(self, broker: str, reason: str) -> None:
+        self.failures.labels(broker=broker, reason=reason).inc()
+
+    def pending(self, broker: str, n: int) -> None:
+        self.waiting.labels(broker=broker).set(n)
 
 
 class ApiMetrics:
@@ -66,6 +100,7 @@ class ApiMetrics:
             ["stage", "status"],
             registry=r,
         )
+        self.broker_push = BrokerPushMetrics(r)
         self.hub: AreaStateHub | None = None  # set once the lifespan has started it
         r.register(HubCollector(lambda: self.hub))
 

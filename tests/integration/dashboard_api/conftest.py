@@ -107,7 +107,15 @@ class ApiStack:
 
 
 @pytest.fixture
-def api_stack(isolated: StackSettings, tmp_path: Path) -> Iterator[ApiStack]:
+def api_extra_env() -> dict[str, str]:
+    """More environment for the API process; a test module overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
+def api_stack(
+    isolated: StackSettings, tmp_path: Path, api_extra_env: dict[str, str]
+) -> Iterator[ApiStack]:
     import_areas(isolated)
     import_zones(isolated)
     seed_demo_recipients(isolated)
@@ -132,6 +140,7 @@ def api_stack(isolated: StackSettings, tmp_path: Path) -> Iterator[ApiStack]:
         "CITYPULSE_ALERT_POLL_S": "0.2",
         "CITYPULSE_WS_HEARTBEAT_S": "1",
         "CITYPULSE_WS_AUTH_TIMEOUT_S": "2",
+        **api_extra_env,
     }
     d.start(
         [

@@ -1,5 +1,6 @@
-"""Open data out through a running API: must show 4 (a CSV export of one Seoul day for
-one area matches the database's rollups and the 1-minute rows they were made from) and
+"""Open data out through a running API: must show 4 (a CSV and a Parquet export of one
+Seoul day for one area match the database's rollups and the 1-minute rows they were made
+from) and
 the Seoul-shaped endpoint read back by the Seoul adapters (must show 3)."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from datetime import datetime, timedelta
 
 import httpx
 import psycopg
+import pyarrow.parquet as pq
 import pytest
 
 from citypulse.domain.korea_time import KST
@@ -21,13 +23,28 @@ from tests.integration.support import wait_for
 DAY = datetime(2026, 3, 19, tzinfo=KST)
 
 
-def _csv(stack: ApiStack, resolution: str, area: str = "POI009") -> httpx.Response:
+def _export(
+    stack: ApiStack, resolution: str, area: str = "POI009", fmt: str = "csv"
+) -> httpx.Response:
     params = {"from": "2026-03-19T00:00:00", "to": "2026-03-20T00:00:00",  # KST: no offset
               "resolution": resolution}  # fmt: skip
-    return httpx.get(f"{stack.base}/api/v1/opendata/history/{area}.csv", params=params, timeout=10)
+    url = f"{stack.base}/api/v1/opendata/history/{area}.{fmt}"
+    return httpx.get(url, params=params, timeout=10)
 
 
-def test_csv_export_of_a_day_matches_the_rollups(api_stack: ApiStack) -> None:
+def _csv(stack: ApiStack, resolution: str, area: str = "POI009") -> httpx.Response:
+    return _export(stack, resolution, area)
+
+
+def _parquet(stack: ApiStack, resolution: str) -> list[dict[str, object]]:
+    r = _export(stack, resolution, fmt="parquet")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/vnd.apache.parquet"
+    rows: list[dict[str, object]] = pq.read_table(io.BytesIO(r.content)).to_pylist()
+    return rows
+
+
+def test_csv_and_parquet_exports_of_a_day_match_the_rollups(api_stack: ApiStack) -> None:
     inserted: list[tuple[str, int, float, float, float]] = []  # source, samples, sum, min, max
     with psycopg.connect(api_stack.settings.db_conninfo, autocommit=True) as conn:
         for i in range(0, 24 * 60, 37):  # every 37 minutes across the day, two sources
@@ -66,10 +83,19 @@ def test_csv_export_of_a_day_matches_the_rollups(api_stack: ApiStack) -> None:
     ]  # fmt: skip
     assert got == [tuple(h) for h in hourly] and len(got) > 24  # two sources, most hours
     assert {x["area_code"] for x in rows} == {"POI009"} and {x["zone_id"] for x in rows} == {""}
+    columns = ("bucket", "source", "samples", "people_avg", "people_min", "people_max",
+               "people_last", "walkable_m2")  # fmt: skip
+    typed = _parquet(api_stack, "1h")  # the same rows, typed by Parquet rather than parsed
+    assert [tuple(x[c] for c in columns) for x in typed] == [tuple(h) for h in hourly]
+    assert {(x["area_code"], x["zone_id"]) for x in typed} == {("POI009", "")}
 
     daily = list(csv.DictReader(io.StringIO(_csv(api_stack, "1d").text)))
+    daily_parquet = _parquet(api_stack, "1d")
     assert [d["source"] for d in daily] == ["telecom", "zone_counter"]
-    for d in daily:
+    assert [{k: str(v) for k, v in d.items() if k != "bucket"} for d in daily_parquet] == [
+        {k: v for k, v in d.items() if k != "bucket"} for d in daily
+    ]  # one query, two encoders: the same cells
+    for d in (*daily, *daily_parquet):
         mine = [x for x in inserted if x[0] == d["source"]]
         assert int(d["samples"]) == sum(x[1] for x in mine)
         assert float(d["people_avg"]) == pytest.approx(
@@ -77,7 +103,8 @@ def test_csv_export_of_a_day_matches_the_rollups(api_stack: ApiStack) -> None:
         )
         assert float(d["people_min"]) == min(x[3] for x in mine)
         assert float(d["people_max"]) == max(x[4] for x in mine)
-        assert datetime.fromisoformat(d["bucket"]) == DAY  # a Seoul day
+        bucket = d["bucket"]
+        assert (bucket if isinstance(bucket, datetime) else datetime.fromisoformat(bucket)) == DAY
 
     assert _csv(api_stack, "1d", area="POI000").status_code == 404
     assert _csv(api_stack, "5s").status_code == 422

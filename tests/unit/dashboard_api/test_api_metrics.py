@@ -35,6 +35,9 @@ API_FAMILIES = {
     "citypulse_hub_kafka_connected": "gauge",
     "citypulse_hub_alert_events": "counter",
     "citypulse_hub_last_state_age_seconds": "gauge",
+    "citypulse_broker_entities_pushed": "counter",
+    "citypulse_broker_push_failures": "counter",
+    "citypulse_broker_entities_pending": "gauge",
 }
 
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator, FormatChecker
-from referencing import Registry, Resource
+from jsonschema import Draft202012Validator
 
 from citypulse.domain.area_state import AreaState
 from dashboard_api.opendata.shapes import (
@@ -26,19 +24,14 @@ from sensors.adapters.seoul_citydata import ParsedLivePopulation, parse_citydata
 from sensors.adapters.seoul_citydata_xml import parse_citydata_xml
 from sensors.events import ZoneCount
 from sensors.registry import Zone, hotspots_by_code
+from tests.sdm import SDM, sdm_validator
 
-SDM = Path(__file__).parents[3] / "fixtures/sensors/fiware/smart-data-models"
 HOTSPOTS = hotspots_by_code()
 AS_OF = datetime(2026, 3, 20, 14, 25, 37, tzinfo=UTC)  # 23:25:37 KST
 
 
 def _validator() -> Draft202012Validator:
-    schema = json.loads((SDM / "schema.json").read_text(encoding="utf-8"))
-    common = json.loads((SDM / "common-schema.json").read_text(encoding="utf-8"))
-    registry: Registry[Any] = Registry().with_resource(
-        common["$id"], Resource.from_contents(common)
-    )  # resolved locally: the test never touches the network
-    return Draft202012Validator(schema, registry=registry, format_checker=FormatChecker())
+    return sdm_validator("CrowdFlowObserved")
 
 
 def _state(**change: Any) -> AreaState:
@@ -162,12 +155,7 @@ def test_the_official_key_values_examples_validate(name: str) -> None:
 
 
 def test_areas_validate_as_points_of_interest() -> None:
-    schema = json.loads((SDM / "PointOfInterest-schema.json").read_text(encoding="utf-8"))
-    common = json.loads((SDM / "common-schema.json").read_text(encoding="utf-8"))
-    registry: Registry[Any] = Registry().with_resource(
-        common["$id"], Resource.from_contents(common)
-    )
-    validator = Draft202012Validator(schema, registry=registry, format_checker=FormatChecker())
+    validator = sdm_validator("PointOfInterest")
     held = {s.area_code: s for s in STATES if s.zone_id is None}
     entities = [area_entity(h, held.get(code)) for code, h in HOTSPOTS.items()]
     errors = {e["id"]: [x.message for x in validator.iter_errors(e)] for e in entities}

@@ -27,7 +27,10 @@ def cmd_up(args: argparse.Namespace, config: Settings) -> int:
     from citypulse.cli import stack
 
     settings = config.stack
-    stack.up(settings, simulate=not args.no_simulator)
+    # With Kannel as the SMS provider, the local gateway (CITYPULSE_KANNEL_*) is part of the
+    # stack; a production Kannel runs under systemd instead (deploy/systemd).
+    kannel = config.kannel if config.sms.provider == "kannel" else None
+    stack.up(settings, simulate=not args.no_simulator, kannel=kannel)
     _out(f"CityPulse is up. Dashboard: {settings.api_url}/  (health: {settings.api_url}/health)")
     _out(f"Logs: {settings.log_dir}   Stop: citypulse down")
     return 0

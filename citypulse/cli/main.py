@@ -51,7 +51,7 @@ def cmd_status(args: argparse.Namespace, config: Settings) -> int:
     settings = config.stack
     result = stack.status(settings)
     for name, c in result.items():
-        _out(f"{name:12s} {'up' if c.up else 'DOWN':4s}  {c.detail}".rstrip())
+        _out(f"{name:15s} {'up' if c.up else 'DOWN':4s}  {c.detail}".rstrip())
     return 0 if all(c.up for c in result.values()) else 1
 
 
@@ -113,8 +113,8 @@ def cmd_kafka(args: argparse.Namespace, config: Settings) -> int:
         broker.ensure_topics(settings)
     elif args.kafka_command == "stop":
         broker.stop(settings)
-    else:
-        broker.install(settings)
+    else:  # jars, server.properties and the formatted storage: what a systemd unit runs
+        _out(" ".join(broker.prepare(settings)))
     return 0
 
 

@@ -10,6 +10,14 @@ from dataclasses import dataclass
 
 DAY_MS = 24 * 3600 * 1000
 
+# The largest record batch the broker takes (its message.max.bytes, set in
+# infra/kafka/broker.py). The worker's producer may send a little more than that, never
+# less: no record the broker took can be over the producer's own limit (and a dead letter
+# cuts a body over 64 KiB anyway); what the broker refuses, the producer hears from it at
+# once as MESSAGE_TOO_LARGE.
+BROKER_MAX_MESSAGE_BYTES = 1024 * 1024
+PRODUCER_MAX_REQUEST_BYTES = BROKER_MAX_MESSAGE_BYTES + 64 * 1024
+
 
 @dataclass(frozen=True)
 class TopicSpec:

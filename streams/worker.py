@@ -23,7 +23,7 @@ from alerts.settings import AlertSettings
 from citypulse.config import StackSettings
 from citypulse.domain.threshold_reader import ThresholdSource
 from citypulse.logs import worker_logging_config
-from citypulse.topics import AREA_STATE, CITY_EVENTS, DEAD_LETTER
+from citypulse.topics import AREA_STATE, CITY_EVENTS, DEAD_LETTER, PRODUCER_MAX_REQUEST_BYTES
 from sensors.registry import hotspots_by_code
 from streams import agents as stream_agents
 from streams.batch import BatchProcessor, BatchResult, ValidationPolicy
@@ -68,6 +68,8 @@ def build_app(stack: StackSettings, settings: WorkerSettings) -> faust.App:
         # for the whole city). aiokafka's 16 KB default batches made each tick wait on
         # several broker round trips per partition: 1.3 s per tick at 5,000 events/s, not 0.5.
         producer_max_batch_size=512 * 1024,
+        # Over the broker's message.max.bytes: any record the broker took fits (topics.py).
+        producer_max_request_size=PRODUCER_MAX_REQUEST_BYTES,
         broker_commit_every=1000,
         broker_commit_interval=1.0,
         consumer_auto_offset_reset="earliest",

@@ -27,7 +27,10 @@ def cmd_up(args: argparse.Namespace, config: Settings) -> int:
     from citypulse.cli import stack
 
     settings = config.stack
-    stack.up(settings, simulate=not args.no_simulator)
+    # With Kannel as the SMS provider, the local gateway (CITYPULSE_KANNEL_*) is part of the
+    # stack; a production Kannel runs under systemd instead (deploy/systemd).
+    kannel = config.kannel if config.sms.provider == "kannel" else None
+    stack.up(settings, simulate=not args.no_simulator, kannel=kannel)
     _out(f"CityPulse is up. Dashboard: {settings.api_url}/  (health: {settings.api_url}/health)")
     _out(f"Logs: {settings.log_dir}   Stop: citypulse down")
     return 0
@@ -48,7 +51,7 @@ def cmd_status(args: argparse.Namespace, config: Settings) -> int:
     settings = config.stack
     result = stack.status(settings)
     for name, c in result.items():
-        _out(f"{name:12s} {'up' if c.up else 'DOWN':4s}  {c.detail}".rstrip())
+        _out(f"{name:15s} {'up' if c.up else 'DOWN':4s}  {c.detail}".rstrip())
     return 0 if all(c.up for c in result.values()) else 1
 
 
@@ -110,8 +113,8 @@ def cmd_kafka(args: argparse.Namespace, config: Settings) -> int:
         broker.ensure_topics(settings)
     elif args.kafka_command == "stop":
         broker.stop(settings)
-    else:
-        broker.install(settings)
+    else:  # jars, server.properties and the formatted storage: what a systemd unit runs
+        _out(" ".join(broker.prepare(settings)))
     return 0
 
 

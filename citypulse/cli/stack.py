@@ -1,9 +1,10 @@
 """`citypulse up / down / status`: the whole stack on this machine, started in order.
 
-PostgreSQL and Kafka are started first (pid files under the var dir); the application
-processes then run under supervisord (citypulse.cli.supervise), which restarts them. `down`
-stops supervisord with its programs, then Kafka and the project's own PostgreSQL
-cluster, nothing else.
+Every long-running process runs under supervisord (citypulse.cli.supervise), which
+restarts it: PostgreSQL's postmaster, the Kafka broker and, when the SMS provider is
+Kannel, the carrier stand-in, bearerbox and smsbox first, each started once the one
+before answers; then the application processes. `down` shuts supervisord down, which stops
+them in the reverse order (the infrastructure last, each with its graceful signal).
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ import psycopg
 
 from citypulse.cli import supervise
 from citypulse.config import StackSettings
-from citypulse.processes import ProcessError, port_open, require_port_free
+from citypulse.processes import ProcessError, port_open, require_port_free, wait_until
 from infra.db import cluster
 from infra.db.migrate import migrate
 from infra.kafka import broker
+from infra.kannel import gateway
+from infra.kannel.settings import KannelGatewaySettings
 from sensors.former_names import former_name_rows
 from sensors.registry import Hotspot, load_hotspots
 from sensors.registry_import import hotspot_rows
@@ -164,29 +167,135 @@ def seed_demo_recipients(settings: StackSettings) -> None:
             )
 
 
-def start_infra(settings: StackSettings) -> None:
-    log.info("starting PostgreSQL on %s:%s", settings.db_host, settings.db_port)
-    cluster.start(settings)
-    migrate(settings.db_conninfo, settings.db_schema)
-    log.info("starting Kafka on %s", settings.kafka_bootstrap)
-    broker.start(settings)
-    broker.ensure_topics(settings)
+@dataclass(frozen=True)
+class InfraStep:
+    """An infrastructure program and how `up` knows it is ready for the next one."""
+
+    program: supervise.Program
+    ready: Callable[[], bool]
+    ports: tuple[tuple[str, int, str, str], ...]  # host, port, what, variable: free before
 
 
-def up(settings: StackSettings, *, simulate: bool = True, timeout_s: float = 90.0) -> None:
-    start_infra(settings)
+def postgres_program(settings: StackSettings, argv: list[str]) -> supervise.Program:
+    return supervise.Program(
+        "postgres", argv, priority=2,
+        stopsignal="INT",  # fast shutdown: clients disconnected, a clean checkpoint
+        stopasgroup=False,  # the postmaster stops its own backends
+        stopwaitsecs=60,  # a checkpoint of up to max_wal_size
+        directory=cluster.data_dir(settings),
+    )  # fmt: skip
+
+
+def kafka_program(argv: list[str]) -> supervise.Program:
+    # SIGTERM: a controlled shutdown that flushes the logs, so the next start needs no
+    # log recovery. On a loaded machine that can take tens of seconds.
+    return supervise.Program("kafka", argv, priority=3, startsecs=10, stopwaitsecs=90)
+
+
+def kannel_program(name: str, argv: list[str], priority: int) -> supervise.Program:
+    # bearerbox writes its queue to the store as it stops on SIGTERM.
+    return supervise.Program(name, argv, priority=priority, startsecs=3, stopwaitsecs=30)
+
+
+KANNEL_NAMES = {gateway.CARRIER: "carrier-standin"}  # bearerbox, smsbox keep their names
+
+
+def infra_steps(settings: StackSettings, kannel: KannelGatewaySettings | None) -> list[InfraStep]:
+    """What `up` runs before the application, in start order; installs and initialises
+    what is missing (Debian's PostgreSQL and initdb, Kafka's jars and storage)."""
+    s = settings
+    steps = [
+        InfraStep(
+            postgres_program(s, cluster.prepare(s)),
+            lambda: cluster.is_ready(s),
+            ((s.db_host, s.db_port, "PostgreSQL", "CITYPULSE_DB_PORT"),),
+        ),
+        InfraStep(
+            kafka_program(broker.prepare(s)),
+            lambda: broker.is_ready(s),
+            ((s.kafka_host, s.kafka_port, "Kafka", "CITYPULSE_KAFKA_PORT"),
+             (s.kafka_host, s.kafka_controller_port, "Kafka controller",
+              "CITYPULSE_KAFKA_CONTROLLER_PORT")),
+        ),
+    ]  # fmt: skip
+    if kannel is not None:
+        gateway.install_if_missing()
+        commands = gateway.supervised_commands(s.var_dir / "kannel", kannel)
+        for n, (name, argv, host, port) in enumerate(commands):
+            steps.append(
+                InfraStep(
+                    kannel_program(KANNEL_NAMES.get(name, name), argv, 4 + n),
+                    lambda h=host, p=port: port_open(h, p),  # type: ignore[misc]
+                    ((host, port, f"Kannel's {name}", "CITYPULSE_KANNEL_*_PORT"),),
+                )
+            )
+    return steps
+
+
+def _wait_ready(settings: StackSettings, step: InfraStep, timeout_s: float) -> None:
+    lay, name = layout(settings), step.program.name
+    deadline = time.monotonic() + timeout_s
+    while not step.ready():
+        if supervise.state(lay, name) == "FATAL" or time.monotonic() > deadline:
+            raise ProcessError(
+                f"{name} did not become ready within {timeout_s:.0f} s (`citypulse down` stops "
+                f"what did start). Its log ({lay.log_file(name)}):\n{supervise.log_tail(lay, name)}"
+            )
+        time.sleep(0.5)
+
+
+def _after_ready(settings: StackSettings, name: str) -> None:
+    if name == "postgres":
+        cluster.ensure_role_and_database(settings)
+        migrate(settings.db_conninfo, settings.db_schema)
+    elif name == "kafka":
+        broker.ensure_topics(settings)
+
+
+def up(
+    settings: StackSettings,
+    *,
+    simulate: bool = True,
+    kannel: KannelGatewaySettings | None = None,
+    timeout_s: float = 90.0,
+) -> None:
+    """Start the stack under supervisord; with `kannel`, the local Kannel gateway too."""
+    lay = layout(settings)
+    wanted = [p for p in app_processes(settings) if simulate or p.name != "simulator"]
+    apps = programs(settings, wanted)
+    if supervise.is_running(lay):  # leave it alone; just make sure it serves
+        for name, ready in (("postgres", cluster.is_ready), ("kafka", broker.is_ready)):
+            wait_until(lambda r=ready: r(settings), timeout_s, name)
+            _after_ready(settings, name)
+        _load_reference_data(settings)
+        wait_healthy(settings, timeout_s)
+        return
+    steps = infra_steps(settings, kannel)
+    for step in steps:
+        for host, port, what, variable in step.ports:
+            require_port_free(host, port, what, variable)
+    require_port_free(settings.api_host, settings.api_port, "API", "CITYPULSE_API_PORT")
+    # `status` checks what `up` was asked to run, not more.
+    names = [s.program.name for s in steps] + [p.name for p in apps]
+    _selection_file(settings).write_text(json.dumps(names))
+    # The watchdog's memory is for its own restarts, not for a new `up`.
+    (settings.run_dir / "watchdog.json").unlink(missing_ok=True)
+    supervise.start(lay, [s.program for s in steps] + apps, cwd=Path.cwd())
+    for step in steps:
+        log.info("starting %s", step.program.name)
+        supervise.start_program(lay, step.program.name)
+        _wait_ready(settings, step, timeout_s)
+        _after_ready(settings, step.program.name)
+    _load_reference_data(settings)
+    for app in sorted(apps, key=lambda p: p.priority):
+        supervise.start_program(lay, app.name)
+    wait_healthy(settings, timeout_s)
+
+
+def _load_reference_data(settings: StackSettings) -> None:
     import_areas(settings)
     import_zones(settings)
     seed_demo_recipients(settings)
-    wanted = [p for p in app_processes(settings) if simulate or p.name != "simulator"]
-    # `status` checks what `up` was asked to run, not more.
-    _selection_file(settings).write_text(json.dumps([p.name for p in wanted]))
-    if not supervise.is_running(layout(settings)):
-        require_port_free(settings.api_host, settings.api_port, "API", "CITYPULSE_API_PORT")
-        # The watchdog's memory is for its own restarts, not for a new `up`.
-        (settings.run_dir / "watchdog.json").unlink(missing_ok=True)
-        supervise.start(layout(settings), programs(settings, wanted), cwd=Path.cwd())
-    wait_healthy(settings, timeout_s)
 
 
 def wait_healthy(settings: StackSettings, timeout_s: float) -> dict[str, object]:
@@ -222,9 +331,10 @@ def health(settings: StackSettings) -> dict[str, object]:
 def down(settings: StackSettings) -> list[str]:
     # supervisord knows what `up` started, even if CITYPULSE_WORKERS has changed since.
     stopped = supervise.stop(layout(settings))
+    # A Kafka or PostgreSQL started by `citypulse kafka|db start` (pid file, pg_ctl).
     if broker.stop(settings):
         stopped.append("kafka")
-    if cluster.stop(settings):
+    if cluster.stop(settings) and "postgres" not in stopped:
         stopped.append("postgres")
     return stopped
 
@@ -239,7 +349,7 @@ def _selected(settings: StackSettings) -> list[str]:
         names: list[str] = json.loads(_selection_file(settings).read_text())
         return names
     except (FileNotFoundError, ValueError):
-        return [p.name for p in APP_PROCESSES]
+        return ["postgres", "kafka", *(p.name for p in APP_PROCESSES)]
 
 
 @dataclass(frozen=True)
@@ -249,21 +359,17 @@ class Component:
 
 
 def status(settings: StackSettings) -> dict[str, Component]:
-    result = {
-        "postgres": Component(
-            cluster.is_running(settings) and port_open(settings.db_host, settings.db_port)
-        ),
-        "kafka": Component(
-            broker.daemon(settings).is_running()
-            and port_open(settings.kafka_host, settings.kafka_port)
-        ),
-    }
     info = {p["name"]: p for p in supervise.processes(layout(settings))}
     restarts = supervise.restart_counts(layout(settings))
+    answers = {
+        "postgres": lambda: port_open(settings.db_host, settings.db_port),
+        "kafka": lambda: port_open(settings.kafka_host, settings.kafka_port),
+    }
+    result = {}
     for name in _selected(settings):
         p = info.get(name, {"statename": "NOT-STARTED", "pid": 0})
         result[name] = Component(
-            p["statename"] == "RUNNING",
+            p["statename"] == "RUNNING" and answers.get(name, lambda: True)(),
             f"{p['statename']:8s} pid={p['pid'] or '-'} restarts={restarts.get(name, 0)}",
         )
     result["api_health"] = Component(health(settings).get("status") == "ok")

@@ -2,6 +2,8 @@
 
 `up` renders one supervisord config under <var>/run, starts supervisord (it daemonizes with
 umask 027, so every log it creates is 0640) and talks to it over its unix socket (0700).
+Programs do not start with supervisord: `up` starts them one by one (start_program) so
+that each can wait for what it needs (PostgreSQL and Kafka ready before the worker).
 supervisord restarts a program that exits: at once if it had been running for `startsecs`,
 else after 1, 2, 3 ... s for `startretries` tries, then marks it FATAL; the restart
 listener (citypulse.cli.restart_listener) counts restarts and tries a FATAL program again
@@ -41,8 +43,13 @@ class Program:
     # (backoff 1, 2, 3 ... s); later exits are restarted at once.
     startsecs: int = 5
     startretries: int = 5
-    stopwaitsecs: int = 30  # SIGTERM, then SIGKILL to the whole process group
+    stopwaitsecs: int = 30  # stopsignal, then SIGKILL to the whole process group
     priority: int = 500  # lower starts first, stops last
+    stopsignal: str = "TERM"
+    # False: the stop signal goes to the program alone (PostgreSQL's postmaster tells its
+    # backends itself); SIGKILL after stopwaitsecs still goes to the whole group.
+    stopasgroup: bool = True
+    directory: Path | None = None  # default: the stack's working directory
 
 
 @dataclass(frozen=True)
@@ -106,14 +113,14 @@ def render_config(layout: Layout, programs: Sequence[Program], cwd: Path) -> str
         lines += [
             f"[program:{p.name}]",
             f"command={_value(shlex.join([*BOUND, *p.argv]))}",
-            f"directory={_value(str(cwd))}",
-            "autostart=true",
+            f"directory={_value(str(p.directory or cwd))}",
+            "autostart=false",  # up starts each when what it needs is ready
             "autorestart=true",
             f"startsecs={p.startsecs}",
             f"startretries={p.startretries}",
             f"stopwaitsecs={p.stopwaitsecs}",
-            "stopsignal=TERM",
-            "stopasgroup=true",
+            f"stopsignal={p.stopsignal}",
+            f"stopasgroup={str(p.stopasgroup).lower()}",
             "killasgroup=true",
             f"priority={p.priority}",
             "umask=027",
@@ -181,6 +188,24 @@ def start(layout: Layout, programs: Sequence[Program], cwd: Path, timeout_s: flo
         time.sleep(0.2)
 
 
+def start_program(layout: Layout, name: str) -> None:
+    """Ask supervisord to start `name` (no wait for startsecs); one already running is fine."""
+    try:
+        rpc(layout).supervisor.startProcess(name, False)
+    except xmlrpc.client.Fault as exc:
+        if "ALREADY_STARTED" not in exc.faultString:
+            raise ProcessError(f"supervisord could not start {name}: {exc.faultString}") from exc
+
+
+def state(layout: Layout, name: str) -> str:
+    """supervisord's state name for `name` ("UNKNOWN" if supervisord does not answer)."""
+    try:
+        info: dict[str, Any] = rpc(layout).supervisor.getProcessInfo(name)
+    except (OSError, xmlrpc.client.Error):
+        return "UNKNOWN"
+    return str(info["statename"])
+
+
 def _supervisord_pid(layout: Layout) -> int | None:
     try:
         pid = int(layout.pid_file.read_text().strip())
@@ -194,9 +219,9 @@ def _supervisord_pid(layout: Layout) -> int | None:
     return pid if mine else None
 
 
-def stop(layout: Layout, timeout_s: float = 90) -> list[str]:
-    """Shut supervisord down (it stops its programs, highest priority first); return the
-    programs that were running."""
+def stop(layout: Layout, timeout_s: float = 600) -> list[str]:
+    """Shut supervisord down (it stops its programs one priority group after the other,
+    highest first, each within its stopwaitsecs); return the programs that were running."""
     pid = _supervisord_pid(layout)
     if not is_running(layout) and pid is None:
         return []

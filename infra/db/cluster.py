@@ -152,7 +152,37 @@ def is_running(settings: StackSettings) -> bool:
     return res.returncode == 0
 
 
+def prepare(settings: StackSettings) -> list[str]:
+    """Install and initdb once; return the argv that runs the postmaster in the foreground.
+    SIGINT is its fast shutdown; SIGTERM waits for every client to leave."""
+    bins = install_if_missing()
+    init_cluster(settings, bins)
+    argv = [str(bins / "postgres"), "-D", str(data_dir(settings)), "-p", str(settings.db_port)]
+    if os.geteuid() != 0:
+        return argv
+    # As root: become `postgres` by exec (setpriv, util-linux), so the supervisor's signals
+    # reach the postmaster itself (runuser would stay in between and turn SIGINT into
+    # SIGTERM then SIGKILL). A change of user clears the parent-death signal that
+    # bound_to_parent set, so setpriv sets it again: fast shutdown if the supervisor dies.
+    return [
+        "setpriv", f"--reuid={PG_SYSTEM_USER}", f"--regid={PG_SYSTEM_USER}", "--init-groups",
+        "--pdeathsig=INT", "--", *argv,
+    ]  # fmt: skip
+
+
+def is_ready(settings: StackSettings) -> bool:
+    """Accepting connections on the unix socket (during crash recovery it is not)."""
+    try:
+        with psycopg.connect(superuser_conninfo(settings), connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+        return port_open(settings.db_host, settings.db_port)
+    except psycopg.Error:
+        return False
+
+
 def start(settings: StackSettings, timeout_s: float = 60.0) -> None:
+    """Start the cluster with pg_ctl and its pid file (tests, `citypulse db start`; `up`
+    runs the postmaster under supervisord instead)."""
     bins = install_if_missing()
     init_cluster(settings, bins)
     if is_running(settings):

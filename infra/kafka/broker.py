@@ -17,7 +17,7 @@ from pathlib import Path
 
 from citypulse.config import StackSettings
 from citypulse.processes import Daemon, ProcessError, port_open, require_port_free, wait_until
-from citypulse.topics import ALL_TOPICS, TopicSpec
+from citypulse.topics import ALL_TOPICS, BROKER_MAX_MESSAGE_BYTES, TopicSpec
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
@@ -107,6 +107,8 @@ def server_properties(settings: StackSettings) -> Path:
                 # Topics are declared in citypulse/topics.py and created explicitly.
                 "auto.create.topics.enable=false",
                 "num.partitions=4",
+                # The producers' max request size is set from the same constant (topics.py).
+                f"message.max.bytes={BROKER_MAX_MESSAGE_BYTES}",
                 "log.retention.check.interval.ms=60000",
                 "log.cleaner.backoff.ms=5000",
                 "",
@@ -144,10 +146,7 @@ def format_storage(settings: StackSettings, java: str) -> None:
         raise ProcessError(f"Formatting Kafka storage failed:\n{(res.stdout + res.stderr)[-2000:]}")
 
 
-def start(settings: StackSettings, timeout_s: float = 90.0) -> int:
-    d = daemon(settings)
-    if (pid := d.pid()) is not None:
-        return pid
+def require_ports_free(settings: StackSettings) -> None:
     require_port_free(settings.kafka_host, settings.kafka_port, "Kafka", "CITYPULSE_KAFKA_PORT")
     require_port_free(
         settings.kafka_host,
@@ -155,23 +154,39 @@ def start(settings: StackSettings, timeout_s: float = 90.0) -> int:
         "Kafka controller",
         "CITYPULSE_KAFKA_CONTROLLER_PORT",
     )
+
+
+def prepare(settings: StackSettings) -> list[str]:
+    """Install the jars, write the properties, format the storage once; return the argv
+    that runs the broker in the foreground until SIGTERM (a clean, controlled shutdown)."""
     java = check_java()
     install(settings)
     props = server_properties(settings)
     format_storage(settings, java)
-    argv = [
+    return [
         java, f"-Xmx{settings.kafka_heap_mb}m", f"-Xms{settings.kafka_heap_mb // 2}m",
         "-XX:+UseG1GC", "-Djava.awt.headless=true",
         f"-Dlog4j2.configurationFile={HERE / 'log4j2.yaml'}",
         "-cp", _classpath(settings), "kafka.Kafka", str(props),
     ]  # fmt: skip
-    pid = d.start(argv, marker=str(props))
+
+
+def is_ready(settings: StackSettings) -> bool:
+    return port_open(settings.kafka_host, settings.kafka_port) and _broker_ready(settings)
+
+
+def start(settings: StackSettings, timeout_s: float = 90.0) -> int:
+    """Start the broker detached with a pid file (tests, `citypulse kafka start`; `up`
+    runs the same argv under supervisord instead)."""
+    d = daemon(settings)
+    if (pid := d.pid()) is not None:
+        return pid
+    require_ports_free(settings)
+    argv = prepare(settings)
+    pid = d.start(argv, marker=argv[-1])
     try:
         wait_until(
-            lambda: port_open(settings.kafka_host, settings.kafka_port) and _broker_ready(settings),
-            timeout_s,
-            "Kafka",
-            f"See {d.log_file}:\n{d.log_tail()}",
+            lambda: is_ready(settings), timeout_s, "Kafka", f"See {d.log_file}:\n{d.log_tail()}"
         )
     except ProcessError:
         d.stop(5)

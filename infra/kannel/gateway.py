@@ -188,6 +188,20 @@ def start(
         _wait_for_port(daemon, s.smsc_host if name == CARRIER else s.host, port, timeout_s)
 
 
+def supervised_commands(
+    var_dir: Path, settings: KannelGatewaySettings
+) -> list[tuple[str, list[str], str, int]]:
+    """For a supervisor (`citypulse up`), instead of start(): writes the config and returns,
+    in start order, each component's (name, foreground argv, host, port it is ready on)."""
+    write_config(var_dir, settings)
+    s = load_settings(var_dir)
+    return [
+        (name, _argv(var_dir, name, s), s.smsc_host if name == CARRIER else s.host,
+         _ready_port(name, s))
+        for name in _components(s, None)
+    ]  # fmt: skip
+
+
 def _wait_for_port(daemon: Daemon, host: str, port: int, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

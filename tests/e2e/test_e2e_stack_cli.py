@@ -18,7 +18,6 @@ from websockets.sync.client import connect
 
 from citypulse.cli import supervise
 from citypulse.config import REPO_ROOT, StackSettings
-from infra.kafka import broker
 from sensors.events import PopulationEstimate
 from sensors.publisher import KafkaEventPublisher
 from tests.integration.support import settings_env, wait_for
@@ -43,8 +42,8 @@ def stack_pids() -> dict[str, int | None]:
         for p in supervise.processes(supervise.Layout(E2E.run_dir, E2E.log_dir))
         if p["statename"] == "RUNNING"
     }
-    names = ["worker", "worker-2", "dispatcher", "api", "watchdog"]
-    return {"kafka": broker.daemon(E2E).pid(), **{n: running.get(n) for n in names}}
+    names = ["postgres", "kafka", "worker", "worker-2", "dispatcher", "api", "watchdog"]
+    return {n: running.get(n) for n in names}  # Kafka and PostgreSQL are supervised too
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +108,11 @@ def test_up_twice_keeps_one_copy_and_down_stops_everything(stack: None) -> None:
         assert pid is not None
         assert not os.path.exists(f"/proc/{pid}") or _is_zombie(pid)
     assert cli("status").returncode == 1
+    # Each stopped by its graceful signal, not by SIGKILL after its stop time.
+    assert "database system is shut down" in _log_tail("postgres")  # SIGINT: fast shutdown
+    stops = _log_tail("supervisord")
+    assert "stopped: postgres (exit status 0)" in stops, stops
+    assert "stopped: kafka (exit status 143)" in stops, stops  # the JVM after its SIGTERM hook
 
     # Up again reuses the data: the row written before the restart is still there.
     assert cli("up", "--no-simulator").returncode == 0
@@ -117,6 +121,10 @@ def test_up_twice_keeps_one_copy_and_down_stops_everything(stack: None) -> None:
             "SELECT count(*) FROM crowd_stats_1m WHERE area_code = 'POI009'"
         ).fetchone()
     assert row is not None and int(str(row[0])) >= 1
+
+
+def _log_tail(name: str) -> str:
+    return supervise.log_tail(supervise.Layout(E2E.run_dir, E2E.log_dir), name, 40)
 
 
 def _is_zombie(pid: int) -> bool:

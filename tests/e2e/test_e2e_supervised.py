@@ -1,6 +1,8 @@
-"""Under `citypulse up`, with real Kannel as the SMS gateway: supervisord restarts a
-worker and a dispatcher killed with SIGKILL, and once their restart is switched off the
-watchdog's SMS reaches Kannel, then a recovery SMS when they are back."""
+"""Under `citypulse up`, with real Kannel as the SMS gateway (run by `up` under the same
+supervisord): supervisord restarts a worker and a dispatcher killed with SIGKILL, and once
+their restart is switched off the watchdog's SMS reaches Kannel, then a recovery SMS when
+they are back. Kafka's broker and PostgreSQL's postmaster killed with SIGKILL are restarted
+too, and the pipeline recovers: /health is ok again and a new event is stored."""
 
 from __future__ import annotations
 
@@ -13,15 +15,22 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
+from kafka import KafkaProducer
 
 from citypulse.cli import supervise
+from citypulse.cli.stack import health
 from citypulse.config import REPO_ROOT, StackSettings
+from citypulse.topics import CITY_EVENTS
 from infra.kannel import gateway
 from infra.kannel.settings import KannelGatewaySettings
+from tests.hostile_events import valid_event
 from tests.integration.support import settings_env, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kannel, pytest.mark.timeout(900)]
@@ -49,6 +58,8 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def kannel() -> Iterator[tuple[Path, KannelGatewaySettings]]:
+    """The Kannel settings `up` runs the gateway with (under supervisord, in the stack's
+    var dir); `down` stops it."""
     try:
         gateway.install_if_missing()
     except gateway.KannelError as exc:
@@ -57,12 +68,9 @@ def kannel() -> Iterator[tuple[Path, KannelGatewaySettings]]:
         admin_port=free_port(), smsbox_port=free_port(), sendsms_port=free_port(),
         smsc_port=free_port(),
     )  # fmt: skip
-    # Under the stack's var dir: pytest's tmp dirs may be pruned by a concurrent session.
     var_dir = STACK.var_dir / "kannel"
     shutil.rmtree(var_dir, ignore_errors=True)  # a fresh access log
-    gateway.start(var_dir, settings)
     yield var_dir, settings
-    gateway.stop(var_dir)
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +79,10 @@ def env(kannel: tuple[Path, KannelGatewaySettings]) -> dict[str, str]:
     return {
         **os.environ, **settings_env(STACK), "WEB_PORT": "48067",
         "CITYPULSE_SMS_PROVIDER": "kannel",
+        "CITYPULSE_KANNEL_ADMIN_PORT": str(k.admin_port),
+        "CITYPULSE_KANNEL_SMSBOX_PORT": str(k.smsbox_port),
+        "CITYPULSE_KANNEL_SENDSMS_PORT": str(k.sendsms_port),
+        "CITYPULSE_KANNEL_SMSC_PORT": str(k.smsc_port),
         "CITYPULSE_SMS_KANNEL_SENDSMS_URL": k.sendsms_url,
         "CITYPULSE_SMS_KANNEL_USERNAME": k.sendsms_username,
         "CITYPULSE_SMS_KANNEL_PASSWORD": k.sendsms_password.get_secret_value(),
@@ -123,6 +135,8 @@ def test_killed_processes_are_restarted(stack: dict[str, str]) -> None:
         lambda: str(status(stack)),
     )
     before = status(stack)
+    infra = ("postgres", "kafka", "carrier-standin", "bearerbox", "smsbox")
+    assert all(before[name][0] == "RUNNING" for name in infra), before  # all supervised
     for name in ("worker", "dispatcher"):
         state, pid, restarts = before[name]
         assert state == "RUNNING" and pid is not None and restarts == 0, before
@@ -173,3 +187,48 @@ def test_watchdog_texts_outage_and_recovery_through_kannel(
     # One message per outage per check, however many rounds the watchdog looked.
     assert sum("DOWN" in m for m in sent) == 2, sent
     assert sum("RECOVERED" in m for m in sent) == 2, sent
+
+
+def _stored(event_id: str) -> bool:
+    try:
+        with psycopg.connect(STACK.db_conninfo, connect_timeout=3) as conn:
+            row = conn.execute(
+                "SELECT 1 FROM crowd_readings WHERE event_id = %s", (event_id,)
+            ).fetchone()
+    except psycopg.Error:
+        return False
+    return row is not None
+
+
+def _send_event(event_id: str) -> None:
+    producer = KafkaProducer(bootstrap_servers=STACK.kafka_bootstrap, acks="all", retries=10)
+    try:
+        doc = valid_event("zone_count", event_id, datetime.now(UTC))
+        producer.send(CITY_EVENTS.name(STACK.topic_prefix), value=json.dumps(doc).encode())
+        producer.flush(60)
+    finally:
+        producer.close()
+
+
+@pytest.mark.parametrize("name", ["kafka", "postgres"])
+def test_killed_infrastructure_is_restarted_and_the_pipeline_recovers(
+    stack: dict[str, str], name: str
+) -> None:
+    # Last in this file: the outage it causes would otherwise be texted mid-test above.
+    wait_for(lambda: health(STACK).get("status") == "ok", 120, "/health ok before the kill",
+             lambda: str(health(STACK)))  # fmt: skip
+    state, pid, restarts = status(stack)[name]
+    assert state == "RUNNING" and pid is not None, status(stack)
+    os.kill(pid, signal.SIGKILL)  # the broker's JVM, the postmaster (exec'd, same pid)
+
+    def restarted() -> bool:
+        state, new_pid, count = status(stack)[name]
+        return state == "RUNNING" and new_pid not in (None, pid) and count > restarts
+
+    wait_for(restarted, 120, f"supervisord to restart {name}", lambda: str(status(stack)))
+    wait_for(lambda: health(STACK).get("status") == "ok", 180, "/health ok again",
+             lambda: str(health(STACK)))  # fmt: skip
+    event_id = f"after-{name}-{uuid.uuid4().hex[:8]}"
+    _send_event(event_id)
+    wait_for(lambda: _stored(event_id), 120, f"an event sent after the {name} restart stored",
+             lambda: str(status(stack)))  # fmt: skip

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from citypulse.cli.stack import app_processes
+from citypulse.cli.stack import (
+    app_processes,
+    kafka_program,
+    kannel_program,
+    postgres_program,
+    programs,
+)
 from citypulse.config import StackSettings
 
 
@@ -30,3 +36,21 @@ def test_workers_come_first_and_each_has_its_own_id(workers: int, names: list[st
 def test_worker_count_is_bounded(workers: int) -> None:
     with pytest.raises(ValidationError):
         StackSettings(workers=workers)
+
+
+def test_infrastructure_starts_first_stops_last_and_gracefully() -> None:
+    settings = StackSettings()
+    pg = postgres_program(settings, ["postgres", "-D", "data"])
+    kafka = kafka_program(["java", "kafka.Kafka", "server.properties"])
+    names = ["carrier-standin", "bearerbox", "smsbox"]
+    kannel = [kannel_program(n, [n], 4 + i) for i, n in enumerate(names)]
+    infra = [pg, kafka, *kannel]
+    apps = programs(settings, app_processes(settings))
+    # supervisord stops the highest priority first: every app before any infrastructure.
+    assert max(p.priority for p in infra) < min(p.priority for p in apps)
+    assert [p.priority for p in infra] == sorted(p.priority for p in infra)
+    assert pg.stopsignal == "INT" and not pg.stopasgroup  # PostgreSQL's fast shutdown
+    assert kafka.stopsignal == "TERM"  # Kafka's controlled shutdown
+    # Time for a checkpoint / a controlled shutdown before SIGKILL; more than an app gets.
+    assert min(pg.stopwaitsecs, kafka.stopwaitsecs) > max(p.stopwaitsecs for p in apps)
+    assert all(p.startretries > 0 for p in infra)

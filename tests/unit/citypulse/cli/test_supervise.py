@@ -60,3 +60,17 @@ def test_restarts_are_starts_after_an_exit(
     for name, body in events:
         got = counted(got, name, body)
     assert got == counts
+
+
+def test_programs_wait_for_up_and_stop_with_their_own_signal(tmp_path: Path) -> None:
+    pg = Program("postgres", ["postgres", "-D", "d"], stopsignal="INT", stopasgroup=False,
+                 stopwaitsecs=60, directory=tmp_path / "pg")  # fmt: skip
+    cp = parsed(tmp_path, [pg, Program("api", ["uvicorn"])])
+    sec = cp["program:postgres"]
+    # up starts each program once what it needs answers, not supervisord at its own start
+    assert cp["program:api"]["autostart"] == "false" and sec["autostart"] == "false"
+    assert sec["stopsignal"] == "INT" and sec["stopwaitsecs"] == "60"
+    assert sec["stopasgroup"] == "false" and sec["killasgroup"] == "true"
+    assert sec["directory"] == str(tmp_path / "pg")
+    assert cp["program:api"]["directory"] == str(tmp_path)
+    assert cp["eventlistener:restart-listener"].get("autostart", "true") == "true"

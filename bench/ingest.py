@@ -8,6 +8,9 @@ this machine's clock) and measures:
   what was produced; `max` publishes a backlog at full speed and times it until committed;
 - latency: for every area-state message, its receive time minus its `as_of` (the newest
   event's time, equal to its ingest time here), p50 and p99;
+- consume-only: after the steps, one aiokafka consumer in a process of its own reads the
+  same topic from the start and does nothing else; the `max` step's rate is printed as a
+  ratio of it (`ratio_to_consume_only`), so the figure does not depend on the machine;
 - worker RSS every second (`--duration-s N` adds a soak at `--soak-rate` for the curve);
   with `--workers N`, N workers share the partitions in one group and RSS is their sum.
 Topics, schema and worker are removed at the end.
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing as mp
 import statistics
 import sys
 import tempfile
@@ -144,6 +148,42 @@ def run_max(
     return step, produced + acked
 
 
+def _consume_all(bootstrap: str, topic: str, records: int, out: Any) -> None:
+    """In a process of its own: read `records` records of `topic` from the start."""
+    from aiokafka import AIOKafkaConsumer
+
+    async def run() -> float:
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )  # fmt: skip
+        await consumer.start()
+        try:
+            seen, began = 0, time.monotonic()
+            while seen < records:
+                batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+                seen += sum(len(b) for b in batches.values())
+            return seen / (time.monotonic() - began)
+        finally:
+            await consumer.stop()
+
+    out.put(asyncio.run(run()))
+
+
+def consume_only_rate(s: StackSettings, records: int) -> float:
+    """Records/s one aiokafka process reads off the input topic, doing nothing else."""
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    proc = ctx.Process(
+        target=_consume_all, args=(s.kafka_bootstrap, s.topic("city-events.v1"), records, out)
+    )
+    proc.start()
+    try:
+        return float(out.get(timeout=300))
+    finally:
+        proc.join(10)
+
+
 def wait_members(s: StackSettings, n: int, timeout_s: float = 120) -> None:
     """Until the ingest group is stable with `n` members that each hold partitions."""
     group_id, deadline = f"{s.topic_prefix}-ingest", time.monotonic() + timeout_s
@@ -228,6 +268,8 @@ def main() -> int:
             print(json.dumps(steps[-1]), flush=True)
         probe.stop.set()
         rss.stop.set()
+        consume_only = consume_only_rate(s, produced)
+        print(json.dumps({"consume_only_per_s": round(consume_only)}), flush=True)
         curve = rss.curve[:: max(1, len(rss.curve) // 20)] + rss.curve[-1:]
         print("worker RSS (s, MB):", [(round(t), round(m, 1)) for t, m in curve])
     finally:
@@ -236,9 +278,13 @@ def main() -> int:
         broker.delete_topics(s, names)
         drop_schema(s.db_conninfo, tag)
     paced = [x for x in steps if x["rate_target"] != "max"]
+    at_max = next((x for x in steps if x["rate_target"] == "max"), None)
     at5k = next((x for x in paced if x["rate_target"] == 5000.0), None)
     summary = {
         "events_per_s_max": max((x["committed_per_s"] for x in steps), default=None),
+        "consume_only_per_s": round(consume_only),
+        # the backlog step against one plain consumer of the same topic, same run
+        "ratio_to_consume_only": at_max and round(at_max["committed_per_s"] / consume_only, 3),
         "p50_s_at_5000": at5k and at5k["p50_s"],
         "p99_s_at_5000": at5k and at5k["p99_s"],
         "rss_mb_first": round(rss.curve[0][1], 1) if rss.curve else None,

@@ -126,7 +126,8 @@ def _check_forecast(points: tuple[ForecastPoint, ...], reading_time: datetime) -
     previous: datetime | None = None
     for i, point in enumerate(points):
         if not earliest <= point.time <= latest:
-            raise ValueError(f"forecast[{i}].time is more than {FORECAST_REACH} from event_time")
+            hours = FORECAST_REACH.total_seconds() / 3600
+            raise ValueError(f"forecast[{i}].time is more than {hours:.0f} h from event_time")
         if previous is not None and point.time <= previous:
             raise ValueError(f"forecast[{i}].time is not after forecast[{i - 1}].time")
         previous = point.time

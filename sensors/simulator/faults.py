@@ -62,8 +62,8 @@ def _scaled(em: Emission, factor: float) -> Values:
     if em.kind == "zone_count":
         return (int(int(em.values[0] or 0) * factor),)
     if em.kind == "population_estimate":
-        lo, hi, label = em.values
-        return (int(int(lo or 0) * factor), int(int(hi or 0) * factor), label)
+        lo, hi, label, *forecast = em.values  # Seoul's forecast does not see the fault
+        return (int(int(lo or 0) * factor), int(int(hi or 0) * factor), label, *forecast)
     *env, visitors = em.values
     return (*env, int(int(visitors or 0) * factor))
 

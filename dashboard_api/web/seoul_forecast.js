@@ -34,11 +34,12 @@ function renderSeoulForecast(box, forecast, now) {
     const label = p.congestion_level ? I18N[lang].comfort[p.congestion_level] || p.congestion_level : t("noData");
     const range = `${p.people_min.toLocaleString()}–${p.people_max.toLocaleString()}`;
     li.title = `${kstTime(p.time, false)} KST · ${label} · ${range} ${t("people")}`;
+    const short = new Intl.NumberFormat(lang === "ko" ? "ko-KR" : "en-GB", { notation: "compact", maximumFractionDigits: 1 });
     li.innerHTML = '<span class="fc-time"></span><span class="fc-bar"><i></i></span><span class="fc-label"></span><span class="fc-range"></span>';
     li.querySelector(".fc-time").textContent = kstTime(p.time, false);
     li.querySelector(".fc-bar i").style.height = `${Math.max(6, Math.round((100 * p.people_max) / top))}%`;
     li.querySelector(".fc-label").textContent = label;
-    li.querySelector(".fc-range").textContent = range;
+    li.querySelector(".fc-range").textContent = `${short.format(p.people_min)}–${short.format(p.people_max)}`;
     return li;
   }));
   box.dataset.points = String(points.length);

@@ -6,11 +6,13 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from itertools import pairwise
 
+import numpy as np
+
 from citypulse.domain.comfort import COMFORT_LEVELS
 from citypulse.domain.korea_time import KST
 from sensors.events import PopulationEstimate
 from sensors.simulator import normal_day, simulate
-from sensors.simulator.engine import FORECAST_EVERY_MIN, FORECAST_HOURS
+from sensors.simulator.engine import FORECAST_EVERY_MIN, FORECAST_HOURS, CitySimulator
 
 AREAS = ("POI009", "POI014", "POI047")
 START = datetime(2026, 6, 10, 8, 7, tzinfo=KST)  # mid-hour: the first forecast comes at once
@@ -47,3 +49,19 @@ def test_forecast_is_the_next_whole_hours_with_plausible_ranges_and_labels() -> 
             assert p.congestion_level in COMFORT_LEVELS
         # An hour ahead, Seoul's forecast is near what is measured now (no surge here).
         assert 0.3 < e.forecast[0].people_min / e.people_min < 3.0
+
+
+def test_a_stuck_telecom_feed_repeats_its_reading_but_not_an_old_forecast() -> None:
+    from sensors.simulator.faults import DeviceFault, FaultInjector, FaultPlan
+
+    fault = DeviceFault("stuck", "POI009", timedelta(0), timedelta(hours=2))
+    sim = CitySimulator(normal_day().only(AREAS), START, seed=3)
+    injector = FaultInjector(FaultPlan(device_faults=(fault,)), sim.start, np.random.default_rng(1))
+    stuck = [
+        em
+        for em in injector.apply(sim.emissions(timedelta(minutes=60)))
+        if em.kind == "population_estimate" and em.device_id == "POI009"
+    ]
+    assert len({em.values[:3] for em in stuck}) == 1  # the reading is stuck
+    forecasts = [em.values[3] for em in stuck if len(em.values) > 3]
+    assert len(set(forecasts)) == len(forecasts) > 1  # each forecast is the current one

@@ -14,7 +14,7 @@ with a reason code. Whatever passes can be stored and folded without overflow.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -70,6 +70,12 @@ class _Event(BaseModel):
         raise NotImplementedError
 
 
+# Seoul forecasts the next 12 hours from its last reading; it has been seen to keep sending
+# a forecast for several hours after its forecast service stopped (points in the past).
+# A point further than a day either side of its reading is a broken clock, not a forecast.
+FORECAST_REACH = timedelta(hours=24)
+
+
 class ForecastPoint(BaseModel):
     """One FCST_PPLTN entry: Seoul's own forecast for a future time."""
 
@@ -79,6 +85,12 @@ class ForecastPoint(BaseModel):
     people_min: People
     people_max: People
     congestion_level: ComfortLabel | None = None
+
+    @model_validator(mode="after")
+    def _range_ordered(self) -> ForecastPoint:
+        if self.people_max < self.people_min:
+            raise ValueError("people_max must be >= people_min")
+        return self
 
 
 class PopulationEstimate(_Event):
@@ -96,6 +108,8 @@ class PopulationEstimate(_Event):
     def _range_ordered(self) -> PopulationEstimate:
         if self.people_max < self.people_min:
             raise ValueError("people_max must be >= people_min")
+        if self.forecast:
+            _check_forecast(self.forecast, self.event_time)
         return self
 
     @property
@@ -104,6 +118,19 @@ class PopulationEstimate(_Event):
 
     def partition_key(self) -> str:
         return self.area_code
+
+
+def _check_forecast(points: tuple[ForecastPoint, ...], reading_time: datetime) -> None:
+    """Points in time order, each time once, within FORECAST_REACH of the reading."""
+    earliest, latest = reading_time - FORECAST_REACH, reading_time + FORECAST_REACH
+    previous: datetime | None = None
+    for i, point in enumerate(points):
+        if not earliest <= point.time <= latest:
+            hours = FORECAST_REACH.total_seconds() / 3600
+            raise ValueError(f"forecast[{i}].time is more than {hours:.0f} h from event_time")
+        if previous is not None and point.time <= previous:
+            raise ValueError(f"forecast[{i}].time is not after forecast[{i - 1}].time")
+        previous = point.time
 
 
 class ZoneCount(_Event):

@@ -16,6 +16,9 @@ from typing import Protocol, TypeVar
 
 import psycopg
 
+from citypulse import seoul_forecasts
+from citypulse.seoul_forecasts import SeoulForecast, SeoulForecastPoint
+from sensors.events import CityEvent, PopulationEstimate
 from streams.batch import BatchResult, DeadLetter, RawRecord
 from streams.retrying import RetryingConnection
 
@@ -54,6 +57,29 @@ INSERT INTO dead_letter_counts (reason, count, last_at) VALUES (%s, %s, now())
 ON CONFLICT (reason) DO UPDATE
 SET count = dead_letter_counts.count + EXCLUDED.count, last_at = now()
 """
+
+
+def newest_seoul_forecasts(events: Sequence[CityEvent]) -> list[SeoulForecast]:
+    """Each area's forecast from its newest estimate in `events` that carries one (an
+    estimate without a forecast leaves the stored one as it is)."""
+    newest: dict[str, PopulationEstimate] = {}
+    for event in events:
+        if type(event) is PopulationEstimate and event.forecast:
+            held = newest.get(event.area_code)
+            if held is None or event.event_time >= held.event_time:
+                newest[event.area_code] = event
+    return [
+        SeoulForecast(
+            e.area_code,
+            e.event_time,
+            e.source,
+            tuple(
+                SeoulForecastPoint(p.time, p.people_min, p.people_max, p.congestion_level)
+                for p in e.forecast
+            ),
+        )
+        for e in newest.values()
+    ]
 
 
 class StaleOffsets(Exception):
@@ -326,6 +352,7 @@ class PostgresBatchStore:
                     for (a, z, s, bucket), p in sorted(b.stats.items())
                 ],
             )
+        seoul_forecasts.upsert_newest(cur, newest_seoul_forecasts(b.events))
         if b.dead:
             counts = Counter(d.reason for d in b.dead)
             cur.executemany(_COUNT_DEAD, sorted(counts.items()))

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from citypulse.domain.comfort import ComfortLabel
 from dashboard_api.schemas.operations import ThresholdsBase
 
 
@@ -56,6 +57,22 @@ class AreaCollection(Answer):
     epoch: str
 
 
+class SeoulForecastPointOut(Answer):
+    time: datetime
+    people_min: int
+    people_max: int
+    congestion_level: ComfortLabel | None  # Seoul's label for that hour
+
+
+class SeoulForecastOut(Answer):
+    """Seoul's own forecast (citydata FCST_PPLTN), not CityPulse's: hourly head-count
+    ranges and comfort labels as Seoul published them with the reading of `issued_at`."""
+
+    issued_at: datetime
+    source: str
+    points: list[SeoulForecastPointOut]
+
+
 class AreaDetail(Answer):
     code: str
     name_ko: str
@@ -67,6 +84,7 @@ class AreaDetail(Answer):
     state: StateSummary | None
     sources: list[dict[str, Any]]
     zones: list[dict[str, Any]]
+    seoul_forecast: SeoulForecastOut | None = None
 
 
 class HistoryPoint(Answer):

@@ -2,7 +2,7 @@
 // Wires the page: areas from the API, live states from /ws/live (resuming after a
 // reconnect), the risk list, the selected area's chart, the operator's alerts.
 const STALE_AFTER_MS = 15 * 60 * 1000;
-const app = { areas: {}, states: {}, polys: {}, thresholds: {}, selected: null, history: [], hours: 6, seq: 0, epoch: null,
+const app = { areas: {}, states: {}, polys: {}, thresholds: {}, seoulForecasts: {}, selected: null, history: [], hours: 6, seq: 0, epoch: null,
               token: sessionStorage.getItem("cp-token"), user: sessionStorage.getItem("cp-user"),
               role: sessionStorage.getItem("cp-role"), ws: null, online: false };
 
@@ -80,6 +80,7 @@ function renderDetail() {
     forecastRecord(s), isStale(s) ? `⚠ ${t("stale")}` : ""] : [t("noData")];
   document.getElementById("detail-meta").textContent = meta.filter(Boolean).join(" · ");
   document.getElementById("detail-seoul").textContent = seoulBeside(s);
+  renderSeoulForecast(document.getElementById("seoul-forecast"), app.seoulForecasts[code], Date.now());
   drawChart(document.getElementById("chart"), app.history, s, Date.now(), app.thresholds[code], app.hours);
   renderAreaConfig();
 }
@@ -94,10 +95,25 @@ async function select(code) {
   const resolution = app.hours > 6 ? "15m" : "1m";
   const [r, detail] = await Promise.all([
     fetch(`/api/v1/areas/${code}/history?resolution=${resolution}&from=${encodeURIComponent(from)}`),
-    code in app.thresholds ? null : fetch(`/api/v1/areas/${code}`)]);
+    fetch(`/api/v1/areas/${code}`)]);
   app.history = r.ok ? historySeries((await r.json()).points) : [];
-  if (detail && detail.ok) app.thresholds[code] = (await detail.json()).thresholds || null;
+  if (detail.ok) takeDetail(code, await detail.json());
   renderDetail();
+}
+
+// Thresholds once (the page edits them), Seoul's forecast every time: it is renewed hourly.
+function takeDetail(code, body) {
+  if (!(code in app.thresholds)) app.thresholds[code] = body.thresholds || null;
+  app.seoulForecasts[code] = body.seoul_forecast || null;
+}
+
+async function refreshSeoulForecast() {
+  const code = app.selected;
+  if (!code) return;
+  const r = await fetch(`/api/v1/areas/${code}`).catch(() => null);
+  if (!r || !r.ok || code !== app.selected) return;
+  takeDetail(code, await r.json());
+  renderSeoulForecast(document.getElementById("seoul-forecast"), app.seoulForecasts[code], Date.now());
 }
 
 function applyItem(item) {
@@ -316,6 +332,7 @@ async function main() {
   }, 5000);
   setInterval(() => { document.getElementById("clock").textContent = `${kstTime(Date.now())} KST`; }, 1000);
   setInterval(() => { Object.keys(app.areas).forEach(paint); renderStaleCount(); }, 30000);
+  setInterval(refreshSeoulForecast, 60000);
   const hasMap = await createMap(select);
   relabelDistricts();
   const geo = await (await fetch("/api/v1/areas")).json();

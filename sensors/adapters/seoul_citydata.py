@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from citypulse.domain.comfort import ComfortLabel
 from sensors.adapters.area_names import AreaNameIndex
 from sensors.adapters.reject import Reject, event_id, parse_kst
-from sensors.events import ForecastPoint, PopulationEstimate
+from sensors.events import MAX_PEOPLE, ForecastPoint, PopulationEstimate
 
 SOURCE = "seoul_citydata"
 
@@ -136,6 +136,9 @@ def _count(fields: Mapping[str, Any], key: str, errors: _FieldErrors) -> int:
         return 0
     if not math.isfinite(value) or value < 0 or value != int(value):
         errors.add(key, f"not a head count: {text!r}")
+        return 0
+    if value > MAX_PEOPLE:
+        errors.add(key, f"more people than Seoul has: {text[:40]!r}")
         return 0
     return int(value)
 

@@ -8,6 +8,7 @@ All randomness comes from one seeded numpy Generator, so a seed replays the same
 
 from __future__ import annotations
 
+import json
 import math
 import zlib
 from collections.abc import Iterator
@@ -42,6 +43,10 @@ TELECOM_HALF_RANGE = 0.05  # Seoul's AREA_PPLTN_MIN/MAX span about ±5 % around 
 SURGE_NOISE = 0.02
 SDOT_REACH_M2 = math.pi * 50.0**2  # a Wi-Fi visitor counter hears phones within ~50 m
 SDOT_DETECTION = 0.6  # share of people near the sensor whose phone it counts
+# Seoul's FCST_PPLTN: the next 12 whole hours, refreshed on the telecom reading at :00 and
+# :30 (and on the first reading of a run, so a fresh demo shows one at once).
+FORECAST_HOURS = 12
+FORECAST_EVERY_MIN = 30
 
 SimItem = Emission | MalformedPayload
 Slot = tuple[int, int, int]  # (second of the minute, kind index, device index)
@@ -182,6 +187,7 @@ class CitySimulator:
         seconds = [timedelta(seconds=s) for s in range(60)]
         prefix = f"{self.scenario.name}-{self.seed}-"
         seq = 0
+        forecast_pending = True
         device_ids = (
             self.devices.areas,
             tuple(z.counter_id for z in self.zones),
@@ -217,7 +223,10 @@ class CitySimulator:
             minute_of_clock = int(t.timestamp() // 60)
             telecom = minute_of_clock % TELECOM_EVERY_MIN == 0
             if telecom:
-                values[0] = self._telecom_values(area_people)
+                forecast_due = forecast_pending or minute_of_clock % FORECAST_EVERY_MIN == 0
+                forecasts = self.seoul_forecasts(t, x) if forecast_due else None
+                forecast_pending = False
+                values[0] = self._telecom_values(area_people, forecasts)
             values[1] = [(c,) for c in counts.astype(np.int64).tolist()]
             values[2] = self._sdot_values(t, area_people)
             times = [t + s for s in seconds]
@@ -234,13 +243,40 @@ class CitySimulator:
                 )
                 seq += 1
 
-    def _telecom_values(self, people: Array) -> Rows:
+    def _labels(self, people: Array) -> list[str]:
+        ratio = people / self.level
+        label_index = (ratio[:, None] >= self.label_cuts).sum(axis=1).tolist()
+        return [COMFORT_LEVELS[j] for j in label_index]
+
+    def _telecom_values(self, people: Array, forecasts: list[str] | None = None) -> Rows:
         estimate = people * (1 + TELECOM_NOISE * self.rng.standard_normal(len(people)))
         lo, hi = _telecom_range(estimate)
-        ratio = estimate / self.level
-        label_index = (ratio[:, None] >= self.label_cuts).sum(axis=1).tolist()
-        labels = COMFORT_LEVELS
-        return [(lo[i], hi[i], labels[j]) for i, j in enumerate(label_index)]
+        labels = self._labels(estimate)
+        if forecasts is None:
+            return [(lo[i], hi[i], label) for i, label in enumerate(labels)]
+        return [(lo[i], hi[i], label, forecasts[i]) for i, label in enumerate(labels)]
+
+    def seoul_forecasts(self, t: datetime, deviation: Array) -> list[str]:
+        """Each area's Seoul-style forecast at `t` as the event's JSON array: the next
+        FORECAST_HOURS whole hours, the usual crowd with today's deviation fading
+        (Seoul's forecast knows the day's pattern, not a surge that has not begun)."""
+        first = t.astimezone(KST).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        hours = [first + timedelta(hours=h) for h in range(FORECAST_HOURS)]
+        columns: list[list[str]] = []
+        for when in hours:
+            fade = math.exp(-(when - t).total_seconds() / 60 / AREA_MEMORY_MIN)
+            expected = self.usual_people(when) * np.exp(deviation * fade)
+            lo, hi = _telecom_range(expected)
+            labels = self._labels(expected)
+            at = when.isoformat()
+            columns.append(
+                [
+                    f'{{"time":"{at}","people_min":{lo[i]},"people_max":{hi[i]},'
+                    f'"congestion_level":{json.dumps(labels[i], ensure_ascii=False)}}}'
+                    for i in range(len(labels))
+                ]
+            )
+        return ["[" + ",".join(col[i] for col in columns) + "]" for i in range(len(self.level))]
 
     def _sdot_values(self, t: datetime, people: Array) -> Rows:
         n = len(self.sensors)

@@ -58,12 +58,16 @@ class FaultPlan:
     malformed: tuple[MalformedAt, ...] = ()
 
 
+def _is_telecom(em: Emission) -> bool:
+    return em.kind == "population_estimate"
+
+
 def _scaled(em: Emission, factor: float) -> Values:
     if em.kind == "zone_count":
         return (int(int(em.values[0] or 0) * factor),)
     if em.kind == "population_estimate":
-        lo, hi, label = em.values
-        return (int(int(lo or 0) * factor), int(int(hi or 0) * factor), label)
+        lo, hi, label, *forecast = em.values  # Seoul's forecast does not see the fault
+        return (int(int(lo or 0) * factor), int(int(hi or 0) * factor), label, *forecast)
     *env, visitors = em.values
     return (*env, int(int(visitors or 0) * factor))
 
@@ -103,7 +107,12 @@ class FaultInjector:
             if fault.kind == "dropout":
                 return
             if fault.kind == "stuck":
-                em = em._replace(values=self._stuck.setdefault(em.device_id, em.values))
+                # The reading sticks; Seoul's forecast (telecom) is not the device's and
+                # stays current, so a long fault never carries hours-old forecast times.
+                held = self._stuck.setdefault(
+                    em.device_id, em.values[:3] if _is_telecom(em) else em.values
+                )
+                em = em._replace(values=(*held, *em.values[3:]) if _is_telecom(em) else held)
             elif fault.kind == "spike" and self.rng.random() < SPIKE_PROBABILITY:
                 em = em._replace(values=_scaled(em, SPIKE_FACTOR))
             elif fault.kind == "duplicate":

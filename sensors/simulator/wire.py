@@ -93,6 +93,7 @@ class EventRenderer:
                 "people_min": v[0],
                 "people_max": v[1],
                 "congestion_level": v[2],
+                "forecast": json.loads(str(v[3])) if len(v) > 3 else [],
             }
             return PopulationEstimate.model_validate(fields)
         s = self.devices.sensors[em.device]
@@ -116,9 +117,10 @@ class EventRenderer:
             body = f"{self._zone_mid[em.device]}{v[0]}{self._zone_tail[em.device]}"
         elif em.kind == "population_estimate":
             label = "null" if v[2] is None else _js(str(v[2]))
+            forecast = v[3] if len(v) > 3 else "[]"  # already the JSON array (engine.py)
             body = (
                 f'{self._population_mid[em.device]}"people_min":{v[0]},"people_max":{v[1]},'
-                f'"congestion_level":{label},"replaced":false,"forecast":[]}}'
+                f'"congestion_level":{label},"replaced":false,"forecast":{forecast}}}'
             )
         else:
             body = (

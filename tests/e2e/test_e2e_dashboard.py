@@ -29,7 +29,7 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from citypulse.config import REPO_ROOT, StackSettings
-from sensors.events import PopulationEstimate
+from sensors.events import ForecastPoint, PopulationEstimate
 from sensors.publisher import KafkaEventPublisher
 from sensors.registry import load_hotspots
 from tests.integration.support import settings_env, wait_for
@@ -56,6 +56,28 @@ NATIONAL_HUES = {
     "serious": (-12, 8),
 }
 STAGE_DENSITY = {"attention": 1.7, "caution": 2.5, "alert": 3.6, "serious": 6.5}
+# Seoul's forecast as a share of the crowd now, hour by hour, and the label Seoul gives.
+FORECAST_SHAPE = (0.8, 1.0, 1.3, 1.6, 1.9, 1.6, 1.3, 1.0, 0.8, 0.7, 0.6, 0.6)
+
+
+def comfort_of(share: float) -> str:
+    return (
+        "여유" if share < 0.9 else "보통" if share < 1.2 else "약간 붐빔" if share < 1.5 else "붐빔"
+    )
+
+
+def seoul_forecast(people: float, at: datetime) -> tuple[ForecastPoint, ...]:
+    """A forecast as Seoul publishes it: the next 12 whole hours, ranges and labels."""
+    first = at.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    return tuple(
+        ForecastPoint(
+            time=first + timedelta(hours=h),
+            people_min=round(people * share * 0.95),
+            people_max=round(people * share * 1.05),
+            congestion_level=comfort_of(share),
+        )
+        for h, share in enumerate(FORECAST_SHAPE)
+    )
 
 
 class Page:
@@ -163,7 +185,7 @@ def cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
     )
 
 
-def publish_crowds(people: dict[str, float], ago_s: float = 0) -> None:
+def publish_crowds(people: dict[str, float], ago_s: float = 0, forecast: bool = False) -> None:
     now = datetime.now(UTC) - timedelta(seconds=ago_s)
     pub = KafkaEventPublisher(STACK.kafka_bootstrap, STACK.topic("city-events.v1"))
     for code, n in people.items():
@@ -176,6 +198,7 @@ def publish_crowds(people: dict[str, float], ago_s: float = 0) -> None:
                 area_code=code,
                 people_min=round(n * 0.95),
                 people_max=round(n * 1.05),
+                forecast=seoul_forecast(n, now) if forecast else (),
             )
         )
     pub.close()
@@ -265,7 +288,7 @@ def test_dashboard_map_alerts_operator_actions_and_screenshots(
     # the worker shows but never alerts on (docs/crowd_math.md, "Plausibility").
     calm = {code: CALM[i % len(CALM)] * m2 for i, (code, m2) in enumerate(walkable.items())}
     calm[surge_area] = 0.5 * walkable[surge_area]
-    publish_crowds(calm, ago_s=300)
+    publish_crowds(calm, ago_s=300, forecast=True)  # with Seoul's 12-hour forecast
     wait_for(
         lambda: (
             len(
@@ -351,6 +374,27 @@ def test_dashboard_map_alerts_operator_actions_and_screenshots(
         5,
         "the map to zoom to the alert's area",
     )
+
+    # Seoul's own 12-hour forecast for the area, labelled as Seoul's, labels in words on
+    # the national colours (붐빔 red, 약간 붐빔 orange, 보통 yellow).
+    wall.wait(
+        "document.getElementById('seoul-forecast').dataset.points === '12'", 10, "Seoul's forecast"
+    )
+    shown = wall.js("document.getElementById('seoul-forecast').textContent")
+    assert "서울시 인구 예측" in shown and "CityPulse 예측 아님" in shown, shown
+    cells = wall.js(
+        "[...document.querySelectorAll('#seoul-forecast .fc-hour')].map((li) => ({label:"
+        " li.dataset.label, text: li.querySelector('.fc-label').textContent, colour:"
+        " getComputedStyle(li.querySelector('.fc-label')).backgroundColor}))"
+    )
+    assert [c["label"] for c in cells] == [comfort_of(s) for s in FORECAST_SHAPE]
+    comfort_hues = {"보통": "caution", "약간 붐빔": "alert", "붐빔": "serious"}
+    for c in cells:
+        assert c["text"] == c["label"]  # never colour alone
+        if c["label"] in comfort_hues:
+            r, g, b = (int(v) for v in c["colour"][4:-1].split(",")[:3])
+            lo, hi = NATIONAL_HUES[comfort_hues[c["label"]]]
+            assert lo <= hue(f"#{r:02x}{g:02x}{b:02x}") <= hi, c
 
     item = f"document.querySelector('#alerts li.alert[data-alert-id=\"{alert_id}\"]')"
     wall.wait(item, 10, "the surge's alert in the operator panel")

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import AwareDatetime
 
+from citypulse import seoul_forecasts
 from dashboard_api.api.deps import AreaRowsDep, ConnDep, HubDep
 from dashboard_api.live.filters import STAGE_RANK, STAGES
 from dashboard_api.present import (
@@ -68,7 +69,8 @@ async def list_areas(
 async def area_detail(
     code: AreaCode, rows: AreaRowsDep, hub: HubDep, conn: ConnDep
 ) -> dict[str, Any]:
-    """One area: registry facts, current state with its sources, its zones and their states."""
+    """One area: registry facts, current state with its sources, its zones and their states,
+    and Seoul's own newest population forecast for it (null until one is received)."""
     row = _area(rows, code)
     state = parse_state(hub.latest.get(code))
     zones = []
@@ -88,6 +90,7 @@ async def area_detail(
         "state": state_summary(state),
         "sources": (state or {}).get("sources", []),
         "zones": zones,
+        "seoul_forecast": await seoul_forecasts.latest(conn, code),
     }
 
 

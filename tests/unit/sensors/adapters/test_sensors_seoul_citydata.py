@@ -19,7 +19,11 @@ from sensors.adapters import (
     parse_citydata_xml,
     split_rejects,
 )
-from sensors.adapters.seoul_citydata import ApiResult, api_result_of_json
+from sensors.adapters.seoul_citydata import (
+    ApiResult,
+    api_result_of_json,
+    live_population_from_fields,
+)
 
 
 def _kst(text: str) -> datetime:
@@ -289,3 +293,42 @@ def test_all_snapshots_parse_without_field_errors(seoul_data: Path) -> None:
     assert len(files) == 14
     assert parsed + rejected == 699
     assert parsed > 600
+
+
+def _with_forecast(points: list[dict[str, str]]) -> dict[str, object]:
+    return {
+        "AREA_CD": "POI009", "AREA_NM": "광화문·덕수궁", "AREA_CONGEST_LVL": "여유",
+        "AREA_PPLTN_MIN": "7000", "AREA_PPLTN_MAX": "7500", "PPLTN_TIME": "2026-03-20 23:25",
+        "FCST_YN": "Y", "FCST_PPLTN": points,
+    }  # fmt: skip
+
+
+def _fcst(when: str, lo: str = "6000", hi: str = "6500", label: str = "여유") -> dict[str, str]:
+    return {
+        "FCST_TIME": when,
+        "FCST_PPLTN_MIN": lo,
+        "FCST_PPLTN_MAX": hi,
+        "FCST_CONGEST_LVL": label,
+    }
+
+
+@pytest.mark.parametrize(
+    ("points", "field"),
+    [
+        ([_fcst("2026-03-21 01:00"), _fcst("2026-03-21 00:00")], "forecast"),
+        ([_fcst("2026-03-21 00:00"), _fcst("2026-03-21 00:00")], "forecast"),
+        ([_fcst("2027-03-21 00:00")], "forecast"),
+        ([_fcst("2026-03-21 00:00", "NaN")], "FCST_PPLTN_MIN"),
+        ([_fcst("2026-03-21 00:00", "1e308")], "FCST_PPLTN_MIN"),
+        ([_fcst("2026-03-21 00:00", "7000", "6000")], "FCST_PPLTN[0]"),
+        ([_fcst("25:00 tomorrow")], "FCST_TIME"),
+    ],
+)
+def test_a_bad_forecast_rejects_the_record_with_the_field(
+    points: list[dict[str, str]], field: str
+) -> None:
+    got = live_population_from_fields(_with_forecast(points), source_file="t", record=1)
+    assert isinstance(got, list) and got, "a bad forecast must not pass"
+    # Order and reach are the event schema's checks: the reject names the record.
+    where = got[0].field if field != "forecast" else got[0].reason
+    assert field in where

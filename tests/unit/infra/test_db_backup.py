@@ -1,0 +1,49 @@
+"""The pure parts of `citypulse db backup` / `restore`: names, the count check, the
+command line's refusals."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from citypulse.cli.main import main
+from citypulse.config import StackSettings
+from infra.db.backup import RestoreResult, default_path, manifest_path
+
+
+def test_default_path_is_utc_and_sorts_by_time(tmp_path: Path) -> None:
+    settings = StackSettings(var_dir=tmp_path)
+    kst = timezone(timedelta(hours=9))
+    path = default_path(settings, datetime(2026, 12, 2, 9, 30, 5, tzinfo=kst))
+    assert path == tmp_path / "backups" / "citypulse-20261202T003005Z.dump"
+    assert manifest_path(path).name == "citypulse-20261202T003005Z.dump.json"
+
+
+@pytest.mark.parametrize(
+    ("expected", "counts", "mismatches"),
+    [
+        ({"s.a": 3, "s.b": 0}, {"s.a": 3, "s.b": 0}, {}),
+        ({"s.a": 3}, {"s.a": 2}, {"s.a": (3, 2)}),
+        ({"s.a": 3}, {"s.a": 3, "s.extra": 1}, {"s.extra": (None, 1)}),
+        ({"s.a": 3, "s.gone": 5}, {"s.a": 3}, {"s.gone": (5, None)}),
+        (None, {"s.a": 3}, {}),  # no manifest: nothing to compare
+    ],
+)
+def test_restore_compares_every_table(
+    expected: dict[str, int] | None,
+    counts: dict[str, int],
+    mismatches: dict[str, tuple[int | None, int | None]],
+) -> None:
+    assert RestoreResult(counts, expected).mismatches == mismatches
+
+
+def test_restore_needs_a_file(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "restore"]) == 2
+    assert "--file" in capsys.readouterr().err
+
+
+def test_restore_refuses_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "restore", "--file", str(tmp_path / "none.dump")]) == 2
+    assert "no backup at" in capsys.readouterr().err

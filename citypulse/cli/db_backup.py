@@ -7,6 +7,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
+
 from citypulse.config import StackSettings
 from infra.db import backup as db_backup
 
@@ -14,6 +16,12 @@ from infra.db import backup as db_backup
 def _out(text: str) -> None:
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
+
+
+def _database_error(settings: StackSettings, exc: psycopg.Error) -> int:
+    where = f"{settings.db_name} on {settings.db_host}:{settings.db_port}"
+    sys.stderr.write(f"citypulse: database {where}: {str(exc).strip()}\n")
+    return 2
 
 
 def add_arguments(db: argparse.ArgumentParser) -> None:
@@ -33,7 +41,10 @@ def add_arguments(db: argparse.ArgumentParser) -> None:
 
 def run_backup(args: argparse.Namespace, settings: StackSettings) -> int:
     path = args.file or db_backup.default_path(settings, datetime.now(UTC))
-    result = db_backup.backup(settings, path)
+    try:
+        result = db_backup.backup(settings, path)
+    except psycopg.Error as exc:
+        return _database_error(settings, exc)
     rows = sum(result.counts.values())
     _out(f"backup {result.path} ({result.bytes:,} bytes): {len(result.counts)} tables, "
          f"{rows:,} rows; counts in {result.manifest}")  # fmt: skip
@@ -44,7 +55,10 @@ def run_restore(args: argparse.Namespace, settings: StackSettings) -> int:
     if args.file is None:
         sys.stderr.write("citypulse: db restore needs --file PATH\n")
         return 2
-    result = db_backup.restore(settings, args.file, clean=args.clean)
+    try:
+        result = db_backup.restore(settings, args.file, clean=args.clean)
+    except psycopg.Error as exc:
+        return _database_error(settings, exc)
     target = f"{settings.db_name} on {settings.db_host}:{settings.db_port}"
     _out(f"restored {args.file} into {target}: {len(result.counts)} tables, "
          f"{sum(result.counts.values()):,} rows")  # fmt: skip

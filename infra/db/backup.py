@@ -119,6 +119,7 @@ def backup(settings: StackSettings, path: Path) -> BackupResult:
         ]  # fmt: skip
         if schema is not None:
             argv.append(f"--schema={schema}")
+        partial.unlink(missing_ok=True)
         partial.touch(mode=0o600)
         res = subprocess.run(argv, capture_output=True, text=True, env=_env(settings), check=False)  # noqa: S603
         conn.rollback()  # the snapshot lives until pg_dump is done with it

@@ -47,3 +47,12 @@ def test_restore_needs_a_file(capsys: pytest.CaptureFixture[str]) -> None:
 def test_restore_refuses_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["db", "restore", "--file", str(tmp_path / "none.dump")]) == 2
     assert "no backup at" in capsys.readouterr().err
+
+
+def test_backup_without_a_database_says_where_it_looked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CITYPULSE_DB_PORT", "1")  # nothing listens there
+    assert main(["db", "backup", "--file", str(tmp_path / "x.dump")]) == 2
+    assert "citypulse on 127.0.0.1:1" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())  # no half-written dump left behind

@@ -158,8 +158,7 @@ def restore(settings: StackSettings, path: Path, *, clean: bool = False) -> Rest
     what the dump holds first."""
     if not path.is_file():
         raise ProcessError(f"no backup at {path}")
-    manifest = manifest_path(path)
-    meta = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else None
+    meta = read_manifest(manifest_path(path))
     schema = meta.get("schema") if meta else None
     with psycopg.connect(settings.db_conninfo, autocommit=True) as conn:
         present = application_tables(conn)
@@ -186,7 +185,30 @@ def restore(settings: StackSettings, path: Path, *, clean: bool = False) -> Rest
         if res.returncode != 0:
             raise ProcessError(f"pg_restore failed (exit {res.returncode}): {res.stderr[-2000:]}")
         counts = table_counts(conn, schema)
-    return RestoreResult(counts, None if meta is None else dict(meta["counts"]))
+    return RestoreResult(counts, None if meta is None else meta["counts"])
+
+
+def read_manifest(manifest: Path) -> dict[str, Any] | None:
+    """The manifest beside a dump; None without one; a clear error for a damaged one
+    (checking counts against a guess would be worse than not checking)."""
+    if not manifest.is_file():
+        return None
+    try:
+        meta = json.loads(manifest.read_text(encoding="utf-8"))
+        counts = meta["counts"]
+        schema = meta.get("schema")
+        if not isinstance(counts, dict) or not all(
+            isinstance(k, str) and isinstance(v, int) for k, v in counts.items()
+        ):
+            raise TypeError("counts must map table names to integers")
+        if schema is not None and not isinstance(schema, str):
+            raise TypeError("schema must be a name or null")
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ProcessError(
+            f"{manifest} is damaged ({type(exc).__name__}: {exc}); move it aside to "
+            "restore without the count check"
+        ) from exc
+    return {"schema": schema, "counts": counts}
 
 
 def application_tables(conn: psycopg.Connection[Any]) -> list[str]:

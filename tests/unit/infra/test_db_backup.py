@@ -10,7 +10,8 @@ import pytest
 
 from citypulse.cli.main import main
 from citypulse.config import StackSettings
-from infra.db.backup import RestoreResult, default_path, manifest_path
+from citypulse.processes import ProcessError
+from infra.db.backup import RestoreResult, default_path, manifest_path, read_manifest
 
 
 def test_default_path_is_utc_and_sorts_by_time(tmp_path: Path) -> None:
@@ -56,3 +57,28 @@ def test_backup_without_a_database_says_where_it_looked(
     assert main(["db", "backup", "--file", str(tmp_path / "x.dump")]) == 2
     assert "citypulse on 127.0.0.1:1" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())  # no half-written dump left behind
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not json",
+        "[]",
+        '{"schema": "s"}',
+        '{"schema": "s", "counts": [1, 2]}',
+        '{"schema": "s", "counts": {"s.a": "3"}}',
+        '{"schema": 5, "counts": {"s.a": 3}}',
+    ],
+)
+def test_a_damaged_manifest_is_refused_not_guessed(tmp_path: Path, text: str) -> None:
+    manifest = tmp_path / "x.dump.json"
+    manifest.write_text(text, encoding="utf-8")
+    with pytest.raises(ProcessError, match="damaged"):
+        read_manifest(manifest)
+
+
+def test_manifest_read(tmp_path: Path) -> None:
+    manifest = tmp_path / "x.dump.json"
+    assert read_manifest(manifest) is None
+    manifest.write_text('{"schema": null, "counts": {"public.a": 3}, "x": 1}', encoding="utf-8")
+    assert read_manifest(manifest) == {"schema": None, "counts": {"public.a": 3}}

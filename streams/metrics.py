@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from citypulse.config import StackSettings
 from citypulse.metrics_server import MetricsEndpoint, new_registry, serve_metrics
 from streams.batch import BatchResult
+from streams.retention import RetentionReport
 from streams.settings import WorkerSettings
 
 # A batch is up to batch_max_events (5,000 by default) records.
@@ -79,6 +80,18 @@ class WorkerMetrics:
             "Unix time of the worker's last heartbeat written to the database.",
             registry=r,
         )
+        self.partitions_dropped = Counter(
+            "citypulse_worker_retention_partitions_dropped",
+            "Daily partitions dropped by retention (stock PostgreSQL), by table.",
+            ["table"],
+            registry=r,
+        )
+        self.db_jobs_taken_over = Counter(
+            "citypulse_worker_timescaledb_jobs_taken_over",
+            "Failing TimescaleDB policy jobs whose work housekeeping did, by kind.",
+            ["kind"],
+            registry=r,
+        )
         self._lag_partitions: set[tuple[str, str]] = set()
         self.endpoint: MetricsEndpoint | None = None
 
@@ -97,6 +110,12 @@ class WorkerMetrics:
 
     def heartbeat(self) -> None:
         self.last_heartbeat.set(time.time())
+
+    def retained(self, report: RetentionReport) -> None:
+        for name in report.dropped:
+            self.partitions_dropped.labels(table=name.rsplit("_p", 1)[0]).inc()
+        for fallback in report.fallbacks:
+            self.db_jobs_taken_over.labels(kind=fallback.kind).inc()
 
     async def observe_lag(self, consumer: Any) -> None:
         """Lag of every partition assigned to `consumer` (an aiokafka consumer) after a

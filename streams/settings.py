@@ -3,7 +3,9 @@ are is the stack's section (citypulse/config.py), not this one."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,3 +36,20 @@ class WorkerSettings(BaseSettings):
     # this often; the worker refits itself when the newest is older than the refit period.
     calibration_check_s: float = Field(default=60.0, gt=0)
     calibration_refit_s: float = Field(default=86_400.0, gt=0)
+    # Retention (streams/retention.py, docs/operations.md): raw readings as TimescaleDB's
+    # policy keeps them; the 1-minute stats 13 months, so last year's same event day is
+    # there at minute resolution; the 15-minute, hourly and daily rollups for good.
+    retention_raw_days: int = Field(default=90, ge=1)
+    retention_stats_1m_days: int = Field(default=400, ge=1)
+    retention_check_s: float = Field(default=3600.0, gt=0)
+
+    @model_validator(mode="after")
+    def _rollups_outlive_late_events(self) -> Self:
+        """A late event recomputes its day's rollups from the 1-minute stats: those must
+        still hold that whole day, or the recomputed rollup would shrink."""
+        if self.retention_stats_1m_days * 86_400 < self.max_event_age_s + 2 * 86_400:
+            raise ValueError(
+                "CITYPULSE_RETENTION_STATS_1M_DAYS must cover CITYPULSE_MAX_EVENT_AGE_S "
+                "plus two days"
+            )
+        return self

@@ -9,7 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
-from citypulse.cli import ingest_cmd
+from citypulse.cli import db_backup, ingest_cmd
 from citypulse.logs import configure_logging
 from citypulse.processes import ProcessError
 from citypulse.settings import Settings
@@ -64,8 +64,13 @@ def cmd_db(args: argparse.Namespace, config: Settings) -> int:
     settings = config.stack
     if args.db_command == "start":
         cluster.start(settings)
-        migrate(settings.db_conninfo, settings.db_schema)
+        if not args.no_migrate:
+            migrate(settings.db_conninfo, settings.db_schema)
         return 0
+    if args.db_command == "backup":
+        return db_backup.run_backup(args, settings)
+    if args.db_command == "restore":
+        return db_backup.run_restore(args, settings)
     if args.db_command == "stop":
         cluster.stop(settings)
         return 0
@@ -188,7 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_status
     )
     db = sub.add_parser("db", help="the project's PostgreSQL")
-    db.add_argument("db_command", choices=["info", "start", "stop", "migrate"])
+    db.add_argument("db_command", choices=["info", "start", "stop", "migrate", "backup", "restore"])
+    db.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="start: leave the database empty (a cluster to restore a backup into)",
+    )
+    db_backup.add_arguments(db)
     db.set_defaults(func=cmd_db)
     kafka = sub.add_parser("kafka", help="the project's Kafka broker")
     kafka.add_argument("kafka_command", choices=["install", "start", "stop"])

@@ -19,6 +19,7 @@ from prometheus_client.registry import Collector
 
 from citypulse.metrics_server import new_registry
 from dashboard_api.opendata.push import PushMetrics
+from infra.db.timescale_jobs import JobHealth
 
 if TYPE_CHECKING:
     from dashboard_api.live.hub import AreaStateHub
@@ -101,6 +102,13 @@ class ApiMetrics:
             registry=r,
         )
         self.broker_push = BrokerPushMetrics(r)
+        self.policy_job_failing = Gauge(
+            "citypulse_db_policy_job_failing",
+            "TimescaleDB policy jobs (retention, compression, rollup refresh): 1 when the "
+            "last run failed or the job is overdue, 0 when fine; none on stock PostgreSQL.",
+            ["job_id", "kind", "relation"],
+            registry=r,
+        )
         self.hub: AreaStateHub | None = None  # set once the lifespan has started it
         r.register(HubCollector(lambda: self.hub))
 
@@ -110,6 +118,14 @@ class ApiMetrics:
         self.alerts_open.clear()
         for (stage, status), n in (counts or {}).items():
             self.alerts_open.labels(stage=stage, status=status).set(n)
+
+    def set_policy_jobs(self, jobs: Iterable[JobHealth] | None) -> None:
+        """None when the database did not answer: the series drop, as for open alerts."""
+        self.policy_job_failing.clear()
+        for h in jobs or ():
+            self.policy_job_failing.labels(
+                job_id=str(h.job.job_id), kind=h.job.kind, relation=h.job.relation
+            ).set(0 if h.ok else 1)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -78,6 +78,9 @@ def test_health_reports_each_component_and_ws_streams_states(
     wait_for(healthy, 60, "/health to report ok", lambda: httpx.get(f"{api}/health").text)
     body = httpx.get(f"{api}/health", timeout=5).json()
     assert set(body["components"]) == {"kafka", "database", "worker"}
+    # TimescaleDB's jobs beside the components; on stock PostgreSQL housekeeping is the policy.
+    assert body["policy_jobs"]["status"] == "ok" and body["warnings"] == []
+    assert body["policy_jobs"]["backend"] == body["components"]["database"]["backend"]
 
     with connect(f"{api.replace('http', 'ws')}/ws/areas", open_timeout=10) as ws:
         seen: dict[str, dict[str, object]] = {}

@@ -26,6 +26,7 @@ API_FAMILIES = {
     "citypulse_ws_closed": "counter",
     "citypulse_sms_delivery_reports": "counter",
     "citypulse_alerts_open": "gauge",
+    "citypulse_db_policy_job_failing": "gauge",
     "citypulse_ws_clients": "gauge",
     "citypulse_ws_states_behind": "gauge",
     "citypulse_ws_lagging_clients": "gauge",

@@ -27,9 +27,9 @@ def test_build_worker_registers_the_stream_tasks_and_the_alert_agent() -> None:
     tasks = {t.__qualname__.split(".")[-1] for t in worker.app._app_tasks}
     assert {"consume_city_events", "load_thresholds", "publish_states", "heartbeat",
             "refresh_rollups", "reload_thresholds", "restore_alert_engine",
-            "follow_calibration"} <= tasks  # fmt: skip
-    # 3 stream tasks, 5 timers; 1 alert task, 5 timers
-    assert len(worker.app._app_tasks) == 14
+            "follow_calibration", "apply_retention"} <= tasks  # fmt: skip
+    # 3 stream tasks, 6 timers; 1 alert task, 5 timers
+    assert len(worker.app._app_tasks) == 15
     assert worker.feed.topic == "tw.city-events.v1"
     assert worker.feed.client_id == "tw-ingest-w7"
     assert worker.feed.settings.batch_max_events == 77

@@ -16,6 +16,7 @@ from prometheus_client.samples import Sample
 from citypulse.config import StackSettings
 from streams.batch import BatchResult, DeadLetter, RawRecord
 from streams.metrics import WorkerMetrics, start_worker_metrics, worker_metrics_port
+from streams.retention import Fallback, RetentionReport
 from streams.settings import WorkerSettings
 
 WORKER_FAMILIES = {
@@ -29,6 +30,8 @@ WORKER_FAMILIES = {
     "citypulse_worker_stale_batches": "counter",
     "citypulse_worker_states_published": "counter",
     "citypulse_worker_last_heartbeat_timestamp_seconds": "gauge",
+    "citypulse_worker_retention_partitions_dropped": "counter",
+    "citypulse_worker_timescaledb_jobs_taken_over": "counter",
 }
 
 
@@ -150,3 +153,21 @@ def test_a_taken_port_falls_back_to_a_free_one_and_zero_turns_it_off(tmp_path: P
         metrics.endpoint.close()
     off = WorkerSettings(worker_metrics_port=0)
     assert start_worker_metrics(stack, off).endpoint is None
+
+
+def test_retention_counted_per_table_and_jobs_taken_over_per_kind() -> None:
+    metrics = WorkerMetrics("worker-1")
+    metrics.retained(
+        RetentionReport(
+            "postgresql",
+            dropped=["crowd_readings_p20260101", "crowd_readings_p20260102",
+                     "crowd_stats_1m_p20250101"],
+            fallbacks=[Fallback("refresh", "crowd_stats_1h", 1001, {})],
+        )
+    )  # fmt: skip
+    families = _families(metrics.render().decode())
+    _, dropped = families["citypulse_worker_retention_partitions_dropped"]
+    totals = {s.labels["table"]: s.value for s in dropped if s.name.endswith("_total")}
+    assert totals == {"crowd_readings": 2, "crowd_stats_1m": 1}
+    _, taken = families["citypulse_worker_timescaledb_jobs_taken_over"]
+    assert {s.labels["kind"]: s.value for s in taken if s.name.endswith("_total")} == {"refresh": 1}

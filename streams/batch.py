@@ -196,6 +196,16 @@ class RecentIds:
         return False
 
 
+@dataclass(slots=True)
+class _PartitionRead:
+    """What one batch has read of one partition so far."""
+
+    stored: int  # the offset the database holds: records below it are replays
+    watermark: datetime | None  # the newest event time, kept across batches
+    first: int  # the first and last offsets this batch covers (-1: none yet)
+    last: int
+
+
 class BatchProcessor:
     """Holds the per-partition watermarks and the recent event ids across batches;
     everything else is per call."""
@@ -224,20 +234,23 @@ class BatchProcessor:
         readings, reading_records = out.readings, out.reading_records
         events, event_records, dead, stats = out.events, out.event_records, out.dead, out.stats
         bucket = bucket_end = oldest  # the minute of the previous reading, reused while it lasts
-        # The partition being read: its stored offset, watermark and offsets seen, loaded
-        # when a record of another partition comes and saved when it ends. Kafka hands
-        # each partition's records over together, but the loop takes any order.
-        tp: tuple[str, int] | None = None
+        # The partition being read: its stored offset, watermark and offsets seen, in
+        # locals while its records last, kept in `reads` when a record of another
+        # partition comes. Kafka hands each partition's records over together, but the
+        # loop takes any order.
+        reads: dict[tuple[str, int], _PartitionRead] = {}
+        read = _PartitionRead(-1, None, -1, -1)
         topic, partition, stored, first, last = "", -1, -1, -1, -1
         watermark: datetime | None = None
         for rec in records:
             if rec.partition != partition or rec.topic != topic:
-                if tp is not None:
-                    _save_partition(tp, watermark, first, last, watermarks, out)
+                read.watermark, read.first, read.last = watermark, first, last
                 topic, partition = rec.topic, rec.partition
                 tp = (topic, partition)
-                stored, watermark = stored_offsets.get(tp, -1), watermarks.get(tp)
-                first, last = first_offsets.get(tp, -1), next_offsets.get(tp, 0) - 1
+                read = reads.get(tp) or reads.setdefault(
+                    tp, _PartitionRead(stored_offsets.get(tp, -1), watermarks.get(tp), -1, -1)
+                )
+                stored, watermark, first, last = read.stored, read.watermark, read.first, read.last
             offset = rec.offset
             if offset < stored:
                 out.skipped_replays += 1  # already in the database from an earlier run
@@ -318,8 +331,12 @@ class BatchProcessor:
                 part.add(reading)
             events.append(event)
             event_records.append(rec)
-        if tp is not None:
-            _save_partition(tp, watermark, first, last, watermarks, out)
+        read.watermark, read.first, read.last = watermark, first, last
+        for tp, read in reads.items():
+            if read.watermark is not None:
+                watermarks[tp] = read.watermark
+            if read.first >= 0:
+                first_offsets[tp], next_offsets[tp] = read.first, read.last + 1
         return out
 
     def _check(
@@ -346,23 +363,6 @@ class BatchProcessor:
             f"the watermark by more than {self.policy.allowed_lateness}",
             event.source,
         )
-
-
-def _save_partition(
-    tp: tuple[str, int],
-    watermark: datetime | None,
-    first: int,
-    last: int,
-    watermarks: dict[tuple[str, int], datetime],
-    out: BatchResult,
-) -> None:
-    """What `process` read of one partition until a record of another came: the newest
-    event time kept across batches, and the offsets this batch covers."""
-    if watermark is not None:
-        watermarks[tp] = watermark
-    if first >= 0:
-        out.first_offsets[tp] = first
-        out.next_offsets[tp] = last + 1
 
 
 # What folding an event into live state raises when the event (not the worker) is at fault:

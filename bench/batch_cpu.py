@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sensors.registry import hotspots_by_code  # noqa: E402
-from streams.batch import BatchProcessor, RawRecord  # noqa: E402
+from streams.batch import BatchProcessor, RawRecord, fold_isolating  # noqa: E402
 from streams.live import LiveStates  # noqa: E402
 
 BATCH = 5000
@@ -66,7 +66,7 @@ def run_once(recs: list[RawRecord]) -> float:
     counted = 0
     for i in range(0, len(recs), BATCH):
         result = processor.process(recs[i : i + BATCH], {}, now)
-        live.apply(result.events)
+        fold_isolating(live.apply, result)  # as StatePipeline.prepare_batch
         counted += len(result.readings)
     spent = time.process_time() - began
     if counted != len(recs):

@@ -7,8 +7,10 @@ database. Prints CPU µs per event (process time, min of `--repeat` runs).
 This machine's core speed varies by tens of percent from one minute to the next, so
 `--instructions` also counts instructions with valgrind's callgrind, which gives the same
 number on every run: the count for 21,000 events minus the count for 1,000 (startup),
-divided by 20,000. It includes building the test records (a few thousand instructions per
-event, the same for every version), so compare counts, don't read them as the worker's.
+divided by 20,000. That figure (`instructions_per_event`, the one docs/benchmarks.md
+compares across versions) includes building the test records, about 30,000 instructions
+an event; `worker_instructions_per_event` is the same count with a run that only builds
+the records taken off: the worker's own share.
 
     python bench/batch_cpu.py [--events 100000] [--instructions]
 """
@@ -30,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from sensors.registry import hotspots_by_code  # noqa: E402
-from streams.batch import BatchProcessor, RawRecord  # noqa: E402
+from streams.batch import BatchProcessor, RawRecord, fold_isolating  # noqa: E402
 from streams.live import LiveStates  # noqa: E402
 
 BATCH = 5000
@@ -64,7 +66,7 @@ def run_once(recs: list[RawRecord]) -> float:
     counted = 0
     for i in range(0, len(recs), BATCH):
         result = processor.process(recs[i : i + BATCH], {}, now)
-        live.apply(result.events)
+        fold_isolating(live.apply, result)  # as StatePipeline.prepare_batch
         counted += len(result.readings)
     spent = time.process_time() - began
     if counted != len(recs):
@@ -72,11 +74,12 @@ def run_once(recs: list[RawRecord]) -> float:
     return spent
 
 
-def instructions(events: int) -> int:
+def instructions(events: int, *extra: str) -> int:
     """Instructions callgrind counts for a whole run of this script over `events`."""
     cmd = [
         "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
         sys.executable, __file__, "--events", str(events), "--repeat", "1", "--json-only",
+        *extra,
     ]  # fmt: skip
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stderr
     match = re.search(r"Collected : (\d+)", out)
@@ -91,9 +94,12 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--instructions", action="store_true", help="count with valgrind too")
     ap.add_argument("--json-only", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    gc.set_threshold(50_000, 20, 20)  # as the worker (streams/app.py)
+    gc.set_threshold(50_000, 20, 20)  # as the worker (streams/worker.py)
     recs = records(args.events)
+    if args.build_only:
+        return 0
     best = min(run_once(recs) for _ in range(args.repeat))
     summary: dict[str, object] = {
         "events": args.events,
@@ -103,7 +109,9 @@ def main() -> int:
         if shutil.which("valgrind") is None:
             raise SystemExit("--instructions needs valgrind (Debian package valgrind)")
         per_event = (instructions(21_000) - instructions(1_000)) / 20_000
+        building = instructions(21_000, "--build-only") - instructions(1_000, "--build-only")
         summary["instructions_per_event"] = round(per_event)
+        summary["worker_instructions_per_event"] = round(per_event - building / 20_000)
     if not args.json_only:
         print(f"validation + live fold: {summary['cpu_us_per_event']} CPU µs/event (best of "
               f"{args.repeat} over {args.events:,} events)")  # fmt: skip

@@ -12,7 +12,6 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from itertools import groupby
 from operator import attrgetter
 from typing import TypeVar
 
@@ -103,6 +102,9 @@ class BatchResult:
     reading_records: list[RawRecord] = field(default_factory=list)
     environment_records: list[RawRecord] = field(default_factory=list)
     event_records: list[RawRecord] = field(default_factory=list)
+    # Each event's time in UTC, index for index: what the live fold orders them by
+    # (comparing the decoded times, each with a tzinfo of its own, costs 5 times more).
+    event_times: list[datetime] = field(default_factory=list)
 
     def records_with_rows(self) -> list[RawRecord]:
         """The records that put a row in the store, each once, in batch order."""
@@ -143,10 +145,11 @@ class BatchResult:
             if keep(rec):
                 out.environment.append(env)
                 out.environment_records.append(rec)
-        for event, rec in zip(self.events, self.event_records, strict=True):
+        for event, rec, at in zip(self.events, self.event_records, self.event_times, strict=True):
             if keep(rec):
                 out.events.append(event)
                 out.event_records.append(rec)
+                out.event_times.append(at)
                 if isinstance(event, SensorStatus):
                     out.statuses.append(event)
         return out
@@ -158,7 +161,8 @@ class BatchResult:
         kept = self.subset(lambda rec: id(rec) not in gone)
         kept.dead.extend(poison)
         for name in ("readings", "reading_records", "environment", "environment_records",
-                     "statuses", "stats", "dead", "events", "event_records"):  # fmt: skip
+                     "statuses", "stats", "dead", "events", "event_records",
+                     "event_times"):  # fmt: skip
             setattr(self, name, getattr(kept, name))
 
 
@@ -197,6 +201,16 @@ class RecentIds:
         return False
 
 
+@dataclass(slots=True)
+class _PartitionRead:
+    """What one batch has read of one partition so far."""
+
+    stored: int  # the offset the database holds: records below it are replays
+    watermark: datetime | None  # the newest event time, kept across batches
+    first: int  # the first and last offsets this batch covers (-1: none yet)
+    last: int
+
+
 class BatchProcessor:
     """Holds the per-partition watermarks and the recent event ids across batches;
     everything else is per call."""
@@ -215,29 +229,34 @@ class BatchProcessor:
     ) -> BatchResult:
         out = BatchResult()
         oldest, newest = now - self.policy.max_age, now + self.policy.max_future
-        # Kafka hands over each partition's records together and in offset order: the
-        # per-partition bookkeeping is done once per run of them, not once per record.
-        for tp, run in groupby(records, key=_partition_of):
-            self._process_run(tp, run, stored_offsets.get(tp, -1), oldest, newest, out)
-        return out
-
-    def _process_run(
-        self,
-        tp: tuple[str, int],
-        run: Iterable[RawRecord],
-        stored: int,
-        oldest: datetime,
-        newest: datetime,
-        out: BatchResult,
-    ) -> None:
-        first, last = -1, -1
-        watermark = self._newest.get(tp)
         lateness = self.policy.allowed_lateness
-        bucket = bucket_end = oldest  # the minute of the previous event, reused while it lasts
-        # Looked up once per run: the checks below cost per event (bench/batch_cpu.py).
+        # Looked up once per batch: everything in the loop costs per event
+        # (bench/batch_cpu.py --instructions).
         hotspots, max_density = self.hotspots, self.policy.max_density_per_m2
+        walkable = {code: spot.walkable_m2 for code, spot in hotspots.items()}
         seen_elsewhere = self._recent_ids.seen_elsewhere
-        for rec in run:
+        watermarks, first_offsets, next_offsets = self._newest, out.first_offsets, out.next_offsets
+        readings, reading_records = out.readings, out.reading_records
+        events, event_records, event_times = out.events, out.event_records, out.event_times
+        dead, stats = out.dead, out.stats
+        bucket = bucket_end = oldest  # the minute of the previous reading, reused while it lasts
+        # The partition being read: its stored offset, watermark and offsets seen, in
+        # locals while its records last, kept in `reads` when a record of another
+        # partition comes. Kafka hands each partition's records over together, but the
+        # loop takes any order.
+        reads: dict[tuple[str, int], _PartitionRead] = {}
+        read = _PartitionRead(-1, None, -1, -1)
+        topic, partition, stored, first, last = "", -1, -1, -1, -1
+        watermark: datetime | None = None
+        for rec in records:
+            if rec.partition != partition or rec.topic != topic:
+                read.watermark, read.first, read.last = watermark, first, last
+                topic, partition = rec.topic, rec.partition
+                tp = (topic, partition)
+                read = reads.get(tp) or reads.setdefault(
+                    tp, _PartitionRead(stored_offsets.get(tp, -1), watermarks.get(tp), -1, -1)
+                )
+                stored, watermark, first, last = read.stored, read.watermark, read.first, read.last
             offset = rec.offset
             if offset < stored:
                 out.skipped_replays += 1  # already in the database from an earlier run
@@ -249,15 +268,14 @@ class BatchProcessor:
             try:
                 event = decode_event(rec.value)
             except EventDecodeError as exc:
-                out.dead.append(DeadLetter(rec, exc.reason, exc.detail))
+                dead.append(DeadLetter(rec, exc.reason, exc.detail))
                 continue
             # One UTC datetime per event for every comparison, bucket and stored row:
             # pydantic gives each parsed time a tzinfo of its own, and comparing or
             # hashing two such times calls utcoffset() on both (about 1 µs each time).
             at = event.event_time.astimezone(UTC)
             # `_check`'s conditions, inline: it is called (for the reason) only when one
-            # holds. type(), not isinstance() (pydantic's metaclass); decode_event makes
-            # no subclasses.
+            # holds. type(), not isinstance(): decode_event makes no subclasses.
             area = event.area_code
             if (
                 at > newest
@@ -267,25 +285,67 @@ class BatchProcessor:
             ):
                 reason = self._check(event, at, oldest, newest)
                 if reason is not None:
-                    out.dead.append(DeadLetter(rec, reason[0], reason[1], event.source))
+                    dead.append(DeadLetter(rec, reason[0], reason[1], event.source))
                     continue
             if seen_elsewhere(event.event_id, rec):
                 detail = f"event_id {event.event_id} was already counted"
-                out.dead.append(DeadLetter(rec, "duplicate", detail, event.source))
+                dead.append(DeadLetter(rec, "duplicate", detail, event.source))
                 continue
             if watermark is None or at > watermark:
                 watermark, too_late = at, False
             else:
                 too_late = is_too_late(at, watermark, lateness)
+            # Routing, inline: a crowd reading is stored raw (even when too late for its
+            # window) and added to its 1-minute partial; every valid event is folded.
+            if type(event) is PopulationEstimate:
+                code, low, high = event.area_code, event.people_min, event.people_max
+                reading = CrowdReading(
+                    code, "", "telecom", event.source, event.event_id, at, event.ingest_time,
+                    (low + high) / 2.0, low, high, 1.0, event.replaced, walkable[code],
+                    event.congestion_level,
+                )  # fmt: skip
+            elif type(event) is ZoneCount:
+                code = event.area_code
+                reading = CrowdReading(
+                    code, event.zone_id, "zone_counter", event.source, event.event_id, at,
+                    event.ingest_time, float(event.count), None, None, event.confidence,
+                    False, event.walkable_m2,
+                )  # fmt: skip
+            else:
+                # environment readings (and their visitor counts) are stored as they are
+                if type(event) is EnvironmentReading:
+                    out.environment.append(event)
+                    out.environment_records.append(rec)
+                elif type(event) is SensorStatus:
+                    out.statuses.append(event)
+                events.append(event)
+                event_records.append(rec)
+                event_times.append(at)
+                continue
+            readings.append(reading)
+            reading_records.append(rec)
+            if too_late:
+                dead.append(self._too_late(event, rec))
+                continue
             if not bucket <= at < bucket_end:
                 bucket = bucket_of(at)
                 bucket_end = bucket + MINUTE
-            self._route(event, at, bucket, too_late, rec, out)
-        if watermark is not None:
-            self._newest[tp] = watermark
-        if first >= 0:
-            out.first_offsets[tp] = min(out.first_offsets.get(tp, first), first)
-            out.next_offsets[tp] = max(out.next_offsets.get(tp, 0), last + 1)
+            key = (code, reading.zone_id, reading.source, bucket)
+            part = stats.get(key)
+            if part is None:
+                stats[key] = StatsPartial.of(reading)
+            else:
+                part.add(reading)
+            events.append(event)
+            event_records.append(rec)
+            event_times.append(at)
+        read.watermark, read.first, read.last = watermark, first, last
+        for tp, read in reads.items():
+            if read.watermark is not None:
+                watermarks[tp] = read.watermark
+            if read.first >= 0:
+                first_offsets[tp], next_offsets[tp] = read.first, read.last + 1
+        return out
 
     def _check(
         self, event: CityEvent, at: datetime, oldest: datetime, newest: datetime
@@ -303,79 +363,14 @@ class BatchProcessor:
             return "implausible_density", f"{density:.1f} persons/m² in zone {event.zone_id}"
         return None
 
-    def _route(
-        self,
-        event: CityEvent,
-        at: datetime,
-        bucket: datetime,
-        too_late: bool,
-        rec: RawRecord,
-        out: BatchResult,
-    ) -> None:
-        reading = self._reading(event, at)
-        if reading is not None:
-            out.readings.append(reading)  # stored raw even when too late for its window
-            out.reading_records.append(rec)
-            if too_late:
-                out.dead.append(
-                    DeadLetter(
-                        rec,
-                        "too_late",
-                        f"{event.event_time.isoformat()} is behind "
-                        f"the watermark by more than {self.policy.allowed_lateness}",
-                        event.source,
-                    )
-                )
-                return
-            key = (reading.area_code, reading.zone_id, reading.source, bucket)
-            part = out.stats.get(key)
-            if part is None:
-                out.stats[key] = StatsPartial.of(reading)
-            else:
-                part.add(reading)
-        elif isinstance(event, EnvironmentReading):
-            out.environment.append(event)
-            out.environment_records.append(rec)
-        elif isinstance(event, SensorStatus):
-            out.statuses.append(event)
-        out.events.append(event)
-        out.event_records.append(rec)
-
-    def _reading(self, event: CityEvent, at: datetime) -> CrowdReading | None:
-        if isinstance(event, PopulationEstimate):
-            return CrowdReading(
-                event.area_code,
-                "",
-                "telecom",
-                event.source,
-                event.event_id,
-                at,
-                event.ingest_time,
-                event.people,
-                event.people_min,
-                event.people_max,
-                1.0,
-                event.replaced,
-                self.hotspots[event.area_code].walkable_m2,
-                event.congestion_level,
-            )
-        if isinstance(event, ZoneCount):
-            return CrowdReading(
-                event.area_code,
-                event.zone_id,
-                "zone_counter",
-                event.source,
-                event.event_id,
-                at,
-                event.ingest_time,
-                float(event.count),
-                None,
-                None,
-                event.confidence,
-                False,
-                event.walkable_m2,
-            )
-        return None  # environment readings (and their visitor counts) are stored as they are
+    def _too_late(self, event: CityEvent, rec: RawRecord) -> DeadLetter:
+        return DeadLetter(
+            rec,
+            "too_late",
+            f"{event.event_time.isoformat()} is behind "
+            f"the watermark by more than {self.policy.allowed_lateness}",
+            event.source,
+        )
 
 
 # What folding an event into live state raises when the event (not the worker) is at fault:
@@ -383,16 +378,18 @@ class BatchProcessor:
 FOLD_ERRORS: tuple[type[Exception], ...] = (ArithmeticError, ValueError, TypeError, KeyError)
 
 
-def fold_isolating(apply: Callable[[list[CityEvent]], set[K]], result: BatchResult) -> set[K]:
-    """`apply(result.events)`; if that raises, find the events at fault by bisection,
-    dead-letter their records as `fold_failed` (taken out of `result`, so they are not
-    stored either) and fold the rest. Returns the changed keys.
+def fold_isolating(
+    apply: Callable[[list[CityEvent], list[datetime]], set[K]], result: BatchResult
+) -> set[K]:
+    """`apply(result.events, result.event_times)`; if that raises, find the events at
+    fault by bisection, dead-letter their records as `fold_failed` (taken out of
+    `result`, so they are not stored either) and fold the rest. Returns the changed keys.
 
     A half that fails may have folded part of itself first; folding it again is harmless
     (trackers ignore a reading no newer than the one they hold).
     """
     try:
-        return apply(result.events)
+        return apply(result.events, result.event_times)
     except FOLD_ERRORS:
         log.exception("a batch failed to fold into live state; looking for the events at fault")
     changed: set[K] = set()
@@ -401,7 +398,7 @@ def fold_isolating(apply: Callable[[list[CityEvent]], set[K]], result: BatchResu
     def search(lo: int, hi: int) -> None:
         nonlocal changed
         try:
-            changed |= apply(result.events[lo:hi])
+            changed |= apply(result.events[lo:hi], result.event_times[lo:hi])
             return
         except FOLD_ERRORS as exc:
             if hi - lo == 1:

@@ -7,7 +7,7 @@ module only routes readings to trackers and asks them for states.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -44,10 +44,16 @@ class LiveStates:
             self._areas[code] = tracker
         return tracker
 
-    def apply(self, events: Iterable[CityEvent]) -> set[Key]:
-        """Take events in order; return the keys whose state may have changed."""
+    def apply(
+        self, events: Sequence[CityEvent], times: Sequence[datetime] | None = None
+    ) -> set[Key]:
+        """Take events in order; return the keys whose state may have changed. `times`:
+        each event's time in UTC, index for index, when the caller has them (the batch
+        does): they order the events at a fifth of the cost of their own times."""
         changed: set[Key] = set()
-        newest, walkable = _newest_per_source(events)
+        newest, walkable = _newest_per_source(
+            events, times if times is not None else [e.event_time for e in events]
+        )
         for e in newest.values():
             if isinstance(e, PopulationEstimate):
                 if self._area(e.area_code).observe(reading_from_population(e)):
@@ -100,7 +106,7 @@ Observable = PopulationEstimate | ZoneCount | EnvironmentReading
 
 
 def _newest_per_source(
-    events: Iterable[CityEvent],
+    events: Sequence[CityEvent], times: Sequence[datetime]
 ) -> tuple[dict[SourceKey, Observable], dict[tuple[str, str], float]]:
     """The newest event of each source (the later one on a tie), and each zone's walkable
     area as its last event gives it.
@@ -110,8 +116,9 @@ def _newest_per_source(
     same trackers and changed keys for a fraction of the work.
     """
     newest: dict[SourceKey, Observable] = {}
+    newest_at: dict[SourceKey, datetime] = {}
     walkable: dict[tuple[str, str], float] = {}
-    for e in events:
+    for e, at in zip(events, times, strict=True):
         key: SourceKey
         if isinstance(e, ZoneCount):
             key = (e.area_code, e.zone_id, "zone_counter", e.counter_id)
@@ -126,9 +133,9 @@ def _newest_per_source(
             key = (e.area_code, None, "visitor_count", e.sensor_id)
         else:
             continue
-        held = newest.get(key)
-        if held is None or e.event_time >= held.event_time:
-            newest[key] = e
+        held = newest_at.get(key)
+        if held is None or at >= held:
+            newest[key], newest_at[key] = e, at
     return newest, walkable
 
 

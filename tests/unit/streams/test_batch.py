@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -124,3 +124,37 @@ def test_late_within_lateness_corrects_its_window_later_is_stored_raw_and_dead()
     assert [d.reason for d in out.dead] == ["too_late"]
     assert sum(p.samples for p in out.stats.values()) == 2
     assert [e.event_id for e in out.events] == ["new", "late"]
+
+
+def test_interleaved_partitions_keep_their_own_watermarks_replays_and_offsets() -> None:
+    p0 = records(zone("p0-old", at=NOW - timedelta(minutes=30)), zone("p0-new"),
+                 zone("p0-late", at=NOW - timedelta(minutes=11)), first=4)  # fmt: skip
+    p1 = records(zone("p1-a", at=NOW - timedelta(minutes=11)),
+                 zone("p1-b", at=NOW - timedelta(minutes=12)), partition=1)  # fmt: skip
+    proc = BatchProcessor(HOTSPOTS)
+    out = proc.process([p0[0], p0[1], p1[0], p0[2], p1[1]], {("t", 0): 5}, NOW)
+    assert out.skipped_replays == 1  # p0-old, below the stored offset 5
+    # 11 minutes behind p0's newest is too late; 1 minute behind p1's newest is not.
+    assert [(d.reason, d.record.partition, d.record.offset) for d in out.dead] == [
+        ("too_late", 0, 6)
+    ]
+    assert [e.event_id for e in out.events] == ["p0-new", "p1-a", "p1-b"]
+    assert (out.first_offsets, out.next_offsets) == (
+        {("t", 0): 5, ("t", 1): 0},
+        {("t", 0): 7, ("t", 1): 2},
+    )
+    later = proc.process(
+        records(zone("p1-c", at=NOW - timedelta(minutes=22)), first=2, partition=1), {}, NOW
+    )
+    assert [d.reason for d in later.dead] == ["too_late"]  # p1's watermark carried over
+
+
+def test_event_times_are_utc_index_for_index_with_the_events() -> None:
+    kst = timezone(timedelta(hours=9))
+    out = BatchProcessor(HOTSPOTS).process(
+        records(zone("a", at=NOW.astimezone(kst)), estimate("p", at=NOW - timedelta(seconds=1))),
+        {}, NOW,
+    )  # fmt: skip
+    assert [e.event_id for e in out.events] == ["a", "p"]
+    assert out.event_times == [NOW, NOW - timedelta(seconds=1)]
+    assert all(t.tzinfo is UTC for t in out.event_times)

@@ -3,7 +3,7 @@ and the rest of its batch is stored once with exact offsets."""
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -112,10 +112,10 @@ def test_an_event_that_fails_to_fold_is_dead_lettered_and_not_stored() -> None:
     live = LiveStates(HOTSPOTS)
     real_apply = live.apply
 
-    def apply(events: list[CityEvent]) -> set[object]:
+    def apply(events: list[CityEvent], times: list[datetime]) -> set[object]:
         if any(e.event_id == "b" for e in events):
             raise OverflowError("math range error")
-        return real_apply(events)  # type: ignore[return-value]
+        return real_apply(events, times)  # type: ignore[return-value]
 
     changed = fold_isolating(apply, result)
 

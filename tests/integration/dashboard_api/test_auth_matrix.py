@@ -106,6 +106,13 @@ ROUTES: list[tuple[str, str, str, str, Any]] = [
         "viewer",
         None,
     ),
+    (
+        "GET",
+        "/api/v1/opendata/history/{code}.parquet",
+        "/api/v1/opendata/history/POI009.parquet",
+        "viewer",
+        None,
+    ),
     ("GET", "/api/v1/map-config", "/api/v1/map-config", "viewer", None),
 ]
 # anonymous = viewer; "broker": only a FIWARE broker's notification token, no staff role

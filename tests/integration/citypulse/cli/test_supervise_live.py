@@ -26,6 +26,8 @@ def test_kill_restart_count_and_stop() -> None:
     ]
     supervise.start(layout, programs, cwd=tmp_path)
     try:
+        for program in programs:  # `up` starts each program once what it needs is ready
+            supervise.start_program(layout, program.name)
 
         def info(name: str) -> dict[str, object]:
             return next(p for p in supervise.processes(layout) if p["name"] == name)
@@ -58,6 +60,7 @@ def test_programs_die_with_a_killed_supervisord() -> None:
     layout = supervise.Layout(tmp_path / "run", tmp_path / "log")
     supervise.start(layout, [supervise.Program("sleeper", ["sleep", "600"], startsecs=1)], tmp_path)
     try:
+        supervise.start_program(layout, "sleeper")
         wait_for(
             lambda: any(
                 p["name"] == "sleeper" and p["statename"] == "RUNNING"

@@ -30,3 +30,17 @@ def test_workers_come_first_and_each_has_its_own_id(workers: int, names: list[st
 def test_worker_count_is_bounded(workers: int) -> None:
     with pytest.raises(ValidationError):
         StackSettings(workers=workers)
+
+
+def test_the_simulator_drives_the_areas_and_feeds_the_settings_name() -> None:
+    settings = StackSettings(simulate_areas=7, simulate_feeds=" zone_count, environment_reading")
+    sim = next(p for p in app_processes(settings) if p.name == "simulator")
+    argv = sim.argv(settings)
+    assert argv[argv.index("--areas") + 1] == "7"
+    assert argv[argv.index("--kinds") + 1] == "zone_count,environment_reading"
+
+
+@pytest.mark.parametrize("feeds", ["telecom", "zone_count,cctv"])
+def test_an_unknown_simulated_feed_is_refused(feeds: str) -> None:
+    with pytest.raises(ValidationError, match="CITYPULSE_SIMULATE_FEEDS"):
+        StackSettings(simulate_feeds=feeds)

@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+SIMULATED_FEEDS = ("population_estimate", "zone_count", "environment_reading")
 DEV_DB_PASSWORD = "citypulse-dev"  # noqa: S105 - development default, refused in production
 
 
@@ -56,8 +57,22 @@ class StackSettings(BaseSettings):
     # Stream workers `up` starts in the one consumer group. One holds a core at about
     # 16,000-18,000 events/s; two reach 22,000-28,000 on this 2-core machine (docs/benchmarks.md).
     workers: int = Field(default=1, ge=1, le=16)
-    simulate_areas: int = 120  # hotspots the `up` simulator drives
+    # The `up` simulator drives the first `simulate_areas` hotspots of the registry and
+    # sends only these event kinds: leaving one out rehearses a feed silent from the start
+    # (population_estimate: Seoul's telecom estimates; zone_count; environment_reading).
+    simulate_areas: int = Field(default=120, ge=1)
+    simulate_feeds: str = "population_estimate,zone_count,environment_reading"
     simulate_speed: float = 1.0  # simulated seconds per wall second
+
+    @field_validator("simulate_feeds")
+    @classmethod
+    def _known_feeds(cls, value: str) -> str:
+        kinds = [k.strip() for k in value.split(",") if k.strip()]
+        unknown = sorted(set(kinds) - set(SIMULATED_FEEDS))
+        if unknown:
+            known = ", ".join(SIMULATED_FEEDS)
+            raise ValueError(f"CITYPULSE_SIMULATE_FEEDS: unknown {unknown}, known: {known}")
+        return ",".join(kinds)
 
     @model_validator(mode="after")
     def _no_dev_secret_in_production(self) -> StackSettings:

@@ -59,6 +59,11 @@ class LiveStates:
                 if self._area(e.area_code).observe(reading_from_population(e)):
                     changed.add((e.area_code, None))
             elif isinstance(e, ZoneCount):
+                # The area's own state too: its zones are a floor for its count, and with
+                # no telecom estimate yet (a feed down since the start) the area must read
+                # as stale, not be missing and so never raise a data gap.
+                if e.area_code in self.hotspots:
+                    self._area(e.area_code)
                 zkey = (e.area_code, e.zone_id)
                 zone = self._zones.get(zkey)
                 if zone is None:

@@ -57,9 +57,10 @@ class FeedOutages:
     _open: dict[str, _Feed] = field(default_factory=dict, init=False, repr=False)
 
     def observe(self, state: AreaState) -> None:
-        """Remember which source a stale key lost (a fresh state forgets it)."""
+        """Remember which source a stale key lost (a fresh state forgets it): a listed
+        input gone stale, or a needed source never heard at all (silent since the start)."""
         if state.stale:
-            stale = sorted({s.source for s in state.sources if s.stale})
+            stale = sorted({s.source for s in state.sources if s.stale} | set(state.silent_sources))
             self._source[state.key] = "+".join(stale) or "stream"
         else:
             self._source.pop(state.key, None)

@@ -175,6 +175,10 @@ def cmd_simulate(args: argparse.Namespace, config: Settings) -> int:
             "--topic", CITY_EVENTS.name(settings.topic_prefix)]  # fmt: skip
     if args.max_rate is not None:
         argv += ["--max-rate", str(args.max_rate)]
+    if args.areas is not None:
+        argv += ["--areas", str(args.areas)]
+    if args.kinds is not None:
+        argv += ["--kinds", args.kinds]
     if args.duration_min is not None:
         argv += ["--minutes", str(args.duration_min)]
     elif args.realtime:
@@ -222,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--speed", type=float, default=None, help="simulated seconds per second")
     sim.add_argument("--duration-min", type=float, default=None)
     sim.add_argument("--max-rate", type=float, default=None, help="events per wall second")
+    sim.add_argument("--areas", type=int, default=None, help="only the first N hotspots")
+    sim.add_argument("--kinds", default=None, help="event kinds to send, comma-separated")
     sim.set_defaults(func=cmd_simulate)
     return p
 

@@ -48,6 +48,11 @@ def _py(*args: str) -> list[str]:
     return [sys.executable, *args]
 
 
+def _simulate_args(s: StackSettings) -> list[str]:
+    areas, kinds = str(s.simulate_areas), s.simulate_feeds
+    return ["simulate", "--realtime", "--areas", areas, "--kinds", kinds]
+
+
 APP_PROCESSES: tuple[AppProcess, ...] = (
     AppProcess("worker", lambda s: _py("-m", "faust", "-A", "streams.app", "worker", "-l", "info")),
     AppProcess("dispatcher", lambda s: _py("-m", "citypulse.cli", "dispatcher")),
@@ -67,7 +72,7 @@ APP_PROCESSES: tuple[AppProcess, ...] = (
             str(s.api_ws_deflate).lower(),
         ),
     ),
-    AppProcess("simulator", lambda s: _py("-m", "citypulse.cli", "simulate", "--realtime")),
+    AppProcess("simulator", lambda s: _py("-m", "citypulse.cli", *_simulate_args(s))),
     AppProcess("watchdog", lambda s: _py("-m", "alerts.watchdog")),
 )
 

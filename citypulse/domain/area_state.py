@@ -79,6 +79,10 @@ class AreaState(BaseModel):
     forecast: tuple[ForecastPoint, ...] = ()
     sources: tuple[SourceContribution, ...] = ()
     stale: bool = False  # a silent feed must never look calm
+    # The sources this scope needs (telecom for an area, counters for a zone) that are
+    # stale or have not reported at all: a feed silent since the start has no entry in
+    # `sources`, and the alert about it must still name it.
+    silent_sources: tuple[SourceKind, ...] = ()
     seq: int = 0  # per key, strictly increasing
 
     @property

@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 from citypulse.domain.korea_time import KST
 from citypulse.topics import CITY_EVENTS
 from sensors.publisher import EventSink, KafkaEventPublisher, ListSink
+from sensors.registry import load_hotspots
 from sensors.simulator.api import simulate
+from sensors.simulator.records import EmissionKind
 from sensors.simulator.runner import run_paced
-from sensors.simulator.scenarios import SCENARIOS
+from sensors.simulator.scenarios import ALL_KINDS, SCENARIOS
 
 log = logging.getLogger("sensors.simulator")
 
@@ -21,6 +23,14 @@ log = logging.getLogger("sensors.simulator")
 def _start(text: str) -> datetime:
     value = datetime.fromisoformat(text)
     return value if value.tzinfo else value.replace(tzinfo=KST)
+
+
+def _kinds(text: str) -> frozenset[EmissionKind]:
+    kinds = {k.strip() for k in text.split(",") if k.strip()}
+    unknown = kinds - ALL_KINDS
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown kinds {sorted(unknown)}")
+    return frozenset(k for k in ALL_KINDS if k in kinds)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -37,10 +47,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--topic", default=CITY_EVENTS.name(os.environ.get("CITYPULSE_TOPIC_PREFIX", "citypulse"))
     )
+    parser.add_argument(
+        "--areas", type=int, default=None, help="only the first N hotspots of the registry"
+    )
+    known = ", ".join(sorted(ALL_KINDS))
+    parser.add_argument("--kinds", type=_kinds, default=None, help=f"comma-separated, of {known}")
     parser.add_argument("--dry-run", action="store_true", help="simulate without a broker")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     scenario = SCENARIOS[args.scenario]()
+    if args.areas is not None:
+        codes = frozenset(h.code for h in load_hotspots()[: args.areas])
+        scenario = scenario.only(area_codes=codes)
+    if args.kinds is not None:
+        scenario = scenario.only(kinds=args.kinds)
     duration = (
         timedelta(minutes=args.minutes) if args.minutes is not None else scenario.suggested_duration
     )

@@ -19,7 +19,12 @@ from streams.crowd.comfort import COMFORT_LABELS, ComfortCalibration, comfort_ra
 from streams.crowd.density import IMPLAUSIBLE_DENSITY_PER_M2, density_per_m2
 from streams.crowd.forecast import DailyShape, forecast_density
 from streams.crowd.fusion import FusedCount
-from streams.crowd.staleness import STALE_AFTER_CADENCES, guarded_stage, is_scope_stale
+from streams.crowd.staleness import (
+    STALE_AFTER_CADENCES,
+    guarded_stage,
+    is_scope_stale,
+    is_source_stale,
+)
 from streams.crowd.trend import DensityHistory, trend_per_min, trend_ready
 
 
@@ -82,9 +87,9 @@ def build_area_state(
     elif not fused.plausible and not implausible:
         implausible = ("no plausible input",)
     required = tuple(required_sources)
-    stale = fused.stale or (
-        bool(required) and is_scope_stale(_freshest_ages(fused), required, stale_after_cadences)
-    )
+    ages = _freshest_ages(fused)
+    stale = fused.stale or (bool(required) and is_scope_stale(ages, required, stale_after_cadences))
+    silent = tuple(s for s in required if is_source_stale(s, ages.get(s), stale_after_cadences))
     if plausible:
         stage = guarded_stage(thresholds.stage(density.per_m2), last_stage, stale)
     else:  # nothing true to judge by: hold the last stage, neither up nor down
@@ -129,5 +134,6 @@ def build_area_state(
         forecast=forecast,
         sources=fused.sources,
         stale=stale,
+        silent_sources=silent if stale else (),
         seq=seq,
     )

@@ -257,3 +257,19 @@ def test_the_trend_waits_after_a_change_of_sources_or_an_outage(
         assert unready == []
     else:
         assert unready[0] == unready_from and unready[-1] == ready_again - 1
+
+
+def test_a_required_source_never_heard_is_named_silent() -> None:
+    # Zone counters report, Seoul's telecom estimate never has (a feed down since the
+    # start): the area is stale, and says which source it lacks though none is listed.
+    tracker = AreaTracker("POI014", walkable_m2=10000.0, required_sources=("telecom",))
+    zone = fuse_zone([counter(700, NOW)], NOW)
+    assert zone is not None
+    state = tracker.update(NOW, DEFAULT, zones={"exit11": zone})
+    assert state is not None and state.stale
+    assert {c.source for c in state.sources} == {"zone_counter"}
+    assert state.silent_sources == ("telecom",)
+    # Once the estimate arrives the area is fresh and nothing is silent.
+    tracker.observe(SourceReading("telecom", "seoul", 800.0, NOW))
+    fresh = tracker.update(NOW, DEFAULT, zones={"exit11": zone})
+    assert fresh is not None and (fresh.stale, fresh.silent_sources) == (False, ())

@@ -102,3 +102,17 @@ def test_publish_ledger_due_only_what_was_not_sent_lately(
         ledger.published([key], t)
     keys: list[Key] = [("A", None), ("A", "z1"), ("B", None)]
     assert ledger.due(keys, at, every=4.5) == due
+
+
+def test_zone_counts_alone_give_the_area_a_stale_state_naming_the_silent_telecom() -> None:
+    # Seoul's estimate has not come (a feed down since the start): the counted zones are
+    # the area's floor, and the area reads as stale rather than having no state at all.
+    live = LiveStates(HOTSPOTS)
+    live.apply([ZoneCount(event_id="z", source="cctv", event_time=T0, ingest_time=T0,
+                          area_code="POI009", zone_id="Z1", counter_id="c1", count=300,
+                          walkable_m2=400.0)])  # fmt: skip
+    area = live.state("POI009", None, T0 + timedelta(seconds=5))
+    assert area is not None
+    assert (area.stale, area.silent_sources, area.people) == (True, ("telecom",), 300.0)
+    zone = live.state("POI009", "Z1", T0 + timedelta(seconds=5))
+    assert zone is not None and not zone.stale

@@ -65,6 +65,20 @@ def test_many_silent_areas_make_one_feed_alert(
     assert names(feeds([], at(121))) == expected_after_window
 
 
+def test_a_source_silent_since_the_start_is_named_though_never_listed() -> None:
+    # The areas' zone counters report; Seoul's telecom feed never has, so the states list
+    # no telecom input at all and name it in `silent_sources`.
+    feeds, _ = watch()
+    out: list[Change] = []
+    for code in CODES[:5]:
+        s = make_state(0, 0.5, area=code, stale=True)
+        zone = SourceContribution(source="zone_counter", people=5.0, weight=1.0, age_s=30)
+        feeds.observe(s.model_copy(update={"sources": (zone,), "silent_sources": ("telecom",)}))
+        out += feeds([gap(code)], at(0))
+    assert names(out) == ["Fire feed.telecom:data_gap"]
+    assert out[0].subject.name_ko.startswith("통신사 인구 피드")
+
+
 def test_the_feed_alert_resolves_when_its_last_area_is_back() -> None:
     feeds, released = watch()
     for code in CODES[:6]:

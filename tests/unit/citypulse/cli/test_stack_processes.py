@@ -54,3 +54,17 @@ def test_infrastructure_starts_first_stops_last_and_gracefully() -> None:
     # Time for a checkpoint / a controlled shutdown before SIGKILL; more than an app gets.
     assert min(pg.stopwaitsecs, kafka.stopwaitsecs) > max(p.stopwaitsecs for p in apps)
     assert all(p.startretries > 0 for p in infra)
+
+
+def test_the_simulator_drives_the_areas_and_feeds_the_settings_name() -> None:
+    settings = StackSettings(simulate_areas=7, simulate_feeds=" zone_count, environment_reading")
+    sim = next(p for p in app_processes(settings) if p.name == "simulator")
+    argv = sim.argv(settings)
+    assert argv[argv.index("--areas") + 1] == "7"
+    assert argv[argv.index("--kinds") + 1] == "zone_count,environment_reading"
+
+
+@pytest.mark.parametrize("feeds", ["telecom", "zone_count,cctv"])
+def test_an_unknown_simulated_feed_is_refused(feeds: str) -> None:
+    with pytest.raises(ValidationError, match="CITYPULSE_SIMULATE_FEEDS"):
+        StackSettings(simulate_feeds=feeds)

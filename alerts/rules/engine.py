@@ -363,10 +363,16 @@ def _reason(rule: RuleKind, rules: RuleSet, previous: Stage, level: Stage, r: Re
     if rule is RuleKind.FORECAST:
         if level == Stage.NORMAL:
             return f"{rules.forecast.target_stage.label_en} no longer forecast"
-        return (
-            f"{rules.forecast.target_stage.label_en} forecast in {r.forecast_horizon_min} min "
-            f"({r.forecast_density_per_m2:.1f}/m²)"
-        )
+        target = rules.forecast.target_stage
+        bound = rules.stage.thresholds.lower_bound(target)
+        peak = r.forecast_density_per_m2
+        if (peak is None or peak < bound) and r.trend_per_min and r.trend_per_min > 0:
+            minutes = max(0.0, (bound - r.density_per_m2) / r.trend_per_min)
+            return (
+                f"{target.label_en} in about {minutes:.0f} min at the current rise "
+                f"({r.trend_per_min:+.2f}/m²/min from {d})"
+            )
+        return f"{target.label_en} forecast in {r.forecast_horizon_min} min ({peak or 0.0:.1f}/m²)"
     if rule is RuleKind.DATA_QUALITY:
         return "inputs plausible again"  # raising carries the worker's reasons instead
     return "feed stale" if level > Stage.NORMAL else "feed back"

@@ -76,6 +76,9 @@ class AreaState(BaseModel):
     # False until enough points over a long enough span since a start, an outage or a
     # change of sources: then no trend, no forecast, and no rule may use either.
     trend_ready: bool = True
+    # How steadily it moves (Kendall's tau over the trend's window, -1..1): near 1 on a
+    # steady climb, near 0 on noise. None while the trend is not ready.
+    trend_agreement: float | None = None
     forecast: tuple[ForecastPoint, ...] = ()
     sources: tuple[SourceContribution, ...] = ()
     stale: bool = False  # a silent feed must never look calm

@@ -20,7 +20,7 @@ from streams.crowd.density import IMPLAUSIBLE_DENSITY_PER_M2, density_per_m2
 from streams.crowd.forecast import DailyShape, forecast_density
 from streams.crowd.fusion import FusedCount
 from streams.crowd.staleness import STALE_AFTER_CADENCES, guarded_stage, is_scope_stale
-from streams.crowd.trend import DensityHistory, trend_per_min, trend_ready
+from streams.crowd.trend import DensityHistory, trend_agreement, trend_per_min, trend_ready
 
 
 def _freshest_ages(fused: FusedCount) -> dict[SourceKind, float | None]:
@@ -92,6 +92,7 @@ def build_area_state(
     points = history if isinstance(history, DensityHistory) else list(history)
     ready = plausible and not stale and trend_ready(points, now)
     slope = trend_per_min(points, now) if ready else None
+    agreement = trend_agreement(points, now) if ready else None
     skill = forecast_skill or {}
     forecast: tuple[ForecastPoint, ...] = ()
     # A forecast from a silent feed, an unready trend or an impossible density would
@@ -126,6 +127,7 @@ def build_area_state(
         else _comfort(scope, area_code, fused, comfort, now),
         trend_per_min=slope,
         trend_ready=ready,
+        trend_agreement=agreement,
         forecast=forecast,
         sources=fused.sources,
         stale=stale,

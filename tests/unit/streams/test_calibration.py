@@ -150,3 +150,28 @@ def test_an_uncalibrated_area_keeps_seouls_label_and_says_so() -> None:
     assert state is not None
     assert (state.comfort_level, state.comfort_source) == ("보통", UNCALIBRATED)
     assert state.normal_people is None
+
+
+@pytest.mark.parametrize(
+    ("hour", "expected"),
+    [
+        (8, 100.0),  # seen: its own mean
+        (10, 300.0),  # a third of the way from 08:00 (100) to 14:00 (700)
+        (13, 600.0),
+        (17, 600.0),  # 14:00 (700) to 08:00 next day (100), 3 of 18 hours on
+        (2, 300.0),  # the same line past midnight: 12 of 18 hours on
+    ],
+)
+def test_an_unseen_hour_lies_between_the_seen_ones(hour: int, expected: float) -> None:
+    """A morning hour no weekday saw used to borrow 08:00's count unchanged, and the
+    crowd of 11:00 then looked like three times its normal (bench/alert_quality.py)."""
+    rows = [
+        LabelledCount("POI009", START + timedelta(days=d, hours=h), people, "여유")
+        for d in range(3)
+        for h, people in ((8, 100.0), (14, 700.0))
+    ]
+    cal = fit_calibration(rows, START + timedelta(days=3), CalibrationPolicy(min_rows=1))
+    normal = cal.normal("POI009", START + timedelta(days=3, hours=hour))
+    assert normal is not None
+    assert normal.mean == pytest.approx(expected)
+    assert normal.samples == (3 if hour in (8, 14) else 0)

@@ -49,6 +49,9 @@ class Normal:
     mean: float
     sd: float
     samples: int
+    # The most the area held within an hour of this one on this kind of day: a stadium
+    # full on game nights is not unusual there (bench/alert_quality.py). 0: unknown.
+    high: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,11 @@ def _normals(
     for key, values in groups.items():
         mean = sum(values) / len(values)
         var = sum((v - mean) ** 2 for v in values) / (len(values) - 1) if len(values) > 1 else 0.0
-        out[key] = Normal(mean, math.sqrt(var), len(values))
+        area, kind, hour = key
+        around = (groups.get((area, kind, (hour + d) % 24), []) for d in (-1, 0, 1))
+        out[key] = Normal(
+            mean, math.sqrt(var), len(values), max(max(v, default=0.0) for v in around)
+        )
     for area in {r.area for r in rows}:
         for kind in DAY_TYPES:
             known = {h: out[(area, kind, h)] for h in range(24) if (area, kind, h) in out}
@@ -141,7 +148,7 @@ def _between(known: Mapping[int, Normal], hour: int) -> Normal:
     gap = ((after - before) % 24) or 24
     w = ((hour - before) % 24) / gap
     a, b = known[before], known[after]
-    return Normal(a.mean + (b.mean - a.mean) * w, a.sd + (b.sd - a.sd) * w, 0)
+    return Normal(a.mean + (b.mean - a.mean) * w, a.sd + (b.sd - a.sd) * w, 0, max(a.high, b.high))
 
 
 def calibrated_areas(rows: Iterable[LabelledCount], policy: CalibrationPolicy) -> frozenset[str]:
@@ -228,7 +235,9 @@ def model_to_json(cal: Calibration) -> dict[str, Any]:
         "holidays": sorted(d.isoformat() for d in cal.comfort.holidays),
         "slots": [[a, k, h, *c.lower_bounds] for (a, k, h), c in cal.comfort.slots.items()],
         "fallback": {a: list(c.lower_bounds) for a, c in cal.comfort.area_fallback.items()},
-        "normals": [[a, k, h, n.mean, n.sd, n.samples] for (a, k, h), n in cal.normals.items()],
+        "normals": [
+            [a, k, h, n.mean, n.sd, n.samples, n.high] for (a, k, h), n in cal.normals.items()
+        ],
         "calibrated": sorted(cal.calibrated),
     }
 
@@ -247,7 +256,11 @@ def model_from_json(
     holidays = frozenset(date.fromisoformat(d) for d in doc["holidays"])
     slots = {(a, k, int(h)): ComfortCutoffs((x, y, z)) for a, k, h, x, y, z in doc["slots"]}
     fallback = {a: ComfortCutoffs((b[0], b[1], b[2])) for a, b in doc["fallback"].items()}
-    normals = {(a, k, int(h)): Normal(m, s, int(n)) for a, k, h, m, s, n in doc["normals"]}
+    # Fits stored before `high` existed have six fields: their high is unknown (0).
+    normals = {
+        (a, k, int(h)): Normal(m, s, int(n), float(rest[0]) if rest else 0.0)
+        for a, k, h, m, s, n, *rest in doc["normals"]
+    }
     return Calibration(
         fitted_at=fitted_at,
         span_from=span[0],
@@ -274,5 +287,6 @@ def with_calibration(state: AreaState, cal: Calibration | None, now: datetime) -
             "normal_people": usual,
             "normal_sd": normal.sd if usual is not None and normal is not None else None,
             "normal_ratio": state.people / usual if usual is not None else None,
+            "normal_high": normal.high if usual is not None and normal and normal.high else None,
         }
     )

@@ -145,6 +145,13 @@ def baseline(results: dict[date, RunResult], areas: int) -> dict[str, Any]:
         "caution_alerts": caution,
         "caution_per_area_day": round(caution / area_days, 4) if area_days else None,
         "alert_or_above": higher,
+        # Which: each is a day to look at (a game night at a stadium, a park's weekend).
+        "alert_or_above_at": sorted(
+            f"{a.at.astimezone(KST):%m-%d %H:%M} {a.key} {a.severity.wire_name}"
+            for r in results.values()
+            for a in r.crowd
+            if a.severity >= Stage.ALERT
+        ),
         "by_rule": dict(rules),
         "technical_alerts": sum(len(r.technical) for r in results.values()),
     }

@@ -122,7 +122,10 @@ def interpolate(
             w = (t - t0) / (t1 - t0)
             ut = usual(t) if usual else 0.0
             if usual and u0 > 0 and u1 > 0 and ut > 0:
-                out.append((t, ut * (p0 / u0 + (p1 / u1 - p0 / u0) * w)))
+                # Within the two samples: a shape that dips near one of them must not
+                # turn its ratio into a peak nobody recorded.
+                along = ut * (p0 / u0 + (p1 / u1 - p0 / u0) * w)
+                out.append((t, min(max(p0, p1), max(min(p0, p1), along))))
             else:
                 out.append((t, p0 + (p1 - p0) * w))
             t += step

@@ -49,8 +49,8 @@ class Normal:
     mean: float
     sd: float
     samples: int
-    # The most the area held within an hour of this one on this kind of day: a stadium
-    # full on game nights is not unusual there (bench/alert_quality.py). 0: unknown.
+    # The most the area held within an hour of this one on any day: a stadium full on
+    # game nights is not unusual there (bench/alert_quality.py). 0: unknown.
     high: float = 0.0
 
 
@@ -119,15 +119,18 @@ def _normals(
     groups: dict[tuple[str, DayType, int], list[float]] = defaultdict(list)
     for r in rows:
         groups[(r.area, day_type(r.at, holidays), r.at.astimezone(KST).hour)].append(r.people)
+    # The most each area held in each hour on any day: a stadium's game nights fall on
+    # every day of the week, and a day type alone has seen too few of them.
+    most: dict[tuple[str, int], float] = defaultdict(float)
+    for (area, _kind, hour), values in groups.items():
+        most[(area, hour)] = max(most[(area, hour)], *values)
     out: dict[tuple[str, DayType, int], Normal] = {}
     for key, values in groups.items():
         mean = sum(values) / len(values)
         var = sum((v - mean) ** 2 for v in values) / (len(values) - 1) if len(values) > 1 else 0.0
-        area, kind, hour = key
-        around = (groups.get((area, kind, (hour + d) % 24), []) for d in (-1, 0, 1))
-        out[key] = Normal(
-            mean, math.sqrt(var), len(values), max(max(v, default=0.0) for v in around)
-        )
+        area, _, hour = key
+        high = max(most.get((area, (hour + d) % 24), 0.0) for d in (-1, 0, 1))
+        out[key] = Normal(mean, math.sqrt(var), len(values), high)
     for area in {r.area for r in rows}:
         for kind in DAY_TYPES:
             known = {h: out[(area, kind, h)] for h in range(24) if (area, kind, h) in out}

@@ -33,7 +33,7 @@ class AboveNormalRule:
     # Below this usual count a ratio is noise (40 people at 3 a.m. is not 2x of anything).
     min_normal_people: float = 500.0
     clear_fraction: float = 0.8  # a level clears below this share of its ratio
-    # Also above the most the area has held around this hour on this kind of day
+    # Also above the most the area has held around this hour on any day
     # (`normal_high`): Gocheok Dome full on a game night is its own kind of normal; an
     # event day's own profile is for the nights it is not.
     above_seen: bool = True

@@ -72,7 +72,7 @@ class AreaState(BaseModel):
     normal_people: float | None = None  # the area's usual count at this hour and day type
     normal_sd: float | None = None  # its spread over the days fitted on
     normal_ratio: float | None = None  # people / normal_people
-    # The most it has held within an hour of this one on this kind of day (a stadium on
+    # The most it has held within an hour of this one on any day (a stadium on
     # game nights): a count it has held before is not unusual.
     normal_high: float | None = None
     trend_per_min: float | None = None  # persons/m² per minute

@@ -59,22 +59,21 @@ def test_quiet_zone_cases_raise_no_crowd_alert(
 
 
 def test_interpolation_follows_the_usual_shape_between_samples() -> None:
-    t0, t1 = START, START + timedelta(hours=2)
-    usual = {t0: 1000.0, t0 + timedelta(hours=1): 4000.0, t1: 2000.0}
+    t0, mid, t1 = START, START + timedelta(hours=1), START + timedelta(hours=2)
 
-    def shape(t: datetime) -> float:
-        return (
-            1000.0
-            + 3000.0 * min(1.0, (t - t0) / timedelta(hours=1))
-            - (2000.0 * max(0.0, (t - t0) / timedelta(hours=1) - 1.0))
-        )
+    def usual(t: datetime) -> float:  # 1,000 -> 1,800 -> 2,000 people
+        h = (t - t0) / timedelta(hours=1)
+        return 1000.0 + 800.0 * h if h <= 1 else 1800.0 + 200.0 * (h - 1)
 
-    series = dict(interpolate([(t0, 2000.0), (t1, 4000.0)], STEP, timedelta(hours=3), shape))
+    pts = [(t0, 2000.0), (t1, 4000.0)]
+    series = dict(interpolate(pts, STEP, timedelta(hours=3), usual))
     assert len(series) == 25
-    # Ratio 2 at both ends: twice the usual shape all the way, not a straight line.
-    assert series[t0 + timedelta(hours=1)] == pytest.approx(2 * usual[t0 + timedelta(hours=1)])
-    straight = dict(interpolate([(t0, 2000.0), (t1, 4000.0)], STEP, timedelta(hours=3)))
-    assert straight[t0 + timedelta(hours=1)] == pytest.approx(3000.0)
+    # Twice the usual count at both ends: twice the usual shape between, not a line.
+    assert series[mid] == pytest.approx(3600.0)
+    assert dict(interpolate(pts, STEP, timedelta(hours=3)))[mid] == pytest.approx(3000.0)
+    # Never beyond the recorded samples, whatever the shape does between them.
+    peaky = dict(interpolate(pts, STEP, timedelta(hours=3), lambda t: 9e9 if t == mid else 1e3))
+    assert max(peaky.values()) == 4000.0
     assert len(interpolate([(t0, 1.0), (t1, 1.0)], STEP, timedelta(hours=1))) == 2  # a gap
 
 

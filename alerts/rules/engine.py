@@ -28,7 +28,7 @@ from alerts.rules.decisions import (
     Resolve,
 )
 from alerts.rules.levels import LevelTracker
-from alerts.rules.rule_conditions import conditions_for, forecast_peak
+from alerts.rules.rule_conditions import conditions_for, warning_point
 from alerts.rules.silences import Silence, matching_silence
 from citypulse.domain.area_state import AreaState
 from citypulse.domain.stages import Stage
@@ -97,7 +97,7 @@ class AlertEngine:
             (state.as_of - ks.last_as_of).total_seconds() > self.policy.max_sample_gap_s
         )
         ks.last_as_of, ks.last_seq = state.as_of, state.seq
-        peak = forecast_peak(state, rules.forecast.within_min)
+        peak = warning_point(state, rules)
         reading = Reading(
             as_of=state.as_of,
             density_per_m2=state.density_per_m2,
@@ -363,16 +363,10 @@ def _reason(rule: RuleKind, rules: RuleSet, previous: Stage, level: Stage, r: Re
     if rule is RuleKind.FORECAST:
         if level == Stage.NORMAL:
             return f"{rules.forecast.target_stage.label_en} no longer forecast"
-        target = rules.forecast.target_stage
-        bound = rules.stage.thresholds.lower_bound(target)
-        peak = r.forecast_density_per_m2
-        if (peak is None or peak < bound) and r.trend_per_min and r.trend_per_min > 0:
-            minutes = max(0.0, (bound - r.density_per_m2) / r.trend_per_min)
-            return (
-                f"{target.label_en} in about {minutes:.0f} min at the current rise "
-                f"({r.trend_per_min:+.2f}/m²/min from {d})"
-            )
-        return f"{target.label_en} forecast in {r.forecast_horizon_min} min ({peak or 0.0:.1f}/m²)"
+        return (
+            f"{rules.forecast.target_stage.label_en} forecast in {r.forecast_horizon_min} min "
+            f"({r.forecast_density_per_m2 or 0.0:.1f}/m²)"
+        )
     if rule is RuleKind.DATA_QUALITY:
         return "inputs plausible again"  # raising carries the worker's reasons instead
     return "feed stale" if level > Stage.NORMAL else "feed back"

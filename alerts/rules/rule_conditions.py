@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from alerts.rules.above_normal import above_normal_conditions
@@ -74,6 +75,23 @@ def minutes_to_cross(state: AreaState, bound: float) -> float | None:
     if state.density_per_m2 >= bound or trend is None or not state.trend_ready or trend <= 0:
         return None
     return (bound - state.density_per_m2) / trend
+
+
+def warning_point(state: AreaState, rules: RuleSet) -> tuple[int, float] | None:
+    """(minutes, density) a forecast warning reports: the published forecast's peak,
+    unless only the steady rise's straight line reaches the target in time; then when
+    the line reaches it, and the target's bound (the text must not name a density below
+    the 심각 it warns of)."""
+    f = rules.forecast
+    peak = forecast_peak(state, f.within_min)
+    bound = rules.stage.thresholds.lower_bound(f.target_stage)
+    if peak is not None and peak[1] >= bound:
+        return peak
+    steady = state.trend_agreement is not None and state.trend_agreement >= f.line_min_agreement
+    crossing = minutes_to_cross(state, bound) if f.straight_line and steady else None
+    if state.trend_ready and crossing is not None and crossing <= f.within_min:
+        return max(1, math.ceil(crossing)), bound
+    return peak
 
 
 def _forecast(rules: RuleSet, state: AreaState, levels: Sequence[Stage]) -> LevelConditions:

@@ -338,4 +338,6 @@ def test_the_straight_line_warning_says_when_and_clears_when_the_rise_stops() ->
                 log.append((t, type(d).__name__))
                 fire = d if isinstance(d, Fire) else fire
     assert log == [(60, "Fire"), (420, "Resolve")]  # the clear hold is 300 s
-    assert fire is not None and fire.reason.startswith("serious in about 20 min")
+    # The text names when the line reaches 심각 and its bound, not the damped forecast.
+    assert fire is not None and fire.reason == "serious forecast in 20 min (5.0/m²)"
+    assert (fire.reading.forecast_horizon_min, fire.reading.forecast_density_per_m2) == (20, 5.0)

@@ -25,7 +25,6 @@ from typing import Any
 
 import psycopg
 
-from alerts.batching import NotificationBatcher
 from alerts.lifecycle import (
     AlertRecord,
     AlertStatus,
@@ -37,14 +36,13 @@ from alerts.lifecycle import (
     tick,
     unmute,
 )
-from alerts.pipeline import AlertPath
+from alerts.pipeline import build_alert_path
 from alerts.pipeline.deliver import Budget, budget_key
 from alerts.pipeline.feeds import is_feed
 from alerts.pipeline.outbox import queue_sms
 from alerts.recipients import RecipientDirectory
 from alerts.rules import (
     AlertDecision,
-    AlertEngine,
     AreaInfo,
     Deescalate,
     Escalate,
@@ -76,18 +74,12 @@ class AlertService:
         self.conninfo = conninfo
         self.areas = areas
         self.settings = settings or AlertSettings()
-        self.engine = AlertEngine(self.settings.policy(), areas)
+        # The same construction bench/alert_quality.py measures.
+        self.path = build_alert_path(self.settings, areas)
+        self.engine = self.path.engine
         self.escalation = self.settings.escalation()
-        self.limiter = self.settings.rate_limiter()
-        self.batcher = NotificationBatcher(
-            self.settings.group_window_s, self.settings.group_max_batch
-        )
-        self.path = AlertPath(
-            self.engine, self.batcher, self.limiter,
-            startup_grace_s=self.settings.startup_grace_s,
-            feed_min_areas=self.settings.feed_outage_min_areas,
-            feed_window_s=self.settings.feed_outage_window_s,
-        )  # fmt: skip
+        self.limiter = self.path.rate_limit.limiter
+        self.batcher = self.path.group.batcher
         self.directory = RecipientDirectory(())
         self._released: dict[int, datetime] = {}  # manual resolutions already released
         self._conn: psycopg.AsyncConnection[Any] | None = None

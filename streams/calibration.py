@@ -49,6 +49,9 @@ class Normal:
     mean: float
     sd: float
     samples: int
+    # The most the area held within an hour of this one on any day: a stadium full on
+    # game nights is not unusual there (bench/alert_quality.py). 0: unknown.
+    high: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -116,11 +119,18 @@ def _normals(
     groups: dict[tuple[str, DayType, int], list[float]] = defaultdict(list)
     for r in rows:
         groups[(r.area, day_type(r.at, holidays), r.at.astimezone(KST).hour)].append(r.people)
+    # The most each area held in each hour on any day: a stadium's game nights fall on
+    # every day of the week, and a day type alone has seen too few of them.
+    most: dict[tuple[str, int], float] = defaultdict(float)
+    for (area, _kind, hour), values in groups.items():
+        most[(area, hour)] = max(most[(area, hour)], *values)
     out: dict[tuple[str, DayType, int], Normal] = {}
     for key, values in groups.items():
         mean = sum(values) / len(values)
         var = sum((v - mean) ** 2 for v in values) / (len(values) - 1) if len(values) > 1 else 0.0
-        out[key] = Normal(mean, math.sqrt(var), len(values))
+        area, _, hour = key
+        high = max(most.get((area, (hour + d) % 24), 0.0) for d in (-1, 0, 1))
+        out[key] = Normal(mean, math.sqrt(var), len(values), high)
     for area in {r.area for r in rows}:
         for kind in DAY_TYPES:
             known = {h: out[(area, kind, h)] for h in range(24) if (area, kind, h) in out}
@@ -128,10 +138,20 @@ def _normals(
                 continue
             for h in range(24):
                 if h not in known:
-                    nearest = min(known, key=lambda k: (min(abs(k - h), 24 - abs(k - h)), k))
-                    n = known[nearest]
-                    out[(area, kind, h)] = Normal(n.mean, n.sd, 0)
+                    out[(area, kind, h)] = _between(known, h)
     return out
+
+
+def _between(known: Mapping[int, Normal], hour: int) -> Normal:
+    """An unseen hour's normal on the straight line between the nearest seen hours before
+    and after it (around midnight). The nearest hour alone was a step: a morning hour
+    borrowing 08:00's count looked like a surge by 11:00 (bench/alert_quality.py)."""
+    before = min(known, key=lambda k: (hour - k) % 24)  # nearest seen hour before
+    after = min(known, key=lambda k: (k - hour) % 24)  # nearest seen hour after
+    gap = ((after - before) % 24) or 24
+    w = ((hour - before) % 24) / gap
+    a, b = known[before], known[after]
+    return Normal(a.mean + (b.mean - a.mean) * w, a.sd + (b.sd - a.sd) * w, 0, max(a.high, b.high))
 
 
 def calibrated_areas(rows: Iterable[LabelledCount], policy: CalibrationPolicy) -> frozenset[str]:
@@ -218,7 +238,9 @@ def model_to_json(cal: Calibration) -> dict[str, Any]:
         "holidays": sorted(d.isoformat() for d in cal.comfort.holidays),
         "slots": [[a, k, h, *c.lower_bounds] for (a, k, h), c in cal.comfort.slots.items()],
         "fallback": {a: list(c.lower_bounds) for a, c in cal.comfort.area_fallback.items()},
-        "normals": [[a, k, h, n.mean, n.sd, n.samples] for (a, k, h), n in cal.normals.items()],
+        "normals": [
+            [a, k, h, n.mean, n.sd, n.samples, n.high] for (a, k, h), n in cal.normals.items()
+        ],
         "calibrated": sorted(cal.calibrated),
     }
 
@@ -237,7 +259,11 @@ def model_from_json(
     holidays = frozenset(date.fromisoformat(d) for d in doc["holidays"])
     slots = {(a, k, int(h)): ComfortCutoffs((x, y, z)) for a, k, h, x, y, z in doc["slots"]}
     fallback = {a: ComfortCutoffs((b[0], b[1], b[2])) for a, b in doc["fallback"].items()}
-    normals = {(a, k, int(h)): Normal(m, s, int(n)) for a, k, h, m, s, n in doc["normals"]}
+    # Fits stored before `high` existed have six fields: their high is unknown (0).
+    normals = {
+        (a, k, int(h)): Normal(m, s, int(n), float(rest[0]) if rest else 0.0)
+        for a, k, h, m, s, n, *rest in doc["normals"]
+    }
     return Calibration(
         fitted_at=fitted_at,
         span_from=span[0],
@@ -264,5 +290,6 @@ def with_calibration(state: AreaState, cal: Calibration | None, now: datetime) -
             "normal_people": usual,
             "normal_sd": normal.sd if usual is not None and normal is not None else None,
             "normal_ratio": state.people / usual if usual is not None else None,
+            "normal_high": normal.high if usual is not None and normal and normal.high else None,
         }
     )

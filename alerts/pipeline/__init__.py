@@ -19,7 +19,7 @@ Stages 2-4 share one shape, `(changes, now) -> changes` (`decision_stages`); 8-9
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from alerts.batching import NotificationBatcher
@@ -35,10 +35,12 @@ from alerts.pipeline.decide import (
 from alerts.pipeline.deliver import Addressed, Group, RateLimit, fan_out, render
 from alerts.pipeline.feeds import FeedOutages
 from alerts.recipients import MessageRateLimiter, RecipientDirectory
-from alerts.rules import AlertEngine, OpenAlert
+from alerts.rules import AlertEngine, AreaInfo, OpenAlert
+from alerts.settings import AlertSettings
 from citypulse.domain.area_state import AreaState
+from citypulse.domain.thresholds import ThresholdBook
 
-__all__ = ["Addressed", "AlertPath", "Change"]
+__all__ = ["Addressed", "AlertPath", "Change", "build_alert_path"]
 
 STAGE_NAMES = (
     "evaluate", "startup grace", "feed outage", "silence/inhibit", "record", "group",
@@ -99,3 +101,19 @@ class AlertPath:
         for stage in self.delivery_stages:
             addressed = stage(addressed, now)
         return addressed
+
+
+def build_alert_path(
+    settings: AlertSettings, areas: Mapping[str, AreaInfo], book: ThresholdBook | None = None
+) -> AlertPath:
+    """The path a deployment runs: AlertService builds its own with this, and so does
+    bench/alert_quality.py, so the bench measures the rules and settings the worker uses."""
+    engine = AlertEngine(settings.policy(book), areas)
+    return AlertPath(
+        engine,
+        NotificationBatcher(settings.group_window_s, settings.group_max_batch),
+        settings.rate_limiter(),
+        startup_grace_s=settings.startup_grace_s,
+        feed_min_areas=settings.feed_outage_min_areas,
+        feed_window_s=settings.feed_outage_window_s,
+    )

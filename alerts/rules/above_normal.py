@@ -33,6 +33,10 @@ class AboveNormalRule:
     # Below this usual count a ratio is noise (40 people at 3 a.m. is not 2x of anything).
     min_normal_people: float = 500.0
     clear_fraction: float = 0.8  # a level clears below this share of its ratio
+    # Also above the most the area has held around this hour on any day
+    # (`normal_high`): Gocheok Dome full on a game night is its own kind of normal; an
+    # event day's own profile is for the nights it is not.
+    above_seen: bool = True
     hold_s: float = 600.0  # held for two 5-minute Seoul updates before it fires
     clear_hold_s: float = 900.0
     enabled: bool = True
@@ -66,6 +70,9 @@ def above_normal_conditions(
         return LevelConditions({lvl: False for lvl in levels}, {lvl: True for lvl in levels})
     sd = state.normal_sd
     unusual = sd is None or sd <= 0 or (state.people - normal) / sd >= rule.min_z
+    high = state.normal_high
+    if rule.above_seen and high is not None and high > 0:
+        unusual = unusual and state.people > high
     return LevelConditions(
         raise_={lvl: unusual and ratio >= rule.ratio_for(lvl) for lvl in levels},
         clear={lvl: ratio < rule.ratio_for(lvl) * rule.clear_fraction for lvl in levels},

@@ -73,6 +73,13 @@ class ForecastRule:
     clear_hold_s: float = 300.0
     severity: Stage = Stage.ALERT  # an early warning, below the 심각 it predicts
     enabled: bool = True
+    # Also warn when the current trend, held on a straight line, reaches the target
+    # within `within_min`; it clears once that line is this much further out.
+    straight_line: bool = True
+    clear_after_extra_min: float = 15.0
+    # Only a steady climb is projected: noise after an outage can give a slope, not
+    # agreement (AreaState.trend_agreement; None, from an older worker: no projection).
+    line_min_agreement: float = 0.6
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from alerts.rules.decisions import (
     Resolve,
 )
 from alerts.rules.levels import LevelTracker
-from alerts.rules.rule_conditions import conditions_for, forecast_peak
+from alerts.rules.rule_conditions import conditions_for, warning_point
 from alerts.rules.silences import Silence, matching_silence
 from citypulse.domain.area_state import AreaState
 from citypulse.domain.stages import Stage
@@ -97,7 +97,7 @@ class AlertEngine:
             (state.as_of - ks.last_as_of).total_seconds() > self.policy.max_sample_gap_s
         )
         ks.last_as_of, ks.last_seq = state.as_of, state.seq
-        peak = forecast_peak(state, rules.forecast.within_min)
+        peak = warning_point(state, rules)
         reading = Reading(
             as_of=state.as_of,
             density_per_m2=state.density_per_m2,
@@ -365,7 +365,7 @@ def _reason(rule: RuleKind, rules: RuleSet, previous: Stage, level: Stage, r: Re
             return f"{rules.forecast.target_stage.label_en} no longer forecast"
         return (
             f"{rules.forecast.target_stage.label_en} forecast in {r.forecast_horizon_min} min "
-            f"({r.forecast_density_per_m2:.1f}/m²)"
+            f"({r.forecast_density_per_m2 or 0.0:.1f}/m²)"
         )
     if rule is RuleKind.DATA_QUALITY:
         return "inputs plausible again"  # raising carries the worker's reasons instead

@@ -72,10 +72,16 @@ class AreaState(BaseModel):
     normal_people: float | None = None  # the area's usual count at this hour and day type
     normal_sd: float | None = None  # its spread over the days fitted on
     normal_ratio: float | None = None  # people / normal_people
+    # The most it has held within an hour of this one on any day (a stadium on
+    # game nights): a count it has held before is not unusual.
+    normal_high: float | None = None
     trend_per_min: float | None = None  # persons/m² per minute
     # False until enough points over a long enough span since a start, an outage or a
     # change of sources: then no trend, no forecast, and no rule may use either.
     trend_ready: bool = True
+    # How steadily it moves (Kendall's tau over the trend's window, -1..1): near 1 on a
+    # steady climb, near 0 on noise. None while the trend is not ready.
+    trend_agreement: float | None = None
     forecast: tuple[ForecastPoint, ...] = ()
     sources: tuple[SourceContribution, ...] = ()
     stale: bool = False  # a silent feed must never look calm

@@ -25,7 +25,7 @@ from streams.crowd.staleness import (
     is_scope_stale,
     is_source_stale,
 )
-from streams.crowd.trend import DensityHistory, trend_per_min, trend_ready
+from streams.crowd.trend import DensityHistory, trend_agreement, trend_per_min, trend_ready
 
 
 def _freshest_ages(fused: FusedCount) -> dict[SourceKind, float | None]:
@@ -97,6 +97,7 @@ def build_area_state(
     points = history if isinstance(history, DensityHistory) else list(history)
     ready = plausible and not stale and trend_ready(points, now)
     slope = trend_per_min(points, now) if ready else None
+    agreement = trend_agreement(points, now) if ready else None
     skill = forecast_skill or {}
     forecast: tuple[ForecastPoint, ...] = ()
     # A forecast from a silent feed, an unready trend or an impossible density would
@@ -131,6 +132,7 @@ def build_area_state(
         else _comfort(scope, area_code, fused, comfort, now),
         trend_per_min=slope,
         trend_ready=ready,
+        trend_agreement=agreement,
         forecast=forecast,
         sources=fused.sources,
         stale=stale,

@@ -173,3 +173,20 @@ def trend_per_min(
     if method == "theil_sen":
         return theil_sen_slope(x, y)
     return weighted_ls_slope(x, y, half_life_min)
+
+
+def trend_agreement(
+    points: Iterable[tuple[datetime, float]], now: datetime, window: timedelta = TREND_WINDOW
+) -> float | None:
+    """Kendall's tau of density against time over the window: the share of point pairs
+    where the later is higher, less the share where it is lower. Near 1 on a steady
+    climb, near 0 on noise around a level (counters back from an outage at another
+    level give a slope, not agreement). None with fewer than two distinct times."""
+    x, y = _minutes_before(points, now, window)
+    if len(x) < 2:
+        return None
+    i, j = _pairs(len(x))
+    keep = x[j] > x[i]
+    if not keep.any():
+        return None
+    return float(np.mean(np.sign(y[j] - y[i])[keep]))

@@ -26,6 +26,7 @@ def make_state(
     seq: int | None = None,
     walkable_m2: float = 10_000.0,
     trend_ready: bool = True,
+    trend_agreement: float | None = None,
     density_plausible: bool = True,
     implausible: tuple[str, ...] = (),
 ) -> AreaState:
@@ -46,6 +47,7 @@ def make_state(
         stale=stale,
         seq=int(t_s) if seq is None else seq,
         trend_ready=trend_ready,
+        trend_agreement=trend_agreement,
         density_plausible=density_plausible,
         implausible=implausible,
     )

@@ -64,6 +64,25 @@ def test_conditions_by_ratio_and_spread(
 
 
 @pytest.mark.parametrize(
+    ("high", "above_seen", "raised"),
+    [
+        (None, True, set(LEVELS)),  # unknown (an older fit): the ratio and z decide
+        (0.0, True, set(LEVELS)),
+        (45_000.0, True, set(LEVELS)),  # 50,000 is more than it has ever held here
+        (60_000.0, True, set()),  # a stadium on a game night has held more: not unusual
+        (60_000.0, False, set(LEVELS)),  # the area's setting turns the check off
+    ],
+)
+def test_a_count_the_area_has_held_before_is_not_unusual(
+    high: float | None, above_seen: bool, raised: set[Stage]
+) -> None:
+    state = _state(0, 5.0).model_copy(update={"normal_high": high})
+    cond = above_normal_conditions(AboveNormalRule(above_seen=above_seen), state, LEVELS)
+    assert {lvl for lvl, v in cond.raise_.items() if v} == raised
+    assert not any(cond.clear.values())  # clearing still follows the ratio alone
+
+
+@pytest.mark.parametrize(
     ("state", "raised", "cleared"),
     [
         (_state(0, None), False, False),  # uncalibrated: neither

@@ -291,3 +291,53 @@ def test_decision_types_are_distinct() -> None:
     assert isinstance(esc, Escalate) and (esc.previous, esc.severity) == (C, A)
     assert isinstance(de, Deescalate) and (de.previous, de.severity) == (A, C)
     assert not any(isinstance(c, Resolve) for c in changes)
+
+
+@pytest.mark.parametrize(
+    ("density", "trend", "agreement", "expected"),
+    [
+        # +0.05/m²/min from 3.6: 심각 (5/m²) in 28 min, within the 30-minute horizon.
+        (3.6, 0.05, 0.9, [(60, "Fire", "forecast", A)]),
+        # 32 min away: not yet.
+        (3.4, 0.05, 0.9, []),
+        # The same slope from noise (no agreement) is not projected.
+        (3.6, 0.05, 0.2, []),
+        # A state without an agreement (an older worker): only the published forecast.
+        (3.6, 0.05, None, []),
+        # Falling or flat: never.
+        (4.9, -0.1, 0.9, []),
+        (4.9, 0.0, 0.9, []),
+        # Already at 심각: the stage rule speaks, the warning is not raised now.
+        (5.2, 0.1, 0.9, []),
+    ],
+)
+def test_forecast_projects_a_steady_rise_on_its_straight_line(
+    density: float, trend: float, agreement: float | None, expected: list[object]
+) -> None:
+    eng = AlertEngine(
+        areas=AREAS, policy=AlertPolicy(defaults=RuleSet(stage=StageRule(enabled=False)))
+    )
+    out = []
+    for t in (0, 60):
+        state = make_state(t, density, trend=trend, trend_agreement=agreement)
+        for kind, rule, stage in summary(eng.evaluate(state, at(t))):
+            if rule == "forecast":
+                out.append((t, kind, rule, stage))
+    assert out == expected
+
+
+def test_the_straight_line_warning_says_when_and_clears_when_the_rise_stops() -> None:
+    eng = AlertEngine(
+        areas=AREAS, policy=AlertPolicy(defaults=RuleSet(stage=StageRule(enabled=False)))
+    )
+    log: list[tuple[int, str]] = []
+    fire: Fire | None = None
+    for t, trend in [(0, 0.1), (60, 0.1), (120, 0.0), (419, 0.0), (420, 0.0)]:
+        for d in eng.evaluate(make_state(t, 3.0, trend=trend, trend_agreement=0.9), at(t)):
+            if isinstance(d, Fire | Resolve) and d.rule is RuleKind.FORECAST:
+                log.append((t, type(d).__name__))
+                fire = d if isinstance(d, Fire) else fire
+    assert log == [(60, "Fire"), (420, "Resolve")]  # the clear hold is 300 s
+    # The text names when the line reaches 심각 and its bound, not the damped forecast.
+    assert fire is not None and fire.reason == "serious forecast in 20 min (5.0/m²)"
+    assert (fire.reading.forecast_horizon_min, fire.reading.forecast_density_per_m2) == (20, 5.0)

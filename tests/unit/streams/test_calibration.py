@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from citypulse.domain.area_state import AreaState
 from citypulse.domain.comfort import ComfortLabel
 from citypulse.domain.korea_time import KST
 from sensors.events import PopulationEstimate
@@ -18,6 +19,7 @@ from streams.calibration import (
     model_from_json,
     model_to_json,
     score_comfort,
+    with_calibration,
 )
 from streams.crowd.comfort import ComfortCalibration, ComfortCutoffs, LabelledCount
 from streams.live import LiveStates
@@ -150,3 +152,59 @@ def test_an_uncalibrated_area_keeps_seouls_label_and_says_so() -> None:
     assert state is not None
     assert (state.comfort_level, state.comfort_source) == ("보통", UNCALIBRATED)
     assert state.normal_people is None
+
+
+@pytest.mark.parametrize(
+    ("hour", "expected"),
+    [
+        (8, 100.0),  # seen: its own mean
+        (10, 300.0),  # a third of the way from 08:00 (100) to 14:00 (700)
+        (13, 600.0),
+        (17, 600.0),  # 14:00 (700) to 08:00 next day (100), 3 of 18 hours on
+        (2, 300.0),  # the same line past midnight: 12 of 18 hours on
+    ],
+)
+def test_an_unseen_hour_lies_between_the_seen_ones(hour: int, expected: float) -> None:
+    """A morning hour no weekday saw used to borrow 08:00's count unchanged, and the
+    crowd of 11:00 then looked like three times its normal (bench/alert_quality.py)."""
+    rows = [
+        LabelledCount("POI009", START + timedelta(days=d, hours=h), people, "여유")
+        for d in range(3)
+        for h, people in ((8, 100.0), (14, 700.0))
+    ]
+    cal = fit_calibration(rows, START + timedelta(days=3), CalibrationPolicy(min_rows=1))
+    normal = cal.normal("POI009", START + timedelta(days=3, hours=hour))
+    assert normal is not None
+    assert normal.mean == pytest.approx(expected)
+    assert normal.samples == (3 if hour in (8, 14) else 0)
+
+
+def test_the_normal_knows_the_most_held_around_its_hour() -> None:
+    """Game nights: the slot's mean is between the empty and the full nights, its high is
+    the full one, from this hour or the next (the game starts at 18:30)."""
+    rows = [
+        LabelledCount("POI086", START + timedelta(days=d, hours=h), people, "보통")
+        for d in range(4)
+        for h, people in ((17, 1000.0), (18, 1000.0 if d % 2 else 11_000.0), (21, 900.0))
+    ]
+    cal = fit_calibration(rows, START + timedelta(days=4), CalibrationPolicy(min_rows=1))
+    at17 = cal.normal("POI086", START + timedelta(days=4, hours=17))
+    at18 = cal.normal("POI086", START + timedelta(days=4, hours=18))
+    at20 = cal.normal("POI086", START + timedelta(days=4, hours=20))  # unseen: between
+    assert at17 is not None and at18 is not None and at20 is not None
+    assert (at17.high, at18.high, at20.high) == (11_000.0, 11_000.0, 11_000.0)
+    assert at18.mean == pytest.approx(6_000.0)
+    doc = model_to_json(cal)
+    old = {**doc, "normals": [n[:6] for n in doc["normals"]]}  # stored before `high`
+    span = (cal.span_from, cal.span_to)
+    back = model_from_json(
+        old, fit_id=1, fitted_at=cal.fitted_at, span=span, rows=cal.rows, holdout={}
+    )
+    again = back.normal("POI086", START + timedelta(days=4, hours=18))
+    assert again is not None and again.high == 0.0
+    at = START + timedelta(days=4, hours=18)
+    base = AreaState(
+        scope="area", area_code="POI086", as_of=at, people=12_000.0, walkable_m2=1.0,
+        density_per_m2=0.0, stage="normal", stage_ko="정상",
+    )  # fmt: skip
+    assert with_calibration(base, cal, at).normal_high == 11_000.0

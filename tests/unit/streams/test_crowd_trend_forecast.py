@@ -16,6 +16,7 @@ from streams.crowd.trend import (
     DensityHistory,
     TrendMethod,
     theil_sen_slope,
+    trend_agreement,
     trend_per_min,
     trend_ready,
 )
@@ -268,3 +269,21 @@ def test_a_restarted_history_forgets_and_refuses_older_points() -> None:
     h.remember(t0 + timedelta(minutes=4), 4.0)  # late, from before the restart
     h.remember(t0 + timedelta(minutes=6), 6.0)
     assert list(h) == [(t0 + timedelta(minutes=6), 6.0)]
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ([1.0, 1.2, 1.4, 1.6, 1.8], 1.0),  # every later point higher
+        ([1.8, 1.6, 1.4, 1.2, 1.0], -1.0),
+        ([1.0, 1.0, 1.0, 1.0], 0.0),
+        ([1.0, 1.4, 1.1, 1.3], 1 / 3),  # 4 pairs rise, 2 fall, of 6
+    ],
+)
+def test_trend_agreement_is_kendalls_tau_over_the_window(
+    values: list[float], expected: float
+) -> None:
+    now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    points = [(now - timedelta(minutes=len(values) - 1 - i), v) for i, v in enumerate(values)]
+    assert trend_agreement(points, now) == pytest.approx(expected)
+    assert trend_agreement(points[:1], now) is None

@@ -43,7 +43,8 @@ class AlertSettings(BaseSettings):
     rate_limit_messages: int = 10
     rate_limit_window_s: float = 3600.0
     # -- quiet when nothing is wrong (alerts/pipeline) --
-    startup_grace_s: float = 300.0  # no data-gap alerts while first states arrive
+    startup_grace_s: float = 360.0  # no data-gap alerts while first states arrive: the
+    # telecom cadence (5 min) and a minute, so a feed first heard on its next mark is not silent
     feed_outage_min_areas: int = 5  # silent on one source within the window: one alert
     feed_outage_window_s: float = 120.0
     # --

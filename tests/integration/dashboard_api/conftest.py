@@ -143,6 +143,7 @@ def api_stack(isolated: StackSettings, tmp_path: Path) -> Iterator[ApiStack]:
             "127.0.0.1",
             "--port",
             str(port),
+            "--no-proxy-headers",
         ],
         marker="dashboard_api.main:app",
         env=env,

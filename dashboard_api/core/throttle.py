@@ -23,11 +23,10 @@ class SignInPolicy:
         """Seconds no attempt is checked after the `failures`-th wrong password in a row."""
         if failures >= self.lock_after:
             return self.lock_s
-        if failures < self.free_failures or self.backoff_base_s <= 0:
+        if failures <= self.free_failures or self.backoff_base_s <= 0:
             return 0.0
-        return float(
-            min(self.backoff_cap_s, self.backoff_base_s * 2 ** (failures - self.free_failures))
-        )
+        doubling = failures - self.free_failures - 1
+        return float(min(self.backoff_cap_s, self.backoff_base_s * 2 ** min(doubling, 32)))
 
     def locked(self, failures: int) -> bool:
         return failures >= self.lock_after

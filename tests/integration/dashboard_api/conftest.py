@@ -107,7 +107,10 @@ class ApiStack:
 
 
 @pytest.fixture
-def api_stack(isolated: StackSettings, tmp_path: Path) -> Iterator[ApiStack]:
+def api_stack(
+    isolated: StackSettings, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[ApiStack]:
+    """`@pytest.mark.api_env(NAME="value")` on a test adds to (or overrides) its env."""
     import_areas(isolated)
     import_zones(isolated)
     seed_demo_recipients(isolated)
@@ -133,6 +136,8 @@ def api_stack(isolated: StackSettings, tmp_path: Path) -> Iterator[ApiStack]:
         "CITYPULSE_WS_HEARTBEAT_S": "1",
         "CITYPULSE_WS_AUTH_TIMEOUT_S": "2",
     }
+    marker = request.node.get_closest_marker("api_env")
+    env.update(marker.kwargs if marker else {})
     d.start(
         [
             sys.executable,

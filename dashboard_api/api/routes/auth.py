@@ -106,8 +106,9 @@ async def login(request: Request, conn: ConnDep, settings: SettingsDep) -> Token
     now = datetime.now(UTC)
 
     async def audit(action: str, role: str, **data: object) -> None:
-        async with conn.transaction():
-            await users.record_action(conn, name, role, action, name, {"address": address, **data})
+        await users.record_action(conn, name, role, action, name, {"address": address, **data})
+        # Committed now: the refusal that follows would roll the request's work back.
+        await conn.commit()
 
     address_wait = throttle.retry_after(address, time.monotonic())
     if address_wait > 0:
@@ -144,6 +145,7 @@ async def login(request: Request, conn: ConnDep, settings: SettingsDep) -> Token
                 conn, name, role, "auth.failed", name,
                 {"address": address, "reason": reason, "failures": failures},
             )  # fmt: skip
+        await conn.commit()  # kept although the answer is an error (see audit above)
         raise _wrong()
     throttle.succeeded(address)
     async with conn.transaction():

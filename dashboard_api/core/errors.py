@@ -1,7 +1,8 @@
 """Error answers that stay small and never 500 for what a caller sent.
 
 FastAPI's own 422 repeats each failing value (`input`), so a 20 MB string came back as
-a 20 MB error; here an error names where and why, and at most a short excerpt.
+a 20 MB error, and a password typed into the wrong field came back too. Here an error
+names where and why, and the value only when it is a number or a boolean.
 """
 
 from __future__ import annotations
@@ -15,13 +16,12 @@ from fastapi.responses import JSONResponse
 
 log = logging.getLogger(__name__)
 MAX_ERRORS = 20
-MAX_EXCERPT = 80
+MAX_EXCERPT = 80  # characters of a location part
 
 
 def _excerpt(value: Any) -> Any:
-    if isinstance(value, str | int | float | bool) or value is None:
-        text = value if not isinstance(value, str) else value[:MAX_EXCERPT]
-        return text
+    if isinstance(value, bool | int | float) or value is None:
+        return value
     return f"<{type(value).__name__}>"
 
 

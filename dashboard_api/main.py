@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from contextlib import asynccontextmanager
 import httpx
 import psycopg
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from psycopg_pool import AsyncConnectionPool
@@ -30,10 +32,19 @@ from citypulse.settings import Settings
 from citypulse.topics import AREA_STATE
 from dashboard_api.api.main import api_router
 from dashboard_api.core import logredact
+from dashboard_api.core.addresses import parse_networks
 from dashboard_api.core.config import ApiSettings
+from dashboard_api.core.errors import bad_parameter, validation_failed
+from dashboard_api.core.headers import security_headers
 from dashboard_api.core.metrics import ApiMetrics
-from dashboard_api.core.middleware import observe_requests, rate_limit
+from dashboard_api.core.middleware import (
+    RateLimits,
+    observe_requests,
+    rate_limit,
+    refuse_bad_requests,
+)
 from dashboard_api.core.ratelimit import RateLimiter
+from dashboard_api.core.throttle import AddressThrottle, SignInPolicy
 from dashboard_api.live.alert_feed import AlertFeed
 from dashboard_api.live.hub import AreaStateHub
 from dashboard_api.opendata.broker_settings import BrokerPushSettings
@@ -60,6 +71,16 @@ async def seed_users(pool: AsyncConnectionPool, settings: ApiSettings) -> None:
         except Exception as exc:
             log.warning("cannot seed dashboard users yet: %s", type(exc).__name__)
             await asyncio.sleep(2)
+
+
+def sign_in_policy(settings: ApiSettings) -> SignInPolicy:
+    return SignInPolicy(
+        free_failures=settings.login_free_failures,
+        backoff_base_s=settings.login_backoff_base_s,
+        backoff_cap_s=settings.login_backoff_cap_s,
+        lock_after=settings.login_lock_after,
+        lock_s=settings.login_lock_s,
+    )
 
 
 @asynccontextmanager
@@ -154,8 +175,24 @@ def create_app(
     # InterfaceError: a connection the database closed under a running query.
     for error in (psycopg.OperationalError, psycopg.InterfaceError):
         app.add_exception_handler(error, database_unavailable)
-    limiter = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
-    app.middleware("http")(rate_limit(limiter, metrics))
+    app.add_exception_handler(psycopg.DataError, bad_parameter)
+    app.add_exception_handler(RequestValidationError, validation_failed)
+    proxies = parse_networks(settings.trusted_proxies)
+    app.state.trusted_proxies = proxies
+    app.state.sign_in_policy = sign_in_policy(settings)
+    app.state.address_throttle = AddressThrottle(
+        dataclasses.replace(app.state.sign_in_policy, lock_after=settings.login_address_lock_after)
+    )
+    limits = RateLimits(
+        anonymous=RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
+        staff=RateLimiter(settings.staff_rate_limit_per_s, settings.staff_rate_limit_burst),
+        sms=RateLimiter(sms.dlr_rate_per_s, sms.dlr_burst),
+        jwt_secret=settings.jwt_secret.get_secret_value(),
+        proxies=proxies,
+    )
+    app.middleware("http")(refuse_bad_requests(settings.max_body_bytes))
+    app.middleware("http")(rate_limit(limits, metrics))
+    app.middleware("http")(security_headers(settings.map_tile_url))
     # Added last, so it runs first: refused requests are counted and carry a request id.
     app.middleware("http")(observe_requests(metrics))
     app.add_middleware(

@@ -68,6 +68,9 @@ APP_PROCESSES: tuple[AppProcess, ...] = (
             str(s.api_port),
             "--log-level",
             "info",
+            # The API reads X-Forwarded-For itself, from CITYPULSE_TRUSTED_PROXIES only;
+            # uvicorn's default would believe any header sent from 127.0.0.1.
+            "--no-proxy-headers",
             "--ws-per-message-deflate",
             str(s.api_ws_deflate).lower(),
         ),

@@ -12,9 +12,10 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from dashboard_api.core.config import ApiSettings, get_api_settings
-from dashboard_api.core.security import TokenError, decode_jwt
+from dashboard_api.core.security import TokenError, decode_token
 from dashboard_api.live.hub import AreaStateHub
 from dashboard_api.schemas.auth import ROLE_RANK, UserPublic
+from dashboard_api.store.users import find_account
 
 ANONYMOUS = UserPublic(username="anonymous", role="viewer")
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -43,27 +44,43 @@ async def _connection(pool: PoolDep) -> AsyncIterator[AsyncConnection[Any]]:
 ConnDep = Annotated[AsyncConnection[Any], Depends(_connection)]
 
 
-def user_from_token(token: str | None, settings: ApiSettings) -> UserPublic | None:
-    """The caller a bearer token names; None when it is absent or invalid."""
+async def user_from_token(
+    token: str | None, settings: ApiSettings, pool: AsyncConnectionPool
+) -> UserPublic | None:
+    """The enabled account a bearer token names, as the database has it now (role,
+    agency, districts); None when the token is absent, invalid or older than the
+    account's password, or the account is gone or disabled."""
     if not token:
         return None
     try:
-        claims = decode_jwt(token, settings.jwt_secret.get_secret_value(), time.time())
-        return UserPublic(username=str(claims["sub"]), role=claims["role"])
-    except (TokenError, KeyError, ValueError):
+        claims = decode_token(token, settings.jwt_secret.get_secret_value())
+    except TokenError:
         return None
+    async with pool.connection() as conn:
+        account = await find_account(conn, claims["sub"])
+    if account is None or not account["active"]:
+        return None
+    if claims["iat"] < int(account["password_changed_at"].timestamp()):
+        return None  # issued before the password was reset
+    return UserPublic(
+        username=account["username"],
+        role=account["role"],
+        display_name=account["display_name"],
+        agency=account["agency"],
+        districts=list(account["districts"]),
+    )
 
 
 async def _caller(
-    settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+    settings: SettingsDep, pool: PoolDep, token: Annotated[str | None, Depends(oauth2_scheme)]
 ) -> UserPublic:
     if token is None:
         return ANONYMOUS
-    user = user_from_token(token, settings)
+    user = await user_from_token(token, settings, pool)
     if user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            "invalid or expired token",
+            "invalid or expired token, or the account is disabled",
             headers={"WWW-Authenticate": "Bearer"},
         )
     return user
@@ -108,3 +125,18 @@ async def _area_rows(request: Request, conn: ConnDep) -> list[dict[str, Any]]:
 
 
 AreaRowsDep = Annotated[list[dict[str, Any]], Depends(_area_rows)]
+
+
+def district_of(rows: list[dict[str, Any]], area_code: str) -> str | None:
+    """The district an area is in, from the registry rows; None for an unknown area."""
+    return next((r["district"] for r in rows if r["code"] == area_code), None)
+
+
+def require_district(caller: UserPublic, district: str | None, what: str) -> None:
+    """403 unless the caller may act in `district` (None: unknown, or several)."""
+    if not caller.may_act_in(district):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"{what} is outside your districts",
+            headers={"X-Error-Code": "outside_districts"},
+        )

@@ -15,12 +15,13 @@ from dashboard_api.api.routes import (
     ngsi,
     opendata,
     settings,
+    users,
 )
 from dashboard_api.schemas.errors import ERROR_RESPONSES
 
 # Every route documents the one error body (ErrorBody) for 401/403/404/409/429/503.
 api_router = APIRouter(responses=ERROR_RESPONSES)
-for module in (health, live, auth, areas, feeds, alerts, settings, admin, metrics):
+for module in (health, live, auth, areas, feeds, alerts, settings, admin, users, metrics):
     api_router.include_router(module.router)
 api_router.include_router(ngsi.router)
 api_router.include_router(opendata.router)

@@ -45,6 +45,21 @@ class ApiSettings(BaseSettings):
     cors_origins: tuple[str, ...] = ("http://127.0.0.1:8000", "http://localhost:8000")
     rate_limit_per_s: float = 20.0  # anonymous requests per client IP, sustained
     rate_limit_burst: int = 60
+    # Signed-in staff get their own, larger bucket per user (a valid token is checked
+    # before it counts), so a crowd of public viewers cannot lock the control room out.
+    staff_rate_limit_per_s: float = 50.0
+    staff_rate_limit_burst: int = 300
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For is believed; from any
+    # other peer the header is ignored. Run uvicorn with --no-proxy-headers.
+    trusted_proxies: tuple[str, ...] = ()
+    max_body_bytes: int = 2_097_152  # a larger request body is refused 413 before parsing
+    # Sign-in: wrong passwords in a row per account before backoff, backoff base, lock.
+    login_free_failures: int = 3
+    login_backoff_base_s: float = 1.0
+    login_backoff_cap_s: float = 60.0
+    login_lock_after: int = 9  # the 10th attempt after 9 wrong in a row is refused
+    login_lock_s: float = 900.0
+    login_address_lock_after: int = 30  # per client address, over any usernames
     # The dashboard's base map: an XYZ raster tile URL ({z}/{x}/{y}), e.g. VWorld's or an
     # OSM-compatible server, with its attribution. Empty: the offline layer only.
     map_tile_url: str = ""

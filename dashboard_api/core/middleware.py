@@ -1,4 +1,5 @@
-"""HTTP middleware: the anonymous rate limit, the request id and the request metrics."""
+"""HTTP middleware: rate limits, refusing oversized or malformed requests, the request id
+and the request metrics."""
 
 from __future__ import annotations
 
@@ -6,13 +7,17 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from urllib.parse import unquote
 
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from citypulse.logs import request_id
+from dashboard_api.core.addresses import Network, client_address
 from dashboard_api.core.metrics import ApiMetrics
 from dashboard_api.core.ratelimit import RateLimiter
+from dashboard_api.core.security import TokenError, decode_token
 
 CallNext = Callable[[Request], Awaitable[Response]]
 Middleware = Callable[[Request, CallNext], Awaitable[Response]]
@@ -20,24 +25,71 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # A caller's id is kept only if it is short and plain: it ends up in every log line.
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 # Any other method a caller invents is counted as "other", so labels stay bounded.
+SMS_PREFIX = "/sms/"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
-def rate_limit(limiter: RateLimiter, metrics: ApiMetrics) -> Middleware:
-    """Anonymous callers of /api/ are limited per client IP; signed-in staff are not, so a
+@dataclass(frozen=True)
+class RateLimits:
+    """Buckets every HTTP request draws from, whatever its path or headers."""
+
+    anonymous: RateLimiter  # per client address
+    staff: RateLimiter  # per signed-in user; only a token that verifies counts
+    sms: RateLimiter  # per gateway address: Kannel's delivery reports come in bursts
+    jwt_secret: str
+    proxies: tuple[Network, ...] = ()
+
+    def bucket(self, request: Request) -> tuple[RateLimiter, str]:
+        address = client_address(
+            request.client.host if request.client else None,
+            request.headers.get("x-forwarded-for"),
+            self.proxies,
+        )
+        if request.url.path.startswith(SMS_PREFIX):
+            return self.sms, address
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and token:
+            try:
+                # Signature and expiry only: the route re-checks the account. A header
+                # that does not verify is an anonymous request like any other.
+                return self.staff, "user:" + decode_token(token, self.jwt_secret)["sub"]
+            except TokenError:
+                pass
+        return self.anonymous, address
+
+
+def rate_limit(limits: RateLimits, metrics: ApiMetrics) -> Middleware:
+    """Every route is limited: anonymous callers per address, staff per user, so a
     crowd of public viewers cannot lock the control room out."""
 
     async def middleware(request: Request, call_next: CallNext) -> Response:
-        if request.url.path.startswith("/api/") and "authorization" not in request.headers:
-            client = request.client.host if request.client else "unknown"
-            wait = limiter.allow(client, time.monotonic())
-            if wait > 0:
-                metrics.rate_limited.inc()
-                return JSONResponse(
-                    {"detail": "rate limit exceeded, retry later"},
-                    status_code=429,
-                    headers={"Retry-After": str(max(1, round(wait)))},
-                )
+        limiter, key = limits.bucket(request)
+        wait = limiter.allow(key, time.monotonic())
+        if wait > 0:
+            metrics.rate_limited.inc()
+            return JSONResponse(
+                {"detail": "rate limit exceeded, retry later"},
+                status_code=429,
+                headers={"Retry-After": str(max(1, round(wait)))},
+            )
+        return await call_next(request)
+
+    return middleware
+
+
+def refuse_bad_requests(max_body_bytes: int) -> Middleware:
+    """A body declared larger than the API takes is refused before it is read (413); a
+    query with control characters (NUL and friends) is a 400, not a database error."""
+
+    async def middleware(request: Request, call_next: CallNext) -> Response:
+        declared = request.headers.get("content-length", "")
+        if declared and (not declared.isdigit() or int(declared) > max_body_bytes):
+            return JSONResponse({"detail": "request body too large"}, status_code=413)
+        query = unquote(request.url.query)
+        if any(ord(c) < 32 or ord(c) == 127 for c in query):
+            return JSONResponse(
+                {"detail": "control characters in the query string"}, status_code=400
+            )
         return await call_next(request)
 
     return middleware

@@ -1,37 +1,40 @@
-"""Password hashing (scrypt) and HS256 JSON Web Tokens, from the standard library.
+"""Password hashes (argon2-cffi) and signed tokens (PyJWT, HS256 with iss/aud/exp).
 
-PyJWT is not a dependency; HS256 is a few lines of hmac and base64, and verification
-checks the header's algorithm so a token cannot downgrade itself to "none".
+A token only says who signed in and when; the role, agency and districts are read from
+the database on every request (api/deps.py), so disabling a user or changing a role
+takes effect at once, not when the token expires.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
-import secrets
 from typing import Any
 
-_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
-_HEADER = {"alg": "HS256", "typ": "JWT"}
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+ISSUER = "citypulse"
+AUDIENCE = "citypulse-dashboard"
+ALGORITHM = "HS256"
+MAX_TOKEN_CHARS = 4096
+_HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
 
 
 class TokenError(ValueError):
-    """A token that is malformed, badly signed or expired."""
+    """A token that is malformed, badly signed, expired, or not meant for us."""
 
 
-def hash_password(password: str, salt: bytes | None = None) -> str:
-    salt = salt if salt is not None else secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P)
-    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${salt.hex()}${digest.hex()}"
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
 
 
-def verify_password(password: str, stored: str) -> bool:
+def _verify_scrypt(password: str, stored: str) -> bool:
+    # Hashes written before argon2 (scrypt$n$r$p$salt$hash): still accepted at sign-in,
+    # and replaced by an argon2 hash when they are (needs_rehash).
     try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
-            return False
+        _scheme, n, r, p, salt, digest = stored.split("$")
         candidate = hashlib.scrypt(
             password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p)
         )
@@ -40,43 +43,65 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(candidate.hex(), digest)
 
 
-# Verified against when the user does not exist, so a login for an unknown name takes as
-# long as one with a wrong password (no username probing by timing).
-DUMMY_HASH = hash_password("not-a-password", salt=b"\0" * 16)
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def encode_jwt(claims: dict[str, Any], secret: str) -> str:
-    head = _b64(json.dumps(_HEADER, separators=(",", ":")).encode())
-    body = _b64(json.dumps(claims, separators=(",", ":")).encode())
-    sig = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
-    return f"{head}.{body}.{_b64(sig)}"
-
-
-def decode_jwt(token: str, secret: str, now: float) -> dict[str, Any]:
-    """Claims of a valid token; TokenError for anything else (signature, alg, expiry)."""
-    parts = token.split(".")
-    if len(parts) != 3 or len(token) > 4096:
-        raise TokenError("malformed token")
-    head, body, sig = parts
-    expected = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+def verify_password(password: str, stored: str) -> bool:
+    if stored.startswith("scrypt$"):
+        return _verify_scrypt(password, stored)
     try:
-        if not hmac.compare_digest(_unb64(sig), expected):
-            raise TokenError("bad signature")
-        header = json.loads(_unb64(head))
-        claims = json.loads(_unb64(body))
-    except (ValueError, TypeError) as exc:
-        raise TokenError("malformed token") from exc
-    if header != _HEADER or not isinstance(claims, dict):
-        raise TokenError("unsupported token")
-    exp = claims.get("exp")
-    if not isinstance(exp, int | float) or exp <= now:
-        raise TokenError("token expired")
+        return _HASHER.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored: str) -> bool:
+    return stored.startswith("scrypt$") or _HASHER.check_needs_rehash(stored)
+
+
+# Verified against when the user does not exist, so a sign-in for an unknown name takes
+# as long as one with a wrong password (no username probing by timing).
+DUMMY_HASH = hash_password("not-a-password")
+
+
+def encode_token(subject: str, secret: str, now: int, ttl_s: int) -> str:
+    claims = {"sub": subject, "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + ttl_s}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def decode_token(token: str, secret: str) -> dict[str, Any]:
+    """The claims of a valid token of ours; TokenError for anything else."""
+    if len(token) > MAX_TOKEN_CHARS:
+        raise TokenError("malformed token")
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={"require": ["sub", "iss", "aud", "iat", "exp"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise TokenError(type(exc).__name__) from None
+    if not isinstance(claims.get("sub"), str) or not isinstance(claims.get("iat"), int):
+        raise TokenError("malformed claims")
     return claims
+
+
+COMMON_PASSWORDS = frozenset(
+    {"password1234", "qwerty123456", "123456789012", "citypulse123", "admin1234567"}
+)
+MIN_PASSWORD, MAX_PASSWORD = 12, 128
+
+
+def password_problem(password: str, username: str) -> str | None:
+    """Why a new password is refused, or None (rules for passwords an admin sets)."""
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        return f"a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters"
+    if username and username.lower() in password.lower():
+        return "a password must not contain the username"
+    if len(set(password)) < 5:
+        return "a password needs at least 5 different characters"
+    if password.lower() in COMMON_PASSWORDS:
+        return "this password is too common"
+    if any(ord(c) < 32 for c in password):
+        return "a password has no control characters"
+    return None

@@ -1,13 +1,16 @@
-"""Login and caller identity."""
+"""Sign-in, the caller's identity and the accounts admins manage."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, field_validator
 
 Role = Literal["viewer", "operator", "admin"]
+Agency = Literal["city", "district", "fire", "police"]  # district: a 구청 (district office)
 ROLE_RANK: dict[str, int] = {"viewer": 0, "operator": 1, "admin": 2}
+USERNAME_PATTERN = r"^[a-z0-9_.-]{3,40}$"
 
 
 class UserBase(BaseModel):
@@ -16,7 +19,16 @@ class UserBase(BaseModel):
 
 
 class UserPublic(UserBase):
-    pass
+    display_name: str = ""
+    agency: Agency = "city"
+    # Where the user may act (acknowledge, resolve, silence, thresholds); empty: the city.
+    districts: list[str] = []
+
+    def may_act_in(self, district: str | None) -> bool:
+        """Admins and city-wide users anywhere; a district's user only in its districts."""
+        if self.role == "admin" or not self.districts:
+            return True
+        return district is not None and district in self.districts
 
 
 class Token(BaseModel):
@@ -24,3 +36,35 @@ class Token(BaseModel):
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type
     role: Role
     expires_in: int
+
+
+class AccountCreate(BaseModel):
+    username: str = Field(pattern=USERNAME_PATTERN)
+    password: str = Field(min_length=1, max_length=200)
+    role: Role
+    display_name: str = Field(default="", max_length=80, pattern=r"^[^\x00-\x1f\x7f]*$")
+    agency: Agency
+    districts: list[str] = Field(default=[], max_length=25)
+
+    @field_validator("districts")
+    @classmethod
+    def _plain_names(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if not 1 <= len(name) <= 20 or any(ord(c) < 32 or ord(c) == 127 for c in name):
+                raise ValueError("a district is a name of 1 to 20 printable characters")
+        return sorted(set(names))
+
+
+class PasswordReset(BaseModel):
+    password: str = Field(min_length=1, max_length=200)
+
+
+class AccountOut(BaseModel):
+    username: str
+    role: Role
+    active: bool
+    display_name: str
+    agency: Agency
+    districts: list[str]
+    locked_until: datetime | None
+    created_at: datetime

@@ -1,8 +1,11 @@
-"""Dashboard users and the operator audit trail."""
+"""Dashboard accounts and the operator audit trail: the one module with SQL for
+dashboard_users and operator_audit."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -10,15 +13,32 @@ from psycopg.rows import dict_row
 
 from dashboard_api.core.security import hash_password
 
+_ACCOUNT = (
+    "username, password_hash, role, active, display_name, agency, districts, "
+    "failed_logins, locked_until, password_changed_at, created_at"
+)
+_PUBLIC = "username, role, active, display_name, agency, districts, locked_until, created_at"
+_CREATE = (
+    "INSERT INTO dashboard_users (username, password_hash, role, display_name, agency, "
+    "districts) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (username) DO NOTHING "
+    "RETURNING username, role, active, display_name, agency, districts, locked_until, created_at"
+)
 
-async def find_user(conn: AsyncConnection[Any], username: str) -> dict[str, Any] | None:
+
+async def find_account(conn: AsyncConnection[Any], username: str) -> dict[str, Any] | None:
+    """The account, enabled or not (the caller decides what a disabled one may do)."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            "SELECT username, password_hash, role FROM dashboard_users "
-            "WHERE username = %s AND active",
+            f"SELECT {_ACCOUNT} FROM dashboard_users WHERE username = %s",  # noqa: S608
             (username,),
         )
         return await cur.fetchone()
+
+
+async def list_accounts(conn: AsyncConnection[Any]) -> list[dict[str, Any]]:
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(f"SELECT {_PUBLIC} FROM dashboard_users ORDER BY username")  # noqa: S608
+        return await cur.fetchall()
 
 
 async def seed_user(conn: AsyncConnection[Any], username: str, password: str, role: str) -> bool:
@@ -29,6 +49,77 @@ async def seed_user(conn: AsyncConnection[Any], username: str, password: str, ro
         (username, hash_password(password), role),
     )
     return cur.rowcount == 1
+
+
+async def create_account(
+    conn: AsyncConnection[Any],
+    *,
+    username: str,
+    password_hash: str,
+    role: str,
+    display_name: str,
+    agency: str,
+    districts: Sequence[str],
+) -> dict[str, Any] | None:
+    """The new account, or None when the username is taken."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            _CREATE,
+            (username, password_hash, role, display_name, agency, list(districts)),
+        )
+        return await cur.fetchone()
+
+
+async def set_active(conn: AsyncConnection[Any], username: str, active: bool) -> bool:
+    cur = await conn.execute(
+        "UPDATE dashboard_users SET active = %s WHERE username = %s", (active, username)
+    )
+    return cur.rowcount == 1
+
+
+async def set_password(
+    conn: AsyncConnection[Any], username: str, password_hash: str, *, now: datetime
+) -> bool:
+    """A new password, which also lifts a lock and ends the tokens issued before `now`."""
+    cur = await conn.execute(
+        "UPDATE dashboard_users SET password_hash = %s, password_changed_at = %s, "
+        "failed_logins = 0, locked_until = NULL WHERE username = %s",
+        (password_hash, now, username),
+    )
+    return cur.rowcount == 1
+
+
+async def rehash_password(conn: AsyncConnection[Any], username: str, password_hash: str) -> None:
+    """Same password, better hash (an older scheme's hash upgraded at sign-in)."""
+    await conn.execute(
+        "UPDATE dashboard_users SET password_hash = %s WHERE username = %s",
+        (password_hash, username),
+    )
+
+
+async def sign_in_failed(conn: AsyncConnection[Any], username: str) -> int:
+    """One more wrong password in a row (counted atomically): how many now."""
+    cur = await conn.execute(
+        "UPDATE dashboard_users SET failed_logins = failed_logins + 1 WHERE username = %s "
+        "RETURNING failed_logins",
+        (username,),
+    )
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def hold_sign_in(conn: AsyncConnection[Any], username: str, until: datetime) -> None:
+    """No attempt for this account is checked before `until` (backoff or lock)."""
+    await conn.execute(
+        "UPDATE dashboard_users SET locked_until = %s WHERE username = %s", (until, username)
+    )
+
+
+async def sign_in_succeeded(conn: AsyncConnection[Any], username: str) -> None:
+    await conn.execute(
+        "UPDATE dashboard_users SET failed_logins = 0, locked_until = NULL WHERE username = %s",
+        (username,),
+    )
 
 
 async def record_action(

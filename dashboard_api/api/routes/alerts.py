@@ -12,7 +12,13 @@ from pydantic import BaseModel
 from alerts import operations
 from alerts.exceptions import AlertNotFound, InvalidSilence, InvalidTransition
 from dashboard_api.api.audit import audited
-from dashboard_api.api.deps import ConnDep, OperatorDep
+from dashboard_api.api.deps import (
+    AreaRowsDep,
+    ConnDep,
+    OperatorDep,
+    district_of,
+    require_district,
+)
 from dashboard_api.schemas.auth import UserPublic
 from dashboard_api.schemas.operations import (
     AcknowledgeCreate,
@@ -24,6 +30,7 @@ from dashboard_api.schemas.responses import AlertDetail, AlertOut, SilenceOut
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 Operator = OperatorDep
+AreaRows = AreaRowsDep
 Status = Literal["open", "acknowledged", "resolved", "auto_resolved"]
 
 
@@ -62,6 +69,18 @@ async def _act(
         raise HTTPException(409, str(exc), _code("invalid_transition")) from None
 
 
+async def _in_districts(conn: ConnDep, caller: UserPublic, rows: AreaRows, alert_id: int) -> None:
+    """403 unless the caller may act on this alert's district (a district's operator
+    sees the whole city but acts only on its own districts)."""
+    if caller.may_act_in(None):
+        return  # admins and city-wide accounts: no need to look the alert up
+    try:
+        alert = await operations.get_alert(conn, alert_id)
+    except AlertNotFound:
+        raise HTTPException(404, f"no alert {alert_id}", _code("alert_not_found")) from None
+    require_district(caller, district_of(rows, alert["area_code"]), f"alert {alert_id}")
+
+
 @router.get("/alerts", response_model=list[AlertOut])
 async def list_alerts(
     conn: ConnDep,
@@ -95,14 +114,20 @@ async def get_alert(alert_id: int, conn: ConnDep, _caller: OperatorDep) -> dict[
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertDetail)
-async def acknowledge(alert_id: int, body: AcknowledgeCreate, db: ConnDep, who: Operator) -> Alert:
+async def acknowledge(
+    alert_id: int, body: AcknowledgeCreate, db: ConnDep, who: Operator, rows: AreaRows
+) -> Alert:
     """Acknowledge an open alert: stops escalation and reminders."""
+    await _in_districts(db, who, rows, alert_id)
     return await _act(db, who, alert_id, body, operations.acknowledge_alert, body.note)
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertDetail)
-async def resolve(alert_id: int, body: ResolveCreate, db: ConnDep, who: Operator) -> Alert:
+async def resolve(
+    alert_id: int, body: ResolveCreate, db: ConnDep, who: Operator, rows: AreaRows
+) -> Alert:
     """Resolve an alert with a reason; the notified tiers hear it is over."""
+    await _in_districts(db, who, rows, alert_id)
     return await _act(db, who, alert_id, body, operations.resolve_alert, body.reason)
 
 
@@ -121,8 +146,12 @@ async def list_silences(
 
 
 @router.post("/silences", status_code=201, response_model=SilenceOut)
-async def create_silence(body: SilenceCreate, conn: ConnDep, caller: OperatorDep) -> dict[str, Any]:
+async def create_silence(
+    body: SilenceCreate, conn: ConnDep, caller: OperatorDep, rows: AreaRows
+) -> dict[str, Any]:
     """Silence texts up to 경계 for an area or district during a planned event."""
+    district = district_of(rows, body.area_code) if body.area_code else body.district
+    require_district(caller, district, "the silence")
     data = body.model_dump(mode="json")
     try:
         async with audited(conn, caller, "silence.create", data=data) as line:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+import psycopg
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from dashboard_api.api.deps import SettingsDep, user_from_token
@@ -108,7 +109,10 @@ async def _sign_in(websocket: WebSocket, settings: ApiSettings) -> UserPublic:
         raise SignInError(exc.reason) from None
     if not isinstance(parsed, Auth):
         raise SignInError("the first message must be auth")
-    user = user_from_token(parsed.token, settings)
+    try:
+        user = await user_from_token(parsed.token, settings, websocket.app.state.pool)
+    except psycopg.Error:
+        raise SignInError("cannot check the account now, retry shortly") from None
     if user is None:
         raise SignInError("invalid or expired token")
     return user

@@ -9,7 +9,14 @@ from fastapi import APIRouter, HTTPException, Path
 
 from citypulse.domain.stages import DEFAULT_THRESHOLDS
 from dashboard_api.api.audit import audited
-from dashboard_api.api.deps import AreaRowsDep, ConnDep, OperatorDep
+from dashboard_api.api.deps import (
+    AreaRowsDep,
+    ConnDep,
+    OperatorDep,
+    district_of,
+    require_district,
+)
+from dashboard_api.schemas.auth import UserPublic
 from dashboard_api.schemas.operations import EventDayCreate, ThresholdsUpdate
 from dashboard_api.schemas.responses import EventDayOut, ThresholdChange, ThresholdConfig
 from dashboard_api.store import areas as area_store
@@ -24,6 +31,14 @@ def _thresholds(body: ThresholdsUpdate) -> dict[str, Any]:
     return {"thresholds": body.thresholds and body.thresholds.model_dump()}
 
 
+def _require_areas(caller: UserPublic, rows: list[dict[str, Any]], codes: list[str]) -> None:
+    """Every listed area in the caller's districts; no list means every area (the city)."""
+    if not codes:
+        require_district(caller, None, "a profile for every area")
+    for code in codes:
+        require_district(caller, district_of(rows, code), f"area {code}")
+
+
 @router.get("/thresholds", response_model=ThresholdConfig)
 async def thresholds(conn: ConnDep, _caller: OperatorDep) -> dict[str, Any]:
     """The default stage thresholds, every area and zone override, and event-day profiles."""
@@ -36,9 +51,10 @@ async def thresholds(conn: ConnDep, _caller: OperatorDep) -> dict[str, Any]:
 
 @router.put("/thresholds/{code}", response_model=ThresholdChange)
 async def set_area_thresholds(
-    code: AreaCode, body: ThresholdsUpdate, conn: ConnDep, caller: OperatorDep
+    code: AreaCode, body: ThresholdsUpdate, rows: AreaRowsDep, conn: ConnDep, caller: OperatorDep
 ) -> dict[str, Any]:
     """Set (or clear with null) one area's stage thresholds."""
+    require_district(caller, district_of(rows, code), f"area {code}")
     value = body.thresholds.model_dump_json() if body.thresholds else None
     async with audited(conn, caller, "thresholds.set_area", code, _thresholds(body)):
         if not await area_store.set_area_thresholds(conn, code, value):
@@ -48,9 +64,15 @@ async def set_area_thresholds(
 
 @router.put("/thresholds/{code}/zones/{zone_id}", response_model=ThresholdChange)
 async def set_zone_thresholds(
-    code: AreaCode, zone_id: ZoneId, body: ThresholdsUpdate, conn: ConnDep, caller: OperatorDep
+    code: AreaCode,
+    zone_id: ZoneId,
+    body: ThresholdsUpdate,
+    rows: AreaRowsDep,
+    conn: ConnDep,
+    caller: OperatorDep,
 ) -> dict[str, Any]:
     """Set (or clear with null) one zone's stage thresholds."""
+    require_district(caller, district_of(rows, code), f"area {code}")
     value = body.thresholds.model_dump_json() if body.thresholds else None
     target = f"{code}/{zone_id}"
     async with audited(conn, caller, "thresholds.set_zone", target, _thresholds(body)):
@@ -68,6 +90,7 @@ async def create_event_day(
     unknown = [c for c in body.area_codes if c not in known]
     if unknown:
         raise HTTPException(422, f"unknown area: {unknown[0]}")
+    _require_areas(caller, rows, body.area_codes)
     data = body.model_dump(mode="json")
     async with audited(conn, caller, "event_day.create", data=data) as line:
         profile = await ops_store.create_event_day(
@@ -84,8 +107,13 @@ async def create_event_day(
 
 
 @router.delete("/event-days/{profile_id}", status_code=204)
-async def delete_event_day(profile_id: int, conn: ConnDep, caller: OperatorDep) -> None:
+async def delete_event_day(
+    profile_id: int, rows: AreaRowsDep, conn: ConnDep, caller: OperatorDep
+) -> None:
     """Remove an event-day profile."""
+    if not caller.may_act_in(None):
+        profile = next((p for p in await ops_store.event_days(conn) if p["id"] == profile_id), None)
+        _require_areas(caller, rows, profile["area_codes"] if profile else [])
     async with audited(conn, caller, "event_day.delete", str(profile_id)):
         if not await ops_store.delete_event_day(conn, profile_id):
             raise HTTPException(404, f"no event-day profile {profile_id}")

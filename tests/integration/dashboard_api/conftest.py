@@ -114,8 +114,12 @@ def api_extra_env() -> dict[str, str]:
 
 @pytest.fixture
 def api_stack(
-    isolated: StackSettings, tmp_path: Path, api_extra_env: dict[str, str]
+    isolated: StackSettings,
+    tmp_path: Path,
+    api_extra_env: dict[str, str],
+    request: pytest.FixtureRequest,
 ) -> Iterator[ApiStack]:
+    """`@pytest.mark.api_env(NAME="value")` on a test adds to (or overrides) its env."""
     import_areas(isolated)
     import_zones(isolated)
     seed_demo_recipients(isolated)
@@ -142,6 +146,8 @@ def api_stack(
         "CITYPULSE_WS_AUTH_TIMEOUT_S": "2",
         **api_extra_env,
     }
+    marker = request.node.get_closest_marker("api_env")
+    env.update(marker.kwargs if marker else {})
     d.start(
         [
             sys.executable,
@@ -152,6 +158,7 @@ def api_stack(
             "127.0.0.1",
             "--port",
             str(port),
+            "--no-proxy-headers",
         ],
         marker="dashboard_api.main:app",
         env=env,

@@ -51,6 +51,7 @@ def serve(port: int, rate: float, deflate: bool) -> None:
     import uvicorn
     from fastapi import FastAPI
 
+    from citypulse.settings import Settings
     from dashboard_api.api.routes import live
     from dashboard_api.live.hub import AreaStateHub
     from sensors.registry import load_hotspots
@@ -60,6 +61,9 @@ def serve(port: int, rate: float, deflate: bool) -> None:
     app = FastAPI()
     app.include_router(live.router)
     app.state.hub = hub
+    # The route reads the API's settings as create_app leaves them: pacing, heartbeats,
+    # message limits from the same settings tree and environment as `citypulse up`.
+    app.state.api_settings = Settings.from_env().api
 
     async def feed() -> None:
         tick, n, started = 0.01, 0, time.monotonic()

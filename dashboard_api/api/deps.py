@@ -12,7 +12,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from dashboard_api.core.config import ApiSettings, get_api_settings
-from dashboard_api.core.security import TokenError, decode_token
+from dashboard_api.core.security import TokenError, decode_token, password_version
 from dashboard_api.live.hub import AreaStateHub
 from dashboard_api.schemas.auth import ROLE_RANK, UserPublic
 from dashboard_api.store.users import find_account
@@ -60,8 +60,8 @@ async def user_from_token(
         account = await find_account(conn, claims["sub"])
     if account is None or not account["active"]:
         return None
-    if claims["iat"] < int(account["password_changed_at"].timestamp()):
-        return None  # issued before the password was reset
+    if claims["pwv"] != password_version(account["password_changed_at"]):
+        return None  # issued under an earlier password (reset since)
     return UserPublic(
         username=account["username"],
         role=account["role"],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import datetime
 from typing import Any
 
 import jwt
@@ -61,8 +62,16 @@ def needs_rehash(stored: str) -> bool:
 DUMMY_HASH = hash_password("not-a-password")
 
 
-def encode_token(subject: str, secret: str, now: int, ttl_s: int) -> str:
-    claims = {"sub": subject, "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + ttl_s}
+def password_version(changed_at: datetime) -> int:
+    """When the password was last set, in microseconds: a token carries the version it
+    was issued under, so a reset ends it even within the second it was issued (`iat`
+    has whole seconds only)."""
+    return int(changed_at.timestamp() * 1_000_000)
+
+
+def encode_token(subject: str, secret: str, now: int, ttl_s: int, pwv: int = 0) -> str:
+    claims = {"sub": subject, "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + ttl_s,
+              "pwv": pwv}  # fmt: skip
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
@@ -77,11 +86,13 @@ def decode_token(token: str, secret: str) -> dict[str, Any]:
             algorithms=[ALGORITHM],
             audience=AUDIENCE,
             issuer=ISSUER,
-            options={"require": ["sub", "iss", "aud", "iat", "exp"]},
+            options={"require": ["sub", "iss", "aud", "iat", "exp", "pwv"]},
         )
     except jwt.PyJWTError as exc:
         raise TokenError(type(exc).__name__) from None
-    if not isinstance(claims.get("sub"), str) or not isinstance(claims.get("iat"), int):
+    if not isinstance(claims.get("sub"), str) or not all(
+        isinstance(claims.get(k), int) for k in ("iat", "pwv")
+    ):
         raise TokenError("malformed claims")
     return claims
 

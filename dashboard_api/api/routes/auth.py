@@ -18,6 +18,7 @@ from dashboard_api.core.security import (
     encode_token,
     hash_password,
     needs_rehash,
+    password_version,
     verify_password,
 )
 from dashboard_api.core.throttle import AddressThrottle, SignInPolicy
@@ -158,8 +159,9 @@ async def login(request: Request, conn: ConnDep, settings: SettingsDep) -> Token
             conn, username, account["role"], "auth.login", username, {"address": address}
         )
     token = encode_token(
-        username, settings.jwt_secret.get_secret_value(), int(time.time()), settings.jwt_ttl_s
-    )
+        username, settings.jwt_secret.get_secret_value(), int(time.time()), settings.jwt_ttl_s,
+        password_version(account["password_changed_at"]),
+    )  # fmt: skip
     return Token(access_token=token, role=account["role"], expires_in=settings.jwt_ttl_s)
 
 

@@ -59,7 +59,8 @@ def test_recorded_forecast_reaches_the_area_detail_newest_first(
     pub.publish(older)
     pub.publish_raw(b"POI009", json.dumps(hostile, ensure_ascii=False).encode())
     pub.close()
-    worker_factory(CITYPULSE_MAX_EVENT_AGE_S=OLD_ENOUGH)
+    # The minute stats must outlive the accepted event age by two days (the settings check).
+    worker_factory(CITYPULSE_MAX_EVENT_AGE_S=OLD_ENOUGH, CITYPULSE_RETENTION_STATS_1M_DAYS="800")
 
     def stored() -> bool:
         row = db.execute("SELECT coalesce(sum(next_offset), 0) FROM stream_offsets").fetchone()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
@@ -21,6 +22,7 @@ from dashboard_api.core.security import (
     hash_password,
     needs_rehash,
     password_problem,
+    password_version,
     verify_password,
 )
 from dashboard_api.core.throttle import AddressThrottle, SignInPolicy
@@ -37,9 +39,22 @@ def test_a_token_round_trips_with_issuer_audience_and_expiry() -> None:
     )  # fmt: skip
 
 
+def test_the_forge_itself_makes_a_valid_token() -> None:
+    assert decode_token(_forge(), SECRET)["pwv"] == 0  # so each case below fails for its reason
+
+
+def test_password_versions_differ_within_one_second() -> None:
+    """A reset a few ms after a sign-in must end that token: `iat` has whole seconds."""
+    t = datetime(2026, 12, 2, 9, 0, 0, 100_000, tzinfo=UTC)
+    assert password_version(t) != password_version(t + timedelta(milliseconds=5))
+    token = encode_token("kim.op", SECRET, int(time.time()), 60, password_version(t))
+    assert decode_token(token, SECRET)["pwv"] == password_version(t)
+
+
 def _forge(**changes: object) -> str:
     now = int(time.time())
-    claims = {"sub": "kim.op", "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 60}
+    claims = {"sub": "kim.op", "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 60,
+              "pwv": 0}  # fmt: skip
     claims.update(changes)
     return jwt.encode({k: v for k, v in claims.items() if v is not None}, SECRET, "HS256")
 
@@ -53,6 +68,8 @@ def _forge(**changes: object) -> str:
         (_forge(exp=None), "no expiry"),
         (_forge(iat=None), "no issue time"),
         (_forge(sub=None), "no subject"),
+        (_forge(pwv=None), "no password version"),
+        (_forge(pwv="1"), "a password version that is not a number"),
         (jwt.encode({"sub": "x", "iss": ISSUER, "aud": AUDIENCE}, "t" * 32, "HS256"), "secret"),
         (jwt.encode({"sub": "admin", "iss": ISSUER, "aud": AUDIENCE}, None, "none"), "alg none"),
         ("a.b.c", "garbage"),

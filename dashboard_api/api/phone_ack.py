@@ -24,7 +24,7 @@ from alerts.phone_ack.acknowledge import (
     acknowledge_by_reply,
     link_target,
 )
-from alerts.phone_ack.links import LINK_PATH, LinkExpired, LinkForged
+from alerts.phone_ack.links import LINK_PATH, LinkExpired, LinkForged, verify_link
 from alerts.phone_ack.replies import MAX_REPLY_CHARS, is_acknowledgement, mo_key_matches
 from alerts.providers.kannel_callback import parse_sources, source_allowed
 from alerts.providers.settings import SmsSettings
@@ -55,6 +55,14 @@ def _refusal(exc: Exception) -> HTMLResponse:
     return _page("<p>확인 링크가 아닙니다. Not an acknowledgement link.</p>", 404)
 
 
+def _refused_early(secret: str, token: str) -> HTMLResponse | None:
+    try:
+        verify_link(secret, token, datetime.now(UTC))
+    except (LinkForged, LinkExpired) as exc:
+        return _refusal(exc)
+    return None
+
+
 def build_phone_ack_router(sms: SmsSettings) -> APIRouter:
     router = APIRouter()
     secret = sms.ack_secret.get_secret_value()
@@ -64,6 +72,9 @@ def build_phone_ack_router(sms: SmsSettings) -> APIRouter:
     @router.get(LINK_PATH + "{token}", response_class=HTMLResponse)
     async def show_link(token: str, request: Request) -> HTMLResponse:
         """What the link would acknowledge, and a button that does."""
+        refused = _refused_early(secret, token)
+        if refused is not None:
+            return refused  # a forgery costs no database connection
         async with request.app.state.pool.connection() as conn:
             try:
                 target = await link_target(conn, secret, token, datetime.now(UTC))
@@ -81,6 +92,9 @@ def build_phone_ack_router(sms: SmsSettings) -> APIRouter:
     @router.post(LINK_PATH + "{token}", response_class=HTMLResponse)
     async def use_link(token: str, request: Request) -> HTMLResponse:
         """Acknowledge the alert for the recipient the link was texted to; once."""
+        refused = _refused_early(secret, token)
+        if refused is not None:
+            return refused
         async with request.app.state.pool.connection() as conn:
             try:
                 ack = await acknowledge_by_link(conn, secret, token, datetime.now(UTC))

@@ -37,7 +37,8 @@ SECRET = "integration-test-ack-secret-0123456789"  # noqa: S105
 PHONE = "+821012345678"
 AREAS = {
     "POI004": AreaInfo("POI004", "이태원 관광특구", "Itaewon", "용산구"),
-    "POI005": AreaInfo("POI005", "용산역", "Yongsan Station", "용산구"),
+    # Another district: a second alert in the same one would wait for its grouping window.
+    "POI005": AreaInfo("POI005", "서울역", "Seoul Station", "중구"),
 }
 
 
@@ -145,6 +146,7 @@ async def test_reply_and_link_acknowledge_in_the_recipients_name(
         await service.on_state(_state("POI005", later, 2), later)
         (second,) = db.execute("SELECT max(id) FROM alerts").fetchone() or (0,)
         second_id = int(str(second))
+        assert _link_token(db, second_id)  # texted to the recipient, with its own link
         (rid,) = db.execute("SELECT id FROM recipients").fetchone() or (0,)
         past = sign_link(SECRET, second_id, int(str(rid)), now - timedelta(seconds=1))
         expired = await http.post(f"/a/{past.token}")

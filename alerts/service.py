@@ -36,6 +36,7 @@ from alerts.lifecycle import (
     tick,
     unmute,
 )
+from alerts.phone_ack.links import LinkMaker
 from alerts.pipeline import build_alert_path
 from alerts.pipeline.deliver import Budget, budget_key
 from alerts.pipeline.feeds import is_feed
@@ -69,13 +70,17 @@ _RELEASE_LOOKBACK = timedelta(hours=1)
 
 class AlertService:
     def __init__(
-        self, conninfo: str, areas: Mapping[str, AreaInfo], settings: AlertSettings | None = None
+        self,
+        conninfo: str,
+        areas: Mapping[str, AreaInfo],
+        settings: AlertSettings | None = None,
+        links: LinkMaker | None = None,
     ) -> None:
         self.conninfo = conninfo
         self.areas = areas
         self.settings = settings or AlertSettings()
         # The same construction bench/alert_quality.py measures.
-        self.path = build_alert_path(self.settings, areas)
+        self.path = build_alert_path(self.settings, areas, links=links)
         self.engine = self.path.engine
         self.escalation = self.settings.escalation()
         self.limiter = self.path.rate_limit.limiter

@@ -10,14 +10,18 @@ import it (tests/unit/test_import_graph.py).
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from pydantic import AliasChoices, BaseModel, SecretStr, model_validator
 from pydantic_settings import BaseSettings
 
+from alerts.phone_ack.replies import mo_route_key
 from alerts.providers.settings import DEV_SECRETS as SMS_DEV_SECRETS
 from alerts.providers.settings import SmsSettings
 from alerts.settings import AlertSettings, RetryPolicy
 from alerts.watchdog.settings import WatchdogSettings
 from citypulse.config import StackSettings
+from dashboard_api.api.phone_ack import mo_callback_url
 from dashboard_api.core.config import DEV_SECRETS as API_DEV_SECRETS
 from dashboard_api.core.config import ApiSettings
 from dashboard_api.opendata.broker_settings import BrokerPushSettings
@@ -44,6 +48,17 @@ class Settings(BaseModel):
         return cls.model_validate({name: section() for name, section in SECTIONS.items()})
 
     @model_validator(mode="after")
+    def _kannel_calls_the_api(self) -> Settings:
+        """Kannel's incoming-SMS URL, unless set: the API where delivery reports go, with
+        the key the API derives from the acknowledgement secret."""
+        if not self.kannel.mo_url.get_secret_value():
+            parts = urlsplit(self.sms.dlr_callback_url)
+            key = mo_route_key(self.sms.ack_secret.get_secret_value())
+            url = mo_callback_url(f"{parts.scheme}://{parts.netloc}", key)
+            self.kannel.mo_url = SecretStr(url)
+        return self
+
+    @model_validator(mode="after")
     def _no_dev_secret_in_production(self) -> Settings:
         """With CITYPULSE_ENV=production every development secret is refused at start
         (the stack section refuses its own database password)."""
@@ -62,6 +77,8 @@ class Settings(BaseModel):
             raise ValueError("CITYPULSE_JWT_SECRET must be at least 32 characters")
         if len(self.sms.dlr_secret.get_secret_value()) < 32:
             raise ValueError("CITYPULSE_SMS_DLR_SECRET must be at least 32 characters")
+        if len(self.sms.ack_secret.get_secret_value()) < 32:
+            raise ValueError("CITYPULSE_SMS_ACK_SECRET must be at least 32 characters")
         return self
 
 

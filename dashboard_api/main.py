@@ -31,6 +31,7 @@ from citypulse.logs import configure_logging
 from citypulse.settings import Settings
 from citypulse.topics import AREA_STATE
 from dashboard_api.api.main import api_router
+from dashboard_api.api.phone_ack import build_phone_ack_router
 from dashboard_api.core import logredact
 from dashboard_api.core.addresses import parse_networks
 from dashboard_api.core.config import ApiSettings
@@ -172,6 +173,8 @@ def create_app(
         limiter=RateLimiter(sms.dlr_rate_per_s, sms.dlr_burst),
     )
     app.include_router(dlr_router, tags=["sms"])
+    # Recipients acknowledge from the phone: the SMS's signed link and replies via Kannel.
+    app.include_router(build_phone_ack_router(sms), tags=["sms"])
     # InterfaceError: a connection the database closed under a running query.
     for error in (psycopg.OperationalError, psycopg.InterfaceError):
         app.add_exception_handler(error, database_unavailable)

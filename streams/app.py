@@ -12,4 +12,4 @@ from streams.worker import build_worker, tune_runtime
 
 settings = Settings.from_env()
 tune_runtime()
-app = build_worker(settings.stack, settings.worker, settings.alerts).app
+app = build_worker(settings.stack, settings.worker, settings.alerts, settings.sms.ack_links()).app

@@ -17,6 +17,7 @@ from datetime import timedelta
 import faust
 
 from alerts import agents as alert_agents
+from alerts.phone_ack.links import LinkMaker
 from alerts.rules import AreaInfo
 from alerts.service import AlertService
 from alerts.settings import AlertSettings
@@ -90,7 +91,12 @@ def tune_runtime() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
-def build_worker(stack: StackSettings, settings: WorkerSettings, alerts: AlertSettings) -> Worker:
+def build_worker(
+    stack: StackSettings,
+    settings: WorkerSettings,
+    alerts: AlertSettings,
+    ack_links: LinkMaker | None = None,
+) -> Worker:
     app = build_app(stack, settings)
     consumer = f"{stack.topic_prefix}-worker"  # names the offsets stored in the database
     city_events = stack.topic(CITY_EVENTS.suffix)
@@ -141,7 +147,7 @@ def build_worker(stack: StackSettings, settings: WorkerSettings, alerts: AlertSe
     )
 
     areas = {h.code: AreaInfo(h.code, h.name_ko, h.name_en, h.district) for h in hotspots.values()}
-    service = AlertService(stack.db_conninfo, areas, alerts)
+    service = AlertService(stack.db_conninfo, areas, alerts, ack_links)
     # Read by the alert agent; states are written straight to the producer.
     area_states = app.topic(area_state, key_serializer="raw", value_serializer="raw")
     alert_agents.register(app, area_states, service, alerts, settings.thresholds_reload_s)

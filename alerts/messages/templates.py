@@ -169,10 +169,19 @@ def _grouped(records: Sequence[AlertRecord], lang: Language) -> tuple[str, str]:
     return head, "\n".join([head, *lines, _time(top, lang, latest)])
 
 
+# Texts that ask for an acknowledgement carry the link; "it is over" asks for nothing.
+LINKED_KINDS = frozenset(set(TemplateKind) - {TemplateKind.RESOLVED})
+
+
 def render_message(
-    kind: TemplateKind, language: Language, records: Sequence[AlertRecord]
+    kind: TemplateKind,
+    language: Language,
+    records: Sequence[AlertRecord],
+    link: str | None = None,
 ) -> RenderedMessage:
-    """The text of one notification; several records make a grouped message."""
+    """The text of one notification; several records make a grouped message. `link`
+    (the signed acknowledgement link, ASCII) ends the text and is never cut: the body
+    is shortened to make room for it."""
     if not records:
         raise ValueError("nothing to render")
     if len(records) > 1 or kind is TemplateKind.GROUPED:
@@ -182,7 +191,11 @@ def render_message(
         r = records[0]
         body = f"{_SINGLE[kind](r, language)} #{r.alert_id}"
         subject_text = body.split("]", 1)[0] + "] " + _area(r, language)
-    text = truncate_euc_kr(to_euc_kr_safe(body), LMS_MAX_BYTES)
+    if link and kind in LINKED_KINDS:
+        room = LMS_MAX_BYTES - len(link) - 1
+        text = f"{truncate_euc_kr(to_euc_kr_safe(body), room)} {link}"
+    else:
+        text = truncate_euc_kr(to_euc_kr_safe(body), LMS_MAX_BYTES)
     sms = classify_sms(text)
     subject = None
     if sms.kind == "LMS":

@@ -24,6 +24,7 @@ from datetime import datetime
 
 from alerts.batching import NotificationBatcher
 from alerts.lifecycle import Notification
+from alerts.phone_ack.links import LinkMaker
 from alerts.pipeline.decide import (
     Change,
     DecisionStage,
@@ -32,7 +33,7 @@ from alerts.pipeline.decide import (
     StartupGrace,
     run_stages,
 )
-from alerts.pipeline.deliver import Addressed, Group, RateLimit, fan_out, render
+from alerts.pipeline.deliver import Addressed, Group, RateLimit, Render, fan_out
 from alerts.pipeline.feeds import FeedOutages
 from alerts.recipients import MessageRateLimiter, RecipientDirectory
 from alerts.rules import AlertEngine, AreaInfo, OpenAlert
@@ -58,6 +59,7 @@ class AlertPath:
         startup_grace_s: float = 0.0,
         feed_min_areas: int = 5,
         feed_window_s: float = 120.0,
+        links: LinkMaker | None = None,
     ) -> None:
         self.engine = engine
         self.evaluate = Evaluate(engine)
@@ -73,7 +75,7 @@ class AlertPath:
         )
         self.group = Group(batcher)
         self.rate_limit = RateLimit(limiter)
-        self.delivery_stages = (self.rate_limit, render)
+        self.delivery_stages = (self.rate_limit, Render(links))
 
     def start(self, open_alerts: Iterable[OpenAlert], now: datetime) -> None:
         self.grace.start(now)
@@ -104,7 +106,10 @@ class AlertPath:
 
 
 def build_alert_path(
-    settings: AlertSettings, areas: Mapping[str, AreaInfo], book: ThresholdBook | None = None
+    settings: AlertSettings,
+    areas: Mapping[str, AreaInfo],
+    book: ThresholdBook | None = None,
+    links: LinkMaker | None = None,
 ) -> AlertPath:
     """The path a deployment runs: AlertService builds its own with this, and so does
     bench/alert_quality.py, so the bench measures the rules and settings the worker uses."""
@@ -116,4 +121,5 @@ def build_alert_path(
         startup_grace_s=settings.startup_grace_s,
         feed_min_areas=settings.feed_outage_min_areas,
         feed_window_s=settings.feed_outage_window_s,
+        links=links,
     )

@@ -18,8 +18,10 @@ from typing import Literal
 from alerts.batching import NotificationBatcher
 from alerts.lifecycle import Notification, TemplateKind
 from alerts.messages import RenderedMessage, render_message
+from alerts.phone_ack.links import LinkMaker
 from alerts.recipients import MessageRateLimiter, Recipient, RecipientDirectory
 from alerts.rules import TECHNICAL_RULES
+from alerts.tables.alert_rows import alert_db_id
 from citypulse.domain.stages import Stage
 
 Budget = Literal["crowd", "technical"]
@@ -96,14 +98,29 @@ class RateLimit:
         ]
 
 
-def render(addressed: list[Addressed], now: datetime) -> list[Addressed]:
-    """The text in the recipient's language: alone, or one grouped message."""
-    out = []
-    for a in addressed:
-        if a.limited:
-            out.append(a)
-            continue
-        kind = a.notes[0].kind if len(a.notes) == 1 else TemplateKind.GROUPED
-        text = render_message(kind, a.recipient.language, [n.record for n in a.notes])
-        out.append(replace(a, message=text))
-    return out
+@dataclass(frozen=True)
+class Render:
+    """The text in the recipient's language: alone, or one grouped message; with
+    `links`, a signed link that acknowledges the (first) alert for this recipient."""
+
+    links: LinkMaker | None = None
+
+    def __call__(self, addressed: list[Addressed], now: datetime) -> list[Addressed]:
+        out = []
+        for a in addressed:
+            if a.limited:
+                out.append(a)
+                continue
+            kind = a.notes[0].kind if len(a.notes) == 1 else TemplateKind.GROUPED
+            link = None
+            if self.links is not None and a.recipient.recipient_id.isdigit():
+                first = alert_db_id(a.notes[0].alert_id)
+                link = self.links.url(first, int(a.recipient.recipient_id), now)
+            records = [n.record for n in a.notes]
+            out.append(
+                replace(a, message=render_message(kind, a.recipient.language, records, link))
+            )
+        return out
+
+
+render = Render()  # without links: an operator's "it is over" asks for nothing

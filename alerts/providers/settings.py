@@ -7,13 +7,18 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from alerts.phone_ack.links import LinkMaker
 from alerts.providers.base import ReportSink, SmsProvider
 from alerts.providers.kannel import KannelConfig, KannelProvider
 from alerts.providers.log_provider import LogProvider
 from alerts.providers.smpp import SmppConfig, SmppProvider
 
 DEV_DLR_SECRET = "citypulse-dev-dlr-secret-change-me"  # noqa: S105 - refused in production
-DEV_SECRETS = {"dlr_secret": DEV_DLR_SECRET}  # field -> development default
+DEV_ACK_SECRET = "citypulse-dev-ack-secret-change-me"  # noqa: S105 - refused in production
+DEV_SECRETS = {  # field -> development default
+    "dlr_secret": DEV_DLR_SECRET,
+    "ack_secret": DEV_ACK_SECRET,
+}
 
 
 class SmsSettings(BaseSettings):
@@ -35,6 +40,13 @@ class SmsSettings(BaseSettings):
     dlr_allowed_sources: tuple[str, ...] = ()  # Kannel hosts/networks; empty: any (signed)
     dlr_rate_per_s: float = 500.0  # delivery reports per client address, sustained
     dlr_burst: int = 5000  # a 1,000-message burst brings two reports each
+
+    # Acknowledging from the phone (alerts/phone_ack): the signed link each alert SMS
+    # carries (worker and API share the secret), and replies through Kannel's MO route.
+    ack_secret: SecretStr = SecretStr(DEV_ACK_SECRET)
+    ack_link_base_url: str = "http://127.0.0.1:8000"  # the API as phones reach it; "": no link
+    ack_link_ttl_s: float = 24 * 3600.0
+    ack_reply_window_s: float = 6 * 3600.0  # a reply "1" acknowledges an alert texted this recently
 
     smpp_host: str = "127.0.0.1"
     smpp_port: int = 2775
@@ -58,6 +70,14 @@ class SmsSettings(BaseSettings):
             dlr_callback_url=self.dlr_callback_url,
             dlr_secret=self.dlr_secret,
             sender=self.sender,
+        )
+
+    def ack_links(self) -> LinkMaker | None:
+        """What signs the link in each alert SMS; None when no base URL is set."""
+        if not self.ack_link_base_url:
+            return None
+        return LinkMaker(
+            self.ack_secret.get_secret_value(), self.ack_link_base_url, self.ack_link_ttl_s
         )
 
     def smpp_config(self) -> SmppConfig:

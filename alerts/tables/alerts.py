@@ -214,3 +214,19 @@ async def changed_since(conn: Conn, since: datetime) -> list[dict[str, Any]]:
     """Alerts changed (opened, updated, acknowledged, resolved) after `since`, oldest
     change first, at most 500: the operator stream's poll."""
     return await fetch_rows(conn, _CHANGED, (since,))
+
+
+async def newest_open_alert_texted(
+    conn: Conn, recipient_ids: list[int], since: datetime
+) -> tuple[int, int] | None:
+    """(alert id, recipient id) of the newest open alert texted to one of the recipients
+    since `since`: an alert that asked to be acknowledged and still waits for it."""
+    rows = await fetch_rows(
+        conn,
+        "SELECT a.id AS alert_id, o.recipient_id FROM sms_outbox o "
+        "JOIN alerts a ON a.id = ANY (o.alert_ids) OR a.id = o.alert_id "
+        "WHERE o.recipient_id = ANY (%s) AND o.created_at >= %s AND a.status = 'open' "
+        "ORDER BY o.created_at DESC, a.id DESC LIMIT 1",
+        (recipient_ids, since),
+    )
+    return (int(rows[0]["alert_id"]), int(rows[0]["recipient_id"])) if rows else None

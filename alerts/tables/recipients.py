@@ -37,3 +37,16 @@ async def listing(conn: Conn) -> list[dict[str, Any]]:
         "SELECT id, name, phone_e164, tier, language, districts, areas, active, role "
         "FROM recipients ORDER BY tier, id",
     )
+
+
+async def recipient_name(conn: Conn, recipient_id: int) -> str | None:
+    rows = await fetch_rows(conn, "SELECT name FROM recipients WHERE id = %s", (recipient_id,))
+    return str(rows[0]["name"]) if rows else None
+
+
+async def active_recipients_by_phone(conn: Conn, phone_e164: str) -> list[dict[str, Any]]:
+    return await fetch_rows(
+        conn,
+        "SELECT id, name FROM recipients WHERE phone_e164 = %s AND active ORDER BY id",
+        (phone_e164,),
+    )

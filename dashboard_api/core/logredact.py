@@ -14,12 +14,14 @@ import re
 
 _SECRET_QUERY = re.compile(r"\?[^\s\"']*?(?:token|ticket|sig|password|secret)[^\s\"']*", re.I)
 REDACTED = "?[redacted]"
+# An acknowledgement link is a credential in the path (dashboard_api/api/phone_ack.py).
+_ACK_LINK = re.compile(r"/a/[^\s\"'?]+")
 LOGGERS = ("uvicorn.access", "uvicorn.error")
 
 
 def redact(text: str) -> str:
     """`text` with every query string that names a credential replaced by REDACTED."""
-    return _SECRET_QUERY.sub(REDACTED, text)
+    return _ACK_LINK.sub("/a/[redacted]", _SECRET_QUERY.sub(REDACTED, text))
 
 
 class RedactQueryStrings(logging.Filter):

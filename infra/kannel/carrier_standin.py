@@ -11,20 +11,28 @@ Deterministic outcomes for tests, by destination number:
   ends in 0000 -> accepted, then receipt stat:UNDELIV (Kannel: failed, 2)
   anything else -> accepted, then receipt stat:DELIVRD (Kannel: delivered, 1)
 Receipts for a receiver that is not bound wait until one binds, as a real SMSC's do.
+
+A phone's reply (an MO message) is injected with `inject_mo(var_dir, sender, text)`: a
+file in <var_dir>/carrier_mo/ that the stand-in sends to Kannel as a deliver_sm, as a
+carrier delivers a subscriber's SMS to our short code.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import count
+from pathlib import Path
 from typing import Any
 
 from alerts.providers.smpp_pdu import (
+    DATA_CODING_DEFAULT,
     ESM_CLASS_DELIVERY_RECEIPT,
     ESM_CLASS_UDHI,
     REGISTERED_DELIVERY_FINAL,
@@ -41,7 +49,7 @@ from alerts.providers.smpp_pdu import (
 )
 from alerts.providers.smpp_receipt import Receipt, format_receipt
 from alerts.providers.smpp_session import SmppLinkError, SmppSession
-from alerts.providers.smpp_text import decode_text
+from alerts.providers.smpp_text import decode_text, encode_text
 
 log = logging.getLogger("carrier_standin")
 
@@ -50,6 +58,29 @@ UNDELIVERABLE_SUFFIX = "0000"
 _MESSAGE_STATE = {"DELIVRD": 2, "UNDELIV": 5}
 _RECEIVER_BINDS = {CommandId.BIND_RECEIVER, CommandId.BIND_TRANSCEIVER}
 _BINDS = _RECEIVER_BINDS | {CommandId.BIND_TRANSMITTER}
+MO_SPOOL = "carrier_mo"
+MO_POLL_S = 0.2
+
+
+def inject_mo(var_dir: Path, sender: str, text: str, to: str = "0215880000") -> Path:
+    """Have the stand-in of `var_dir` deliver an SMS from `sender` to Kannel."""
+    spool = var_dir / MO_SPOOL
+    spool.mkdir(exist_ok=True)
+    tmp = spool / f".{uuid.uuid4().hex}"
+    tmp.write_text(json.dumps({"from": sender, "to": to, "text": text}), encoding="utf-8")
+    return tmp.rename(spool / f"{tmp.name[1:]}.json")
+
+
+def mo_message(sender: str, to: str, text: str) -> ShortMessage:
+    encoded = encode_text(text)
+    # Phones send plain digits in the GSM default alphabet, Hangul in UCS-2.
+    coding = DATA_CODING_DEFAULT if text.isascii() else encoded.data_coding
+    return ShortMessage(
+        source_addr=sender,
+        destination_addr=to,
+        data_coding=coding,
+        short_message=encoded.payload,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +107,9 @@ class CarrierStandin:
         password: str = "",  # empty: any password is accepted
         receipt_delay_s: float = 0.2,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        mo_spool: Path | None = None,
     ) -> None:
+        self.mo_spool = mo_spool
         self.system_id = system_id
         self.password = password
         self.receipt_delay_s = receipt_delay_s
@@ -92,6 +125,8 @@ class CarrierStandin:
         """Listen; returns the port (pass 0 for a free one)."""
         self._server = await asyncio.start_server(self._serve, host, port)
         self._spawn(self._send_receipts())
+        if self.mo_spool is not None:
+            self._spawn(self._send_spooled_mo(self.mo_spool))
         return int(self._server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
@@ -200,10 +235,28 @@ class CarrierStandin:
                 await asyncio.sleep(0.5)
                 self._receipts.put_nowait(_PendingReceipt(pending.sm, loop.time()))
 
-    async def _deliver(self, receipt: ShortMessage) -> bool:
+    async def _send_spooled_mo(self, spool: Path) -> None:
+        """Each injected reply, oldest first, once a receiver takes it."""
+        spool.mkdir(parents=True, exist_ok=True)
+        while True:
+            for path in sorted(spool.glob("*.json"), key=lambda p: p.stat().st_mtime):
+                try:
+                    mo = json.loads(path.read_text(encoding="utf-8"))
+                    sm = mo_message(str(mo["from"]), str(mo["to"]), str(mo["text"]))
+                except (OSError, ValueError, KeyError, TypeError) as exc:
+                    log.warning("dropped a malformed MO file %s: %r", path.name, exc)
+                    path.unlink(missing_ok=True)
+                    continue
+                if not await self._deliver(sm):
+                    break  # nobody bound: try again on the next poll
+                log.info("delivered an MO message from %s", sm.source_addr[-4:])
+                path.unlink(missing_ok=True)
+            await asyncio.sleep(MO_POLL_S)
+
+    async def _deliver(self, sm: ShortMessage) -> bool:
         for session in list(self._receivers):
             with contextlib.suppress(SmppLinkError):
-                resp = await session.request(CommandId.DELIVER_SM, receipt)
+                resp = await session.request(CommandId.DELIVER_SM, sm)
                 if resp.command_status == CommandStatus.ESME_ROK:
                     return True
         return False
@@ -222,7 +275,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     standin = CarrierStandin(
-        system_id=args.system_id, password=args.password, receipt_delay_s=args.receipt_delay
+        system_id=args.system_id,
+        password=args.password,
+        receipt_delay_s=args.receipt_delay,
+        mo_spool=Path(args.var_dir) / MO_SPOOL if args.var_dir else None,
     )
     asyncio.run(standin.serve_forever(args.host, args.port))
 

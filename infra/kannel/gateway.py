@@ -78,6 +78,13 @@ def _layout(var_dir: Path) -> dict[str, Path]:
     }
 
 
+def _mo_service(mo_url: str) -> str:
+    """Incoming SMS go to our API (which answers none); without a URL, nowhere."""
+    if not mo_url:
+        return 'text = ""'
+    return f'get-url = "{mo_url}"\nomit-empty = true'
+
+
 def write_config(var_dir: Path, s: KannelGatewaySettings) -> Path:
     """Render kannel.conf (and gateway.json, which start/stop read) into var_dir."""
     paths = _layout(var_dir)
@@ -101,10 +108,11 @@ def write_config(var_dir: Path, s: KannelGatewaySettings) -> Path:
         log_dir=paths["log_dir"],
         store_dir=paths["store_dir"],
         dlr_db=paths["dlr_db"],
+        mo_service=_mo_service(s.mo_url.get_secret_value()),
     )
     _write_private(paths["conf"], text)
     state = s.model_dump(mode="json")
-    for secret in ("admin_password", "sendsms_password", "smsc_password"):
+    for secret in ("admin_password", "sendsms_password", "smsc_password", "mo_url"):
         state[secret] = getattr(s, secret).get_secret_value()
     _write_private(paths["state"], json.dumps(state, indent=2))
     return paths["conf"]

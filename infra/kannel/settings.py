@@ -28,6 +28,10 @@ class KannelGatewaySettings(BaseSettings):
     smsc_port: int = 13014
     smsc_username: str = Field(default="citypulse", max_length=15)  # SMPP system_id
     smsc_password: SecretStr = SecretStr("standin")  # SMPP allows 8 characters at most
+    # The URL smsbox calls with each incoming SMS (a reply "1" acknowledges an alert), its
+    # key included; empty: the root settings derive it from CITYPULSE_SMS_* (the API's
+    # address and the acknowledgement secret). Kannel's escape codes are added to it.
+    mo_url: SecretStr = SecretStr("")
     verbosity: int = Field(default=1, ge=0, le=4)  # Kannel log level: 0 debug .. 4 panic
 
     @model_validator(mode="after")

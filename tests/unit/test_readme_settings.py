@@ -72,6 +72,7 @@ PRODUCTION = {
     "CITYPULSE_KANNEL_SENDSMS_PASSWORD": "s-secret",
     "CITYPULSE_KANNEL_ADMIN_PASSWORD": "k-secret",
     "CITYPULSE_SMS_DLR_SECRET": "a-production-secret-of-32-chars!",
+    "CITYPULSE_SMS_ACK_SECRET": "another-production-secret-32-chr",
 }
 
 
@@ -82,6 +83,7 @@ PRODUCTION = {
         "CITYPULSE_ADMIN_PASSWORD",
         "CITYPULSE_KANNEL_SENDSMS_PASSWORD",
         "CITYPULSE_SMS_DLR_SECRET",
+        "CITYPULSE_SMS_ACK_SECRET",
     ],
 )
 def test_production_refuses_each_development_secret(
@@ -95,9 +97,12 @@ def test_production_refuses_each_development_secret(
         Settings.from_env()
 
 
-def test_production_refuses_a_short_dlr_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A delivery-report signature is only as strong as its key."""
-    for name, value in {**PRODUCTION, "CITYPULSE_SMS_DLR_SECRET": "short"}.items():
+@pytest.mark.parametrize("variable", ["CITYPULSE_SMS_DLR_SECRET", "CITYPULSE_SMS_ACK_SECRET"])
+def test_production_refuses_a_short_signing_secret(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    """A delivery-report or acknowledgement-link signature is only as strong as its key."""
+    for name, value in {**PRODUCTION, variable: "short"}.items():
         monkeypatch.setenv(name, value)
-    with pytest.raises(ValueError, match="CITYPULSE_SMS_DLR_SECRET"):
+    with pytest.raises(ValueError, match=variable):
         Settings.from_env()

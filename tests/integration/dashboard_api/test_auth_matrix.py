@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
+from alerts.phone_ack.replies import mo_route_key
+from alerts.providers.settings import DEV_ACK_SECRET
 from dashboard_api.main import app
 from dashboard_api.present import contains_phone
 from tests.integration.dashboard_api.conftest import TEST_PHONE, ApiStack, area_state
@@ -16,6 +18,7 @@ from tests.integration.dashboard_api.conftest import TEST_PHONE, ApiStack, area_
 WINDOW = {"starts_at": "2030-01-01T00:00:00+09:00", "ends_at": "2030-01-02T00:00:00+09:00"}
 TH = {"attention": 1, "caution": 2, "alert": 3, "serious": 5}
 # (method, path template, concrete path, least role, body). Every API route must be here.
+MO_KEY = mo_route_key(DEV_ACK_SECRET)  # the API stack runs with the development secret
 ROUTES: list[tuple[str, str, str, str, Any]] = [
     ("GET", "/health", "/health", "viewer", None),
     ("GET", "/metrics", "/metrics", "viewer", None),
@@ -111,6 +114,10 @@ ROUTES: list[tuple[str, str, str, str, Any]] = [
         {"password": "x"},
     ),
     ("GET", "/sms/dlr/kannel", "/sms/dlr/kannel", "viewer", None),
+    # A recipient's phone: the link is the credential, the reply route Kannel's key.
+    ("GET", "/a/{token}", "/a/not-a-token", "viewer", None),
+    ("POST", "/a/{token}", "/a/not-a-token", "viewer", None),
+    ("GET", "/sms/mo/kannel", f"/sms/mo/kannel?secret={MO_KEY}&text=hello", "viewer", None),
     ("POST", "/api/v1/ngsi/notify/v2", "/api/v1/ngsi/notify/v2", "broker", {"data": []}),
     ("POST", "/api/v1/ngsi/notify/ld", "/api/v1/ngsi/notify/ld", "broker", {"data": []}),
     ("GET", "/api/v1/opendata/crowdflow", "/api/v1/opendata/crowdflow", "viewer", None),

@@ -16,9 +16,12 @@ OWNERS = {
     "delivery_reports": "alerts/tables/outbox.py",
     "recipients": "alerts/tables/recipients.py",
     "silences": "alerts/tables/silences.py",
+    "phone_ack_link_uses": "alerts/tables/phone_ack.py",
 }
 # A message's detail names its recipient: a read-only join, kept with the outbox query.
 JOINS = {("recipients", "alerts/tables/outbox.py")}
+# The newest open alert texted to a number (a reply "1"): read-only, kept with the alerts.
+JOINS |= {("sms_outbox", "alerts/tables/alerts.py")}
 
 
 def _sql_users(table: str, root: Path = ROOT) -> set[str]:

@@ -31,6 +31,12 @@ from streams.crowd.comfort import (
 from streams.crowd.forecast import DailyShape
 
 DAY_TYPES: tuple[DayType, ...] = ("weekday", "saturday", "sunday")
+# An hour's `high` looks this many hours either side: a venue's events start at different
+# hours (a day game at 14:00, a night game at 18:30, a concert at 19:30), and a log sampled
+# every few hours catches each event night at a different hour (bench/alert_quality.py:
+# Gocheok Dome's 9,750 at 19:25 had been held at 21:00 on an earlier day). Two hours, not
+# three: at three a 2x surge reached 주의 in 4 of 12 runs instead of 6 (same 경계+ count).
+HIGH_WITHIN_HOURS = 2
 UNCALIBRATED = "uncalibrated"
 
 
@@ -49,8 +55,8 @@ class Normal:
     mean: float
     sd: float
     samples: int
-    # The most the area held within an hour of this one on any day: a stadium full on
-    # game nights is not unusual there (bench/alert_quality.py). 0: unknown.
+    # The most the area held within HIGH_WITHIN_HOURS of this hour on any day: a stadium
+    # full on game nights is not unusual there (bench/alert_quality.py). 0: unknown.
     high: float = 0.0
 
 
@@ -129,7 +135,8 @@ def _normals(
         mean = sum(values) / len(values)
         var = sum((v - mean) ** 2 for v in values) / (len(values) - 1) if len(values) > 1 else 0.0
         area, _, hour = key
-        high = max(most.get((area, (hour + d) % 24), 0.0) for d in (-1, 0, 1))
+        near = range(-HIGH_WITHIN_HOURS, HIGH_WITHIN_HOURS + 1)
+        high = max(most.get((area, (hour + d) % 24), 0.0) for d in near)
         out[key] = Normal(mean, math.sqrt(var), len(values), high)
     for area in {r.area for r in rows}:
         for kind in DAY_TYPES:

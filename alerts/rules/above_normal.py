@@ -37,6 +37,12 @@ class AboveNormalRule:
     # (`normal_high`): Gocheok Dome full on a game night is its own kind of normal; an
     # event day's own profile is for the nights it is not.
     above_seen: bool = True
+    # Beyond the first level, also that level's step above the area's `normal_high`
+    # (경계 at 3x / 주의 at 2x: 1.5x the most it has held): a venue with event nights
+    # has two normals, the quiet night's mean and the event night's high, and its excess
+    # is measured from the one it is at. A level it has never held raises 주의; 경계 and
+    # 심각 need a clear step past its event nights (bench/alert_quality.py).
+    steps_above_seen: bool = True
     hold_s: float = 600.0  # held for two 5-minute Seoul updates before it fires
     clear_hold_s: float = 900.0
     enabled: bool = True
@@ -71,9 +77,17 @@ def above_normal_conditions(
     sd = state.normal_sd
     unusual = sd is None or sd <= 0 or (state.people - normal) / sd >= rule.min_z
     high = state.normal_high
-    if rule.above_seen and high is not None and high > 0:
+    seen = rule.above_seen and high is not None and high > 0
+    if seen and high is not None:
         unusual = unusual and state.people > high
+    first = rule.ratios[0][1]
+
+    def past_seen(lvl: Stage) -> bool:
+        if not (seen and rule.steps_above_seen) or high is None:
+            return True
+        return state.people >= high * rule.ratio_for(lvl) / first
+
     return LevelConditions(
-        raise_={lvl: unusual and ratio >= rule.ratio_for(lvl) for lvl in levels},
+        raise_={lvl: unusual and ratio >= rule.ratio_for(lvl) and past_seen(lvl) for lvl in levels},
         clear={lvl: ratio < rule.ratio_for(lvl) * rule.clear_fraction for lvl in levels},
     )

@@ -74,7 +74,11 @@ class _Boundary:
 
 
 def _fit_boundary(
-    people: Sequence[float], ranks: Sequence[int], weights: Sequence[float], k: int
+    people: Sequence[float],
+    ranks: Sequence[int],
+    weights: Sequence[float],
+    k: int,
+    prior: float | None = None,
 ) -> _Boundary:
     """Weighted best split between ranks < k and ranks >= k (fewest weighted errors)."""
     neg = [p for p, r in zip(people, ranks, strict=True) if r < k]
@@ -96,6 +100,13 @@ def _fit_boundary(
             best, best_first, best_last = err, j + 1, j + 1
         elif abs(err - best) <= 1e-12:
             best_last = j + 1
+    if prior is not None:
+        # The slot's own counts leave the cutoff anywhere in a range: the coarser fit
+        # (all hours of the day type, or the area) picks where, clamped to the range.
+        low = values[best_first - 1] if best_first > 0 else -math.inf
+        high = values[best_last] if best_last < len(values) else math.inf
+        if low < prior <= high:
+            return _Boundary(prior, above, below)
     idx = (best_first + best_last) // 2  # middle of the tied optimal range
     if idx == 0:
         return _Boundary(values[0], above, below)
@@ -105,12 +116,15 @@ def _fit_boundary(
 
 
 def _fit_boundaries(
-    people: Sequence[float], ranks: Sequence[int], weights: Sequence[float]
+    people: Sequence[float],
+    ranks: Sequence[int],
+    weights: Sequence[float],
+    prior: tuple[float, float, float] | None = None,
 ) -> tuple[_Boundary, _Boundary, _Boundary]:
     return (
-        _fit_boundary(people, ranks, weights, 1),
-        _fit_boundary(people, ranks, weights, 2),
-        _fit_boundary(people, ranks, weights, 3),
+        _fit_boundary(people, ranks, weights, 1, prior[0] if prior else None),
+        _fit_boundary(people, ranks, weights, 2, prior[1] if prior else None),
+        _fit_boundary(people, ranks, weights, 3, prior[2] if prior else None),
     )
 
 
@@ -216,6 +230,7 @@ def fit_comfort_calibration(
                     [people[j] for j in same_day],
                     [ranks[j] for j in same_day],
                     [weights[j] for j in same_day],
+                    area_cut,
                 )
                 day_cut = _resolve(day_fit, area_cut) or area_cut
             for hour in range(24):
@@ -230,6 +245,7 @@ def fit_comfort_calibration(
                         [people[j] for j in near],
                         [ranks[j] for j in near],
                         [weights[j] for j in near],
+                        day_cut,
                     )
                     cut = _resolve(fit, day_cut) or day_cut
                 slots[(area, kind, hour)] = ComfortCutoffs(cut)

@@ -91,12 +91,12 @@ def _loaded(settings: StackSettings, fit_id: int) -> Calibration:
 def _above_normal_alert(
     settings: StackSettings, db: psycopg.Connection[Any], model: Calibration, now: datetime
 ) -> None:
-    """Another area at six times its calibrated normal for eleven minutes: the worker's
-    alert engine opens one above-normal alert at 심각, though its density is far below
-    any density stage."""
+    """Another area at six times its calibrated normal (and 2.6 times the most it has
+    held around this hour) for eleven minutes: the worker's alert engine opens one
+    above-normal alert at 심각, though its density is far below any density stage."""
     normal = model.normal(OTHER, now)
     assert normal is not None and normal.mean >= 500
-    people = round(6 * normal.mean)
+    people = round(max(6 * normal.mean, 2.6 * normal.high))
     pub = KafkaEventPublisher(settings.kafka_bootstrap, topic_names(settings)["city-events.v1"])
     for i, ago in enumerate((660, 330, 0)):
         t = now - timedelta(seconds=ago)

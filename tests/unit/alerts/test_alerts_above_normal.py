@@ -68,7 +68,7 @@ def test_conditions_by_ratio_and_spread(
     [
         (None, True, set(LEVELS)),  # unknown (an older fit): the ratio and z decide
         (0.0, True, set(LEVELS)),
-        (45_000.0, True, set(LEVELS)),  # 50,000 is more than it has ever held here
+        (45_000.0, True, {Stage.CAUTION}),  # more than it has ever held, but only just
         (60_000.0, True, set()),  # a stadium on a game night has held more: not unusual
         (60_000.0, False, set(LEVELS)),  # the area's setting turns the check off
     ],
@@ -80,6 +80,30 @@ def test_a_count_the_area_has_held_before_is_not_unusual(
     cond = above_normal_conditions(AboveNormalRule(above_seen=above_seen), state, LEVELS)
     assert {lvl for lvl, v in cond.raise_.items() if v} == raised
     assert not any(cond.clear.values())  # clearing still follows the ratio alone
+
+
+@pytest.mark.parametrize(
+    ("people", "high", "steps", "raised"),
+    [
+        # quiet nights 10,000, event nights have held 20,000
+        (25_000.0, 20_000.0, True, {Stage.CAUTION}),  # 2.5x: past the high, not 1.5x it
+        (30_000.0, 20_000.0, True, {Stage.CAUTION, Stage.ALERT}),  # 1.5x the high: 경계
+        (49_000.0, 20_000.0, True, {Stage.CAUTION, Stage.ALERT}),  # 4.9x: under 2.5x high
+        (50_000.0, 20_000.0, True, set(LEVELS)),  # 2.5x the most it has held: 심각
+        (30_000.0, 20_000.0, False, {Stage.CAUTION, Stage.ALERT}),
+        (25_000.0, 20_000.0, False, {Stage.CAUTION}),  # the ratio alone says 주의
+        (45_000.0, 20_000.0, False, {Stage.CAUTION, Stage.ALERT}),
+        (35_000.0, 12_000.0, True, {Stage.CAUTION, Stage.ALERT}),  # an ordinary high
+        (50_000.0, None, True, set(LEVELS)),  # unknown high: the ratio decides
+    ],
+)
+def test_levels_past_the_first_step_past_what_the_area_has_held(
+    people: float, high: float | None, steps: bool, raised: set[Stage]
+) -> None:
+    """A venue with event nights escalates on its excess over the nights it has seen."""
+    state = _state(0, people / NORMAL).model_copy(update={"normal_high": high})
+    cond = above_normal_conditions(AboveNormalRule(steps_above_seen=steps), state, LEVELS)
+    assert {lvl for lvl, v in cond.raise_.items() if v} == raised
 
 
 @pytest.mark.parametrize(

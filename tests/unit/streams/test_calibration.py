@@ -181,18 +181,20 @@ def test_an_unseen_hour_lies_between_the_seen_ones(hour: int, expected: float) -
 
 def test_the_normal_knows_the_most_held_around_its_hour() -> None:
     """Game nights: the slot's mean is between the empty and the full nights, its high is
-    the full one, from this hour or the next (the game starts at 18:30)."""
+    the full one, from this hour or up to two either side (day games, night games)."""
     rows = [
         LabelledCount("POI086", START + timedelta(days=d, hours=h), people, "보통")
         for d in range(4)
-        for h, people in ((17, 1000.0), (18, 1000.0 if d % 2 else 11_000.0), (21, 900.0))
+        for h, people in ((17, 1000.0), (18, 1000.0 if d % 2 else 11_000.0), (22, 900.0))
     ]
     cal = fit_calibration(rows, START + timedelta(days=4), CalibrationPolicy(min_rows=1))
     at17 = cal.normal("POI086", START + timedelta(days=4, hours=17))
     at18 = cal.normal("POI086", START + timedelta(days=4, hours=18))
     at20 = cal.normal("POI086", START + timedelta(days=4, hours=20))  # unseen: between
-    assert at17 is not None and at18 is not None and at20 is not None
+    at22 = cal.normal("POI086", START + timedelta(days=4, hours=22))  # 4 hours on
+    assert at17 is not None and at18 is not None and at20 is not None and at22 is not None
     assert (at17.high, at18.high, at20.high) == (11_000.0, 11_000.0, 11_000.0)
+    assert at22.high == 900.0  # 18:00 is four hours away: another part of the evening
     assert at18.mean == pytest.approx(6_000.0)
     doc = model_to_json(cal)
     old = {**doc, "normals": [n[:6] for n in doc["normals"]]}  # stored before `high`

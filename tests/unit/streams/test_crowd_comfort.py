@@ -89,13 +89,16 @@ HISTORY = [
         ([], "A", kst(15, 13), 50000, None),  # no history at all
         (HISTORY, "B", kst(15, 13), 50000, None),  # unknown area
         (HISTORY, "A", kst(15, 13), 45000, "여유"),  # Monday
-        (HISTORY, "A", kst(15, 13), 60000, "보통"),
+        (HISTORY, "A", kst(15, 13), 57000, "보통"),
+        # 55k..80k leaves the weekday's 약간 붐빔 cutoff open: the area's (58k, Saturday's
+        # 61k at 붐빔) places it
+        (HISTORY, "A", kst(15, 13), 60000, "약간 붐빔"),
         (HISTORY, "A", kst(15, 13), 85000, "약간 붐빔"),  # 80k..95k split at 87.5k
         (HISTORY, "A", kst(15, 13), 99000, "붐빔"),
         (HISTORY, "A", kst(20, 13), 62000, "붐빔"),  # Saturday
         (HISTORY, "A", kst(20, 13), 39000, "여유"),  # Saturday, below anything labelled 보통
         # Monday 03:00: only 여유 seen at that hour; higher boundaries from the weekday fit
-        (HISTORY, "A", kst(15, 3), 60000, "보통"),
+        (HISTORY, "A", kst(15, 3), 57000, "보통"),
         # a single 여유 point: levels never seen climb in 10 % steps above it
         ([lc(8, 13, 40000, "여유")], "A", kst(15, 13), 43999, "여유"),
         ([lc(8, 13, 40000, "여유")], "A", kst(15, 13), 44000, "보통"),
@@ -111,6 +114,21 @@ def test_calibrated_label(
 ) -> None:
     model = fit_comfort_calibration(history, ComfortModelConfig(min_points=2))
     assert model.label(area, people, at) == expected
+
+
+def test_where_an_hour_leaves_the_cutoff_open_the_day_type_places_it() -> None:
+    """13:00 saw 10k 여유 and 50k 보통: any cutoff between fits it. The weekday's other
+    hours put 보통 from 40k, so 35k at 13:00 is 여유 (the middle, 30k, said 보통)."""
+    others = [lc(d, h, 39000, "여유") for d in (8, 9) for h in (10, 16)]
+    others += [lc(d, h, 41000, "보통") for d in (8, 9) for h in (10, 16)]
+    hour = [lc(8, 13, 10000, "여유"), lc(9, 13, 50000, "보통")]
+    model = fit_comfort_calibration(others + hour, ComfortModelConfig(half_life_days=None))
+    assert model.label("A", 35000, kst(15, 13)) == "여유"
+    assert model.label("A", 45000, kst(15, 13)) == "보통"
+    # where the day type's cutoff is outside what the hour allows, the hour's own counts win
+    strict = [lc(8, 13, 45000, "여유"), lc(9, 13, 50000, "보통")]
+    model = fit_comfort_calibration(others + strict, ComfortModelConfig(half_life_days=None))
+    assert model.label("A", 44000, kst(15, 13)) == "여유"
 
 
 def test_recent_days_outweigh_old_ones() -> None:

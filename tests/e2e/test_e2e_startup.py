@@ -14,8 +14,6 @@ import os
 import re
 import shutil
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -33,6 +31,7 @@ from infra.kannel.settings import KannelGatewaySettings
 from sensors.events import ZoneCount
 from sensors.publisher import KafkaEventPublisher
 from sensors.registry import load_hotspots
+from tests.e2e.support import cli
 from tests.integration.support import settings_env, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.kannel, pytest.mark.timeout(900)]
@@ -105,13 +104,6 @@ def kannel() -> Iterator[tuple[Path, KannelGatewaySettings]]:
     gateway.start(var_dir, settings)
     yield var_dir, settings
     gateway.stop(var_dir)
-
-
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "citypulse.cli", *args],
-        capture_output=True, text=True, timeout=300, check=False, env=env, cwd=REPO_ROOT,
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from citypulse.config import REPO_ROOT, StackSettings
 from citypulse.topics import CITY_EVENTS
 from infra.kannel import gateway
 from infra.kannel.settings import KannelGatewaySettings
+from tests.e2e.support import cli
 from tests.hostile_events import valid_event
 from tests.integration.support import settings_env, wait_for
 
@@ -92,13 +92,6 @@ def env(kannel: tuple[Path, KannelGatewaySettings]) -> dict[str, str]:
         "CITYPULSE_WATCHDOG_INTERVAL_S": "2",
         "CITYPULSE_WATCHDOG_FEED_STALE_S": "0",  # no simulator: the feed is quiet on purpose
     }  # fmt: skip
-
-
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "citypulse.cli", *args],
-        capture_output=True, text=True, timeout=300, check=False, env=env, cwd=REPO_ROOT,
-    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,10 @@ import re
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from typing import Literal
 
+from citypulse.domain.agencies import AGENCIES, Agency
 from citypulse.domain.phones import mask_phone
 from citypulse.domain.stages import Stage
 
@@ -55,6 +56,10 @@ class Recipient:
     area_codes: frozenset[str] = frozenset()
     active: bool = True
     role: Role = "crowd"
+    agency: Agency = "city"
+    # Local (KST) quiet hours, from → until (may wrap midnight); None: none. Only messages
+    # below 심각 respect them.
+    quiet_hours: tuple[time, time] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "phone", normalize_phone(self.phone))
@@ -62,6 +67,8 @@ class Recipient:
             raise ValueError(f"tier must be 1, 2 or 3, not {self.tier}")
         if self.role not in ("crowd", "technical"):
             raise ValueError(f"role must be crowd or technical, not {self.role!r}")
+        if self.agency not in AGENCIES:
+            raise ValueError(f"agency must be one of {AGENCIES}, not {self.agency!r}")
 
     @property
     def masked_phone(self) -> str:

@@ -11,8 +11,8 @@ from alerts.tables import Conn, fetch_rows
 async def load_directory(conn: Conn) -> RecipientDirectory:
     rows = await fetch_rows(
         conn,
-        "SELECT id, name, phone_e164, tier, language, groups, districts, areas, active, role "
-        "FROM recipients ORDER BY id",
+        "SELECT id, name, phone_e164, tier, language, groups, districts, areas, active, role, "
+        "agency, quiet_from, quiet_until FROM recipients ORDER BY id",
     )
     recipients = []
     for r in rows:
@@ -22,7 +22,10 @@ async def load_directory(conn: Conn) -> RecipientDirectory:
                     recipient_id=str(r["id"]), name=r["name"], phone=r["phone_e164"],
                     tier=int(r["tier"]), language=r["language"], groups=frozenset(r["groups"]),
                     districts=frozenset(r["districts"]), area_codes=frozenset(r["areas"]),
-                    active=bool(r["active"]), role=r["role"],
+                    active=bool(r["active"]), role=r["role"], agency=r["agency"],
+                    quiet_hours=(
+                        (r["quiet_from"], r["quiet_until"]) if r["quiet_from"] is not None else None
+                    ),
                 )
             )  # fmt: skip
         except (PhoneNumberError, ValueError):
@@ -34,8 +37,8 @@ async def listing(conn: Conn) -> list[dict[str, Any]]:
     """Every row as stored (numbers unmasked: the caller masks), by tier then id."""
     return await fetch_rows(
         conn,
-        "SELECT id, name, phone_e164, tier, language, districts, areas, active, role "
-        "FROM recipients ORDER BY tier, id",
+        "SELECT id, name, phone_e164, tier, language, districts, areas, active, role, agency, "
+        "quiet_from, quiet_until FROM recipients ORDER BY tier, id",
     )
 
 

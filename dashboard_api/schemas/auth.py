@@ -7,8 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from citypulse.domain.agencies import Agency
+
 Role = Literal["viewer", "operator", "admin"]
-Agency = Literal["city", "district", "fire", "police"]  # district: a 구청 (district office)
 ROLE_RANK: dict[str, int] = {"viewer": 0, "operator": 1, "admin": 2}
 USERNAME_PATTERN = r"^[a-z0-9_.-]{3,40}$"
 

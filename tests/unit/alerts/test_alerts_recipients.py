@@ -124,3 +124,15 @@ def test_rate_limit(sends: list[tuple[float, Stage]], expected: list[bool]) -> N
     limiter = MessageRateLimiter(max_messages=3, window_s=600)
     assert [limiter.admit("r1", sev, at(t)) for t, sev in sends] == expected
     assert limiter.admit("r2", Stage.CAUTION, at(0))  # per recipient
+
+
+def test_a_recipient_belongs_to_one_known_agency() -> None:
+    from datetime import time
+
+    r = Recipient(
+        "9", "소방 상황실", "010-1234-5678", agency="fire", quiet_hours=(time(23), time(7))
+    )
+    assert r.agency == "fire" and r.quiet_hours == (time(23), time(7))
+    assert Recipient("10", "x", "010-1234-5678").agency == "city"
+    with pytest.raises(ValueError, match="agency"):
+        Recipient("11", "x", "010-1234-5678", agency="army")  # type: ignore[arg-type]

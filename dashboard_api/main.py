@@ -39,6 +39,7 @@ from dashboard_api.core.errors import bad_parameter, validation_failed
 from dashboard_api.core.headers import security_headers
 from dashboard_api.core.metrics import ApiMetrics
 from dashboard_api.core.middleware import (
+    BodyLimit,
     RateLimits,
     observe_requests,
     rate_limit,
@@ -193,6 +194,7 @@ def create_app(
         jwt_secret=settings.jwt_secret.get_secret_value(),
         proxies=proxies,
     )
+    app.add_middleware(BodyLimit, max_body_bytes=settings.max_body_bytes)
     app.middleware("http")(refuse_bad_requests(settings.max_body_bytes))
     app.middleware("http")(rate_limit(limits, metrics))
     app.middleware("http")(security_headers(settings.map_tile_url))

@@ -10,8 +10,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from fastapi import Request, Response
+from fastapi import HTTPException, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from citypulse.logs import request_id
 from dashboard_api.core.addresses import Network, client_address
@@ -93,6 +94,34 @@ def refuse_bad_requests(max_body_bytes: int) -> Middleware:
         return await call_next(request)
 
     return middleware
+
+
+class BodyLimit:
+    """Counts a request body as it arrives and refuses it 413 once past the limit. The
+    declared-size check in `refuse_bad_requests` cannot see a chunked body (no
+    Content-Length), which would otherwise be read whole, however large."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app, self.max_body_bytes = app, max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body_bytes:
+                    # Raised where the route reads its body, inside the exception
+                    # middleware, so the caller gets the same 413 as a declared size.
+                    raise HTTPException(413, "request body too large")
+            return message
+
+        await self.app(scope, limited, send)
 
 
 def incoming_request_id(header: str | None) -> str:

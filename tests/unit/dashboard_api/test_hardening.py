@@ -5,14 +5,16 @@ do not echo what was sent, and the page's security headers."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
 from citypulse.settings import Settings
 from dashboard_api.core.errors import trimmed
 from dashboard_api.core.headers import page_policy, tile_source
+from dashboard_api.core.middleware import BodyLimit
 from dashboard_api.core.security import encode_token
 from dashboard_api.main import create_app
 
@@ -60,6 +62,26 @@ def test_oversized_bodies_and_control_characters_are_refused_before_a_route() ->
     for query in ("district=%00", "district=a%0Ab", "x=%7F"):
         r = client.get(f"/api/v1/alerts?{query}")
         assert r.status_code == 400, query
+
+
+def test_a_chunked_body_without_a_declared_size_is_refused_past_the_limit() -> None:
+    app = _app(max_body_bytes=1000)
+    assert any(m.cls is BodyLimit for m in app.user_middleware)  # the API installs it
+
+    echo = FastAPI()
+    echo.add_middleware(BodyLimit, max_body_bytes=1000)
+
+    @echo.post("/echo")
+    async def read(request: Request) -> dict[str, int]:
+        return {"bytes": len(await request.body())}
+
+    def chunks(n: int) -> Iterator[bytes]:
+        yield from (b"x" * 400 for _ in range(n))
+
+    client = TestClient(echo)
+    r = client.post("/echo", content=chunks(10))  # 4,000 bytes, no Content-Length
+    assert r.status_code == 413 and r.json() == {"detail": "request body too large"}
+    assert client.post("/echo", content=chunks(2)).json() == {"bytes": 800}
 
 
 def test_validation_errors_do_not_echo_large_values() -> None:

@@ -87,6 +87,12 @@ def _fire(r: AlertRecord, lang: Language) -> str:
             if lang == "en"
             else f"[인파급증 {st}] {area} {nums} {tm}"
         )
+    if r.rule is RuleKind.DATA_GAP and r.subject.is_feed:  # no one density for a whole feed
+        return (
+            f"[DATA GAP] {area} silent {tm}"
+            if lang == "en"
+            else f"[데이터중단] {area} 수신없음 {tm}"
+        )
     if r.rule is RuleKind.DATA_GAP:
         return (
             f"[DATA GAP] {area} feed silent, last {r.reading.density_per_m2:.1f}/m2 {tm}"

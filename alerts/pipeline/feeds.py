@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 
 from alerts.pipeline.decide import Change
 from alerts.rules import AlertSubject, Fire, OpenAlert, Reading, Resolve, RuleKind, dedup_key
+from alerts.rules.decisions import FEED_PREFIX
 from citypulse.domain.area_state import AreaState
 
-FEED_PREFIX = "feed."
 _SOURCE_NAMES = {  # source -> (ko, en)
     "telecom": ("통신사 인구", "telecom population"),
     "zone_counter": ("구역 계수기", "zone counters"),
@@ -30,7 +30,11 @@ _SOURCE_NAMES = {  # source -> (ko, en)
 def feed_subject(source: str, areas: int) -> AlertSubject:
     ko, en = _SOURCE_NAMES.get(source, (source, source))
     key = f"{FEED_PREFIX}{source}"
-    return AlertSubject(key, key, None, "", f"{ko} 피드 {areas}곳", f"{en} feed, {areas} areas")
+    # `areas` is how many had gone silent when the feed alert opened; more may follow
+    # (they are absorbed into it), so the name says "at least".
+    return AlertSubject(
+        key, key, None, "", f"{ko} 피드 {areas}곳 이상", f"{en} feed, {areas}+ areas"
+    )
 
 
 def is_feed(key: str) -> bool:

@@ -23,16 +23,24 @@ class AreaInfo:
     district: str
 
 
+# A whole source gone silent (alerts.pipeline.feeds) is the subject "feed.<source>".
+FEED_PREFIX = "feed."
+
+
 @dataclass(frozen=True)
 class AlertSubject:
-    """What an alert is about: an area, or one zone of it."""
+    """What an alert is about: an area, one zone of it, or a whole feed."""
 
-    key: str  # "POI009" or "POI009/z1"
+    key: str  # "POI009", "POI009/z1" or "feed.telecom"
     area_code: str
     zone_id: str | None
     district: str
     name_ko: str
     name_en: str
+
+    @property
+    def is_feed(self) -> bool:
+        return self.key.startswith(FEED_PREFIX)
 
 
 @dataclass(frozen=True)

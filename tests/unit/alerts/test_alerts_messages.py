@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
@@ -197,3 +198,14 @@ def test_unsafe_area_name_and_overlong_lms() -> None:
 )
 def test_time_is_kst(utc: datetime, kst: str) -> None:
     assert hhmm_kst(utc) == kst
+
+
+def test_a_feed_gap_names_the_feed_and_no_density() -> None:
+    from alerts.pipeline.feeds import feed_subject
+
+    rec = record(RuleKind.DATA_GAP, Stage.CAUTION)
+    rec = dataclasses.replace(rec, subject=feed_subject("telecom", 5))
+    ko = render_message(TemplateKind.FIRE, "ko", [rec]).text
+    en = render_message(TemplateKind.FIRE, "en", [rec]).text
+    assert ko.startswith("[데이터중단] 통신사 인구 피드 5곳 이상 수신없음 ") and "명/㎡" not in ko
+    assert en.startswith("[DATA GAP] telecom population feed, 5+ areas silent ") and "/m2" not in en

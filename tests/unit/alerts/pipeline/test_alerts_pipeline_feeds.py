@@ -173,6 +173,6 @@ def test_on_the_path_a_whole_feed_going_silent_is_one_alert() -> None:
     out += path.on_sweep(at(300))
     assert names(out) == ["Fire feed.telecom:data_gap"]
     (fire,) = out
-    assert fire.subject.name_ko == "통신사 인구 피드 5곳"
+    assert fire.subject.name_ko == "통신사 인구 피드 5곳 이상"
     assert fire.subject.district == ""
     assert fire.decided_at == at(60)

@@ -11,7 +11,7 @@ separate processes from the server, on the same machine. uvicorn negotiates
 permessage-deflate by default, as browsers do; --no-deflate measures without it.
 
     .venv/bin/python bench/ws_fanout.py [--quick] [--clients 1000,5000] [--seconds 20]
-        [--procs 4] [--no-deflate]
+        [--procs 4] [--no-deflate] [--loop uvloop|asyncio]
 
 The last line printed is a JSON object of figures.
 """
@@ -46,7 +46,7 @@ def _raise_fd_limit() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def serve(port: int, rate: float, deflate: bool) -> None:
+def serve(port: int, rate: float, deflate: bool, loop: str) -> None:
     """The API process: /ws/live from dashboard_api, fed `rate` states per second."""
     import uvicorn
     from fastapi import FastAPI
@@ -119,8 +119,9 @@ def serve(port: int, rate: float, deflate: bool) -> None:
         app.state.feed = asyncio.create_task(feed())
 
     _raise_fd_limit()
+    # The loop and parser `citypulse up` runs the API with (citypulse/cli/stack.py).
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", backlog=16384,
-                ws_per_message_deflate=deflate)  # fmt: skip
+                ws_per_message_deflate=deflate, loop=loop, http="httptools")  # fmt: skip
 
 
 async def _clients(
@@ -194,12 +195,12 @@ def _loadavg() -> float:
 
 
 async def run(
-    clients: int, rate: float, seconds: float, procs: int, deflate: bool
+    clients: int, rate: float, seconds: float, procs: int, deflate: bool, loop: str
 ) -> dict[str, Any]:
     connect_timeout_s = 60 + clients * 0.1
     port = _free_port()
     argv = [sys.executable, __file__, "--serve", str(port), "--rate", str(rate)]
-    argv += [] if deflate else ["--no-deflate"]
+    argv += ([] if deflate else ["--no-deflate"]) + ["--loop", loop]
     load_before = _loadavg()
     server = subprocess.Popen(argv)
     base = f"http://127.0.0.1:{port}"
@@ -287,10 +288,16 @@ def main() -> None:
         default=True,
         help="permessage-deflate, as uvicorn and browsers use by default",
     )
+    parser.add_argument(
+        "--loop",
+        choices=("uvloop", "asyncio"),
+        default="uvloop",
+        help="the server's event loop: uvloop as the API runs; asyncio to compare",
+    )
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.rate, args.deflate)
+        serve(args.serve, args.rate, args.deflate, args.loop)
         return
     _raise_fd_limit()
     counts = [1000] if args.quick else [int(c) for c in args.clients.split(",")]
@@ -298,7 +305,7 @@ def main() -> None:
     results = []
     for n in counts:
         try:
-            r = asyncio.run(run(n, args.rate, seconds, args.procs, args.deflate))
+            r = asyncio.run(run(n, args.rate, seconds, args.procs, args.deflate, args.loop))
         except queue.Empty:
             print(f"{n} clients: the clients could not all connect in time (see above)")
             results.append({"clients": n, "failed": 1})

@@ -68,6 +68,12 @@ APP_PROCESSES: tuple[AppProcess, ...] = (
             str(s.api_port),
             "--log-level",
             "info",
+            # Explicit, not uvicorn's "auto": a missing wheel must fail loudly, not quietly
+            # fall back to the slower pure-Python loop and parser the benchmarks never saw.
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
             # The API reads X-Forwarded-For itself, from CITYPULSE_TRUSTED_PROXIES only;
             # uvicorn's default would believe any header sent from 127.0.0.1.
             "--no-proxy-headers",

@@ -159,6 +159,11 @@ def api_stack(
             "--port",
             str(port),
             "--no-proxy-headers",
+            # as `citypulse up` runs it (citypulse/cli/stack.py)
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
         ],
         marker="dashboard_api.main:app",
         env=env,

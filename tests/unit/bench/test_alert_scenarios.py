@@ -41,6 +41,19 @@ def test_a_30_minute_zone_ramp_is_warned_of_ten_minutes_before_serious() -> None
     assert lead.warning_min is not None and lead.warning_min >= lead.forecast_min
 
 
+@pytest.mark.parametrize("ramp", [30, 60])
+def test_a_zone_ramp_gives_one_escalating_stage_alert_and_no_second_caution(ramp: int) -> None:
+    """Through the worker's alert path: the rate of rise, which used to send a second
+    주의 after the stage alert's, is folded into it."""
+    case = zone_ramp(AREA, START, ramp, seed=1)
+    result = replay(zone_events(case), START, START + timedelta(minutes=case.minutes), HOTSPOTS,
+                    None)  # fmt: skip
+    crowd = [(r.rule.value, r.severity.name) for r in result.crowd]
+    assert ("rate_of_rise", "CAUTION") not in crowd
+    assert [s for rule, s in crowd if rule == "stage"] == ["CAUTION", "ALERT", "SERIOUS"]
+    assert crowd.count(("stage", "CAUTION")) == 1
+
+
 @pytest.mark.parametrize(
     ("knots", "silent"),
     [

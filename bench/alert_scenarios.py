@@ -18,8 +18,10 @@ from datetime import datetime, timedelta
 
 from alerts.pipeline import build_alert_path
 from alerts.pipeline.feeds import is_feed
+from alerts.recipients import RecipientDirectory
 from alerts.rules import TECHNICAL_RULES, AreaInfo, Escalate, Fire, RuleKind
 from alerts.settings import AlertSettings
+from bench.alert_sms import SmsLedger
 from citypulse.domain.stages import DEFAULT_THRESHOLDS, Stage
 from sensors.events import CityEvent, PopulationEstimate, ZoneCount
 from sensors.registry import Hotspot
@@ -46,6 +48,7 @@ class Raised:
 class RunResult:
     crowd: list[Raised] = field(default_factory=list)
     technical: list[Raised] = field(default_factory=list)
+    sms: SmsLedger | None = None  # with a recipient directory: what was texted
 
     def first(self, key: str, rule: RuleKind | None = None) -> Raised | None:
         hits = [r for r in self.crowd if r.key == key and (rule is None or r.rule is rule)]
@@ -60,14 +63,21 @@ def replay(
     calibration: Calibration | None,
     tick: timedelta = timedelta(minutes=1),
     settings: AlertSettings | None = None,
+    directory: RecipientDirectory | None = None,
+    ack_after_s: float | None = 240.0,
 ) -> RunResult:
-    """A worker started at `start` (cold: no state, startup grace) running until `end`."""
+    """A worker started at `start` (cold: no state, startup grace) running until `end`.
+    With a `directory`, every change also goes where AlertService sends it (records,
+    grouping, fan-out, rate limit, reminders: bench/alert_sms.py), counted in `sms`."""
+    settings = settings or AlertSettings()
     areas = {c: AreaInfo(c, h.name_ko, h.name_en, h.district) for c, h in hotspots.items()}
-    path = build_alert_path(settings or AlertSettings(), areas)
+    path = build_alert_path(settings, areas)
     live = LiveStates(hotspots, calibration=calibration)
     path.start((), start)
     pending = sorted(events, key=lambda e: e.event_time)
     out, i, now = RunResult(), 0, start
+    if directory is not None:
+        out.sms = SmsLedger(path, directory, settings.escalation(), ack_after_s)
     while now < end:
         now += tick
         batch: list[CityEvent] = []
@@ -81,6 +91,9 @@ def replay(
             if state is not None:
                 changes += path.on_state(state, now)
         changes += path.on_sweep(now)
+        if out.sms is not None:
+            out.sms.apply(changes, now)
+            out.sms.on_tick(now)
         for d in changes:
             if not isinstance(d, Fire | Escalate):
                 continue

@@ -49,9 +49,11 @@ from bench.alert_scenarios import (  # noqa: E402
     RunResult,
     Series,
     ZoneCase,
+    expected_at,
     first_at_ratio,
     inject_surge,
     interpolate,
+    load_calendar,
     ramp_lead,
     replay,
     telecom_events,
@@ -61,6 +63,7 @@ from bench.alert_scenarios import (  # noqa: E402
 from bench.alert_sms import seoul_directory, sms_figures  # noqa: E402
 from citypulse.domain.korea_time import KST  # noqa: E402
 from citypulse.domain.stages import Stage  # noqa: E402
+from citypulse.domain.thresholds import ThresholdBook  # noqa: E402
 from sensors.adapters.seoul_logs import iter_five_minute_log  # noqa: E402
 from sensors.events import PopulationEstimate  # noqa: E402
 from sensors.registry import hotspots_by_code  # noqa: E402
@@ -72,6 +75,9 @@ DATA = ROOT / ".." / "shared" / "data" / "seoul"  # --data: elsewhere (e.g. a wo
 HOURLY = "citydata_hourly_121/seoul_population_log.csv"
 # The 2023 5-minute log of 113 areas (about 31 hours; no labels): real 5-minute cadence.
 FIVE_MIN = "population_5min_113"
+# Declared crowds (event days with a venue's capacity) an operator would have entered,
+# with their sources; not read off the results (docs/alerts.md, "Declared crowds").
+CALENDAR = ROOT / "bench" / "event_calendar.json"
 STEP = timedelta(minutes=5)
 # The "hourly" log kept about 7 samples a day (the collector's cron often skipped).
 MAX_GAP = timedelta(hours=6)
@@ -115,11 +121,15 @@ def day_series(
     return [(t, p) for t, p in interpolate(near, STEP, MAX_GAP, usual) if start <= t < end]
 
 
-def normal_at(cal: Calibration, area: str, series: Series) -> dict[datetime, float]:
+def normal_at(
+    cal: Calibration, area: str, series: Series, book: ThresholdBook | None = None
+) -> dict[datetime, float]:
+    """What the area is expected to hold at each time: its calibrated normal, or a larger
+    declared crowd (bench/event_calendar.json) while one is declared; surges scale it."""
     out = {}
     for t, _ in series:
         n = cal.normal(area, t)
-        out[t] = n.mean if n is not None else 0.0
+        out[t] = max(n.mean if n is not None else 0.0, expected_at(book, area, t))
     return out
 
 
@@ -132,6 +142,7 @@ def run_day(
     outage: tuple[time, time] | None = None,
     start_at: time = time(0, 0),
     directory: RecipientDirectory | None = None,
+    book: ThresholdBook | None = None,
 ) -> RunResult:
     start = datetime.combine(day, start_at, KST)
     events = []
@@ -143,8 +154,9 @@ def run_day(
         events += telecom_events(area, [(t, p) for t, p in series if t >= start])
     end = datetime.combine(day, time(), KST) + timedelta(days=1)
     return replay(
-        events, start, end, {a: hotspots[a] for a in areas}, cal, tick=STEP, directory=directory
-    )
+        events, start, end, {a: hotspots[a] for a in areas}, cal, tick=STEP, directory=directory,
+        book=book,
+    )  # fmt: skip
 
 
 def load_five_minute(
@@ -172,6 +184,7 @@ def five_minute_run(
     hotspots: dict[str, Any],
     directory: RecipientDirectory,
     surges_per_case: int,
+    book: ThresholdBook | None = None,
 ) -> dict[str, Any]:
     """The 5-minute log as recorded (no drawing between samples), through the same path:
     a worker started at its first reading, every area, its calibration the one fitted on
@@ -183,7 +196,7 @@ def five_minute_run(
     start = first.replace(minute=first.minute - first.minute % 5, second=0, microsecond=0)
     end = max(e.event_time for e in events) + STEP
     run = replay(events, start, end, {a: hotspots[a] for a in areas}, cal, tick=STEP,
-                 directory=directory)  # fmt: skip
+                 directory=directory, book=book)  # fmt: skip
     days_span = (end - start) / timedelta(days=1)
     area_days = len(areas) * days_span
     caution = sum(1 for a in run.crowd if a.severity == Stage.CAUTION)
@@ -213,7 +226,7 @@ def five_minute_run(
         "by_rule": dict(Counter(a.rule.value for a in run.crowd)),
         "technical_alerts": len(run.technical),
         "sms_per_recipient_day": sms,
-        "surges": five_minute_surges(log, areas, cal, hotspots, surges_per_case),
+        "surges": five_minute_surges(log, areas, cal, hotspots, surges_per_case, book),
     }
 
 
@@ -223,6 +236,7 @@ def five_minute_surges(
     cal: Calibration,
     hotspots: dict[str, Any],
     per_case: int,
+    book: ThresholdBook | None = None,
 ) -> list[dict[str, Any]]:
     """3x and 5x surges from 18:00 on the log's Monday, on its recorded 5-minute series."""
     day = min(kst_day(e.event_time) for a in areas for e in log[a])
@@ -238,13 +252,14 @@ def five_minute_surges(
                 area = sites[(serial * 37) % len(sites)]
                 serial += 1
                 series = [(e.event_time, e.people) for e in log[area]]
-                normal = normal_at(cal, area, series)
+                normal = normal_at(cal, area, series, book)
                 injected = inject_surge(series, AreaSurge(area, at, ramp, factor), normal)
                 danger = first_at_ratio(injected, normal, 3.0)
                 start = datetime.combine(day, time(12, 0), KST)
                 events = telecom_events(area, [(t, p) for t, p in injected if t >= start])
                 end = datetime.combine(day, time(23, 55), KST)
-                result = replay(events, start, end, {area: hotspots[area]}, cal, tick=STEP)
+                result = replay(events, start, end, {area: hotspots[area]}, cal, tick=STEP,
+                                book=book)  # fmt: skip
                 hits = [a for a in result.crowd if a.at >= at]
                 first = min(hits, key=lambda a: a.at, default=None)
                 out.append({
@@ -287,6 +302,7 @@ def surge_cases(
     days: list[date],
     hotspots: dict[str, Any],
     per_case: int,
+    book: ThresholdBook | None = None,
 ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     serial = 0
@@ -304,14 +320,15 @@ def surge_cases(
                     continue
                 area, series = picked
                 cal = cals[day]
-                normal = normal_at(cal, area, series)
+                normal = normal_at(cal, area, series, book)
                 surge = AreaSurge(area, datetime.combine(day, SURGE_AT, KST), ramp, factor)
                 injected = inject_surge(series, surge, normal)
                 danger = first_at_ratio(injected, normal, min(factor, 3.0))
                 start = datetime.combine(day, time(12, 0), KST)
                 events = telecom_events(area, [(t, p) for t, p in injected if t >= start])
                 end = datetime.combine(day, time(23, 55), KST)
-                result = replay(events, start, end, {area: hotspots[area]}, cal, tick=STEP)
+                result = replay(events, start, end, {area: hotspots[area]}, cal, tick=STEP,
+                                book=book)  # fmt: skip
                 hits = [a for a in result.crowd if a.at >= surge.start]
                 first = min(hits, key=lambda a: a.at, default=None)
                 out.append({
@@ -388,6 +405,7 @@ def quiet_cases(
     hotspots: dict[str, Any],
     seeds: int,
     baseline_runs: dict[date, RunResult],
+    book: ThresholdBook | None = None,
 ) -> list[dict[str, Any]]:
     """Nothing dangerous happens: every crowd alert raised is false."""
     out: list[dict[str, Any]] = []
@@ -414,8 +432,9 @@ def quiet_cases(
         # What the uninterrupted worker raised that day is the day's own (judged in the
         # uninjected figure); what the restart or the outage adds is counted here.
         seen = {(a.key, a.rule, a.severity) for a in baseline_runs[day].crowd}
-        cold = run_day(points, day, cals[day], areas, hotspots, start_at=time(18, 0))
-        outage = run_day(points, day, cals[day], areas, hotspots, outage=(time(14), time(14, 45)))
+        cold = run_day(points, day, cals[day], areas, hotspots, start_at=time(18, 0), book=book)
+        outage = run_day(points, day, cals[day], areas, hotspots,
+                         outage=(time(14), time(14, 45)), book=book)  # fmt: skip
         for name, r in (("cold_start_worker", cold), ("telecom_outage_all_areas", outage)):
             extra = [a for a in r.crowd if (a.key, a.rule, a.severity) not in seen]
             out.append({"kind": name, "day": day.isoformat(), "crowd_alerts": len(extra),
@@ -534,7 +553,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a few days and areas, no comfort")
     parser.add_argument("--data", type=Path, default=DATA, help="the recorded Seoul logs")
+    parser.add_argument("--calendar", type=Path, default=CALENDAR,
+                        help="declared crowds (event days); 'none': declare nothing")  # fmt: skip
     args = parser.parse_args()
+    book = None if str(args.calendar) == "none" else load_calendar(args.calendar)
 
     hotspots = hotspots_by_code()
     points, labelled = load(args.data)
@@ -554,22 +576,28 @@ def main() -> None:
     if args.quick:
         areas = areas[:20]
     directory = seoul_directory(h.district for h in hotspots.values())
-    runs = {d: run_day(points, d, cals[d], areas, hotspots, directory=directory) for d in scored}
+    runs = {
+        d: run_day(points, d, cals[d], areas, hotspots, directory=directory, book=book)
+        for d in scored
+    }
     base = baseline(runs, len(areas))
     base["sms_per_recipient_day"] = sms_figures(
         [r.sms for r in runs.values() if r.sms is not None], directory, scored
     )
-    surges = surge_cases(points, cals, scored, hotspots, per_case=1 if args.quick else 4)
+    surges = surge_cases(points, cals, scored, hotspots, 1 if args.quick else 4, book)
     zones = zone_cases(hotspots, seeds=2 if args.quick else 10)
-    quiet = quiet_cases(points, cals, scored, areas, hotspots, 1 if args.quick else 3, runs)
+    quiet = quiet_cases(points, cals, scored, areas, hotspots, 1 if args.quick else 3, runs, book)
     comfort = None if args.quick else comfort_figures(args.data)
     summary = summarise(base, surges, zones, quiet, comfort)
     whole = fit_calibration(labelled, datetime.combine(days[-1], time(), KST) + timedelta(days=1),
                             CalibrationPolicy())  # fmt: skip
     five = load_five_minute(args.data, 20 if args.quick else None)
     summary["five_minute_log"] = five_minute_run(
-        five, whole, hotspots, directory, surges_per_case=1 if args.quick else 2
+        five, whole, hotspots, directory, 1 if args.quick else 2, book
     )
+    summary["declared_crowds"] = None if book is None else [
+        f"{p.name}: {sorted(p.area_codes)} {p.expected_people:,.0f}" for p in book.events
+    ]  # fmt: skip
     print_table(surges, zones, quiet, summary)
     print(json.dumps(summary, ensure_ascii=False, default=str))
 

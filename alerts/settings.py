@@ -23,7 +23,8 @@ from alerts.rules import (
     RuleSet,
     StageRule,
 )
-from citypulse.domain.thresholds import ThresholdBook
+from alerts.rules.above_normal import EXPECTED_RATIOS
+from citypulse.domain.thresholds import EventDayProfile, ThresholdBook
 
 
 class AlertSettings(BaseSettings):
@@ -78,7 +79,7 @@ class AlertSettings(BaseSettings):
             RuleOverride(key, stage=replace(defaults.stage, thresholds=t))
             for key, t in keyed.items()
         ]
-        profiles = [AlertEventDay(p) for p in book.events]
+        profiles = [_event_day(p, defaults) for p in book.events]
         return AlertPolicy.build(defaults=defaults, overrides=overrides, profiles=profiles)
 
     def escalation(self) -> EscalationPolicy:
@@ -90,6 +91,15 @@ class AlertSettings(BaseSettings):
 
     def rate_limiter(self) -> MessageRateLimiter:
         return MessageRateLimiter(self.rate_limit_messages, self.rate_limit_window_s)
+
+
+def _event_day(p: EventDayProfile, defaults: RuleSet) -> AlertEventDay:
+    """An event day as the alert rules apply it: with a declared expected crowd, the
+    above-normal rule measures against it (EXPECTED_RATIOS over it)."""
+    if p.expected_people is None:
+        return AlertEventDay(p)
+    rule = replace(defaults.above_normal, expected_people=p.expected_people, ratios=EXPECTED_RATIOS)
+    return AlertEventDay(p, above_normal=rule)
 
 
 class RetryPolicy(BaseSettings):

@@ -15,9 +15,15 @@ as the worker's daily refit does. The log kept one sample an hour; Seoul updates
 - cold starts (the worker started mid-evening; counters appearing at a busy level),
   a telecom outage of every area for 45 minutes, a zone counter outage and a counter
   dropping out of a two-counter zone: crowd alerts raised (technical ones apart);
-- comfort agreement and kappa with daily refits: bench/comfort_agreement.py's figure.
+- comfort agreement and kappa with daily refits: bench/comfort_agreement.py's figure;
+- SMS per recipient per day on the uninjected days: every change through the service's
+  lifecycle, grouping, fan-out and rate limit to a Seoul-like directory (bench/alert_sms.py;
+  operators acknowledge each alert after 4 minutes);
+- the 2023 5-minute 113-area log as recorded (real 5-minute cadence, no drawing), with the
+  calibration fitted on the whole hourly log: false alerts, SMS, and 3x/5x surges on its
+  Monday evening (`five_minute_log` in the JSON).
 
-    .venv/bin/python bench/alert_quality.py [--quick]
+    .venv/bin/python bench/alert_quality.py [--quick] [--data DIR]
 
 Prints a table, then one JSON line of figures.
 """
@@ -37,30 +43,41 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from alerts.recipients import RecipientDirectory  # noqa: E402
 from bench.alert_scenarios import (  # noqa: E402
     AreaSurge,
     RunResult,
     Series,
     ZoneCase,
+    expected_at,
     first_at_ratio,
     inject_surge,
     interpolate,
+    load_calendar,
     ramp_lead,
     replay,
     telecom_events,
     zone_events,
     zone_ramp,
 )
+from bench.alert_sms import seoul_directory, sms_figures  # noqa: E402
 from citypulse.domain.korea_time import KST  # noqa: E402
 from citypulse.domain.stages import Stage  # noqa: E402
+from citypulse.domain.thresholds import ThresholdBook  # noqa: E402
+from sensors.adapters.seoul_logs import iter_five_minute_log  # noqa: E402
 from sensors.events import PopulationEstimate  # noqa: E402
 from sensors.registry import hotspots_by_code  # noqa: E402
 from sensors.replay import load_recorded_logs  # noqa: E402
 from streams.calibration import Calibration, CalibrationPolicy, fit_calibration  # noqa: E402
 from streams.crowd.comfort import LabelledCount  # noqa: E402
 
-HOURLY = ROOT / ".." / "shared" / "data" / "seoul" / "citydata_hourly_121"
-HOURLY = HOURLY / "seoul_population_log.csv"
+DATA = ROOT / ".." / "shared" / "data" / "seoul"  # --data: elsewhere (e.g. a worktree)
+HOURLY = "citydata_hourly_121/seoul_population_log.csv"
+# The 2023 5-minute log of 113 areas (about 31 hours; no labels): real 5-minute cadence.
+FIVE_MIN = "population_5min_113"
+# Declared crowds (event days with a venue's capacity) an operator would have entered,
+# with their sources; not read off the results (docs/alerts.md, "Declared crowds").
+CALENDAR = ROOT / "bench" / "event_calendar.json"
 STEP = timedelta(minutes=5)
 # The "hourly" log kept about 7 samples a day (the collector's cron often skipped).
 MAX_GAP = timedelta(hours=6)
@@ -74,8 +91,8 @@ def kst_day(t: datetime) -> date:
     return t.astimezone(KST).date()
 
 
-def load() -> tuple[dict[str, list[tuple[datetime, float]]], list[LabelledCount]]:
-    events, _rejects = load_recorded_logs(hourly_csv=HOURLY)
+def load(data: Path) -> tuple[dict[str, list[tuple[datetime, float]]], list[LabelledCount]]:
+    events, _rejects = load_recorded_logs(hourly_csv=data / HOURLY)
     points: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
     labelled: list[LabelledCount] = []
     for e in events:
@@ -104,11 +121,15 @@ def day_series(
     return [(t, p) for t, p in interpolate(near, STEP, MAX_GAP, usual) if start <= t < end]
 
 
-def normal_at(cal: Calibration, area: str, series: Series) -> dict[datetime, float]:
+def normal_at(
+    cal: Calibration, area: str, series: Series, book: ThresholdBook | None = None
+) -> dict[datetime, float]:
+    """What the area is expected to hold at each time: its calibrated normal, or a larger
+    declared crowd (bench/event_calendar.json) while one is declared; surges scale it."""
     out = {}
     for t, _ in series:
         n = cal.normal(area, t)
-        out[t] = n.mean if n is not None else 0.0
+        out[t] = max(n.mean if n is not None else 0.0, expected_at(book, area, t))
     return out
 
 
@@ -120,6 +141,8 @@ def run_day(
     hotspots: dict[str, Any],
     outage: tuple[time, time] | None = None,
     start_at: time = time(0, 0),
+    directory: RecipientDirectory | None = None,
+    book: ThresholdBook | None = None,
 ) -> RunResult:
     start = datetime.combine(day, start_at, KST)
     events = []
@@ -130,7 +153,123 @@ def run_day(
             series = [(t, p) for t, p in series if not lo <= t < hi]
         events += telecom_events(area, [(t, p) for t, p in series if t >= start])
     end = datetime.combine(day, time(), KST) + timedelta(days=1)
-    return replay(events, start, end, {a: hotspots[a] for a in areas}, cal, tick=STEP)
+    return replay(
+        events, start, end, {a: hotspots[a] for a in areas}, cal, tick=STEP, directory=directory,
+        book=book,
+    )  # fmt: skip
+
+
+def load_five_minute(
+    data: Path, max_areas: int | None = None
+) -> dict[str, list[PopulationEstimate]]:
+    """The 5-minute log's events per area, as `citypulse replay` reads them (2023 names
+    mapped to today's areas through the registry's former names; areas off the list since
+    are rejected there). `max_areas`: only the first areas of the file (--quick)."""
+    folder = data / FIVE_MIN
+    text = (folder / "ppldata.json").read_text(encoding="utf-8")
+    if max_areas is not None:
+        doc = json.loads(text)
+        text = json.dumps(dict(itertools.islice(doc.items(), max_areas)), ensure_ascii=False)
+    places = (folder / "places.csv").read_text(encoding="utf-8-sig")
+    out: dict[str, list[PopulationEstimate]] = defaultdict(list)
+    for e in iter_five_minute_log(text, places, source_file=str(folder / "ppldata.json")):
+        if isinstance(e, PopulationEstimate):
+            out[e.area_code].append(e)
+    return dict(out)
+
+
+def five_minute_run(
+    log: dict[str, list[PopulationEstimate]],
+    cal: Calibration,
+    hotspots: dict[str, Any],
+    directory: RecipientDirectory,
+    surges_per_case: int,
+    book: ThresholdBook | None = None,
+) -> dict[str, Any]:
+    """The 5-minute log as recorded (no drawing between samples), through the same path:
+    a worker started at its first reading, every area, its calibration the one fitted on
+    the whole hourly log (the 2023 days are not in it: scored out of sample); then area
+    surges injected on its Monday evening."""
+    areas = sorted(a for a in log if a in hotspots)
+    events = [e for a in areas for e in log[a]]
+    first = min(e.event_time for e in events)
+    start = first.replace(minute=first.minute - first.minute % 5, second=0, microsecond=0)
+    end = max(e.event_time for e in events) + STEP
+    run = replay(events, start, end, {a: hotspots[a] for a in areas}, cal, tick=STEP,
+                 directory=directory, book=book)  # fmt: skip
+    days_span = (end - start) / timedelta(days=1)
+    area_days = len(areas) * days_span
+    caution = sum(1 for a in run.crowd if a.severity == Stage.CAUTION)
+    higher = [a for a in run.crowd if a.severity >= Stage.ALERT]
+    sms_days = sorted({kst_day(start), kst_day(end)})
+    sms = sms_figures([run.sms] if run.sms else [], directory, sms_days)
+    # per recipient per day over the log's span (31 hours, not two whole days)
+    for name in ("tier_1", "tier_2", "tier_3", "technical"):
+        group = [r for r in directory.recipients
+                 if (r.role == "technical") == (name == "technical")
+                 and (name == "technical" or f"tier_{r.tier}" == name)]  # fmt: skip
+        ids = {r.recipient_id for r in group}
+        n = sum(1 for x in (run.sms.sent if run.sms else []) if x.recipient_id in ids)
+        sms[name]["per_day_mean"] = round(n / len(group) / days_span, 2) if group else None
+    return {
+        "span": f"{start.astimezone(KST):%Y-%m-%d %H:%M}..{end.astimezone(KST):%Y-%m-%d %H:%M}",
+        "areas": len(areas),
+        "area_days": round(area_days, 1),
+        "readings": len(events),
+        "calibrated_areas": sum(1 for a in areas if a in cal.calibrated),
+        "caution_alerts": caution,
+        "caution_per_area_day": round(caution / area_days, 4) if area_days else None,
+        "alert_or_above": len(higher),
+        "alert_or_above_at": sorted(
+            f"{a.at.astimezone(KST):%m-%d %H:%M} {a.key} {a.severity.wire_name}" for a in higher
+        ),
+        "by_rule": dict(Counter(a.rule.value for a in run.crowd)),
+        "technical_alerts": len(run.technical),
+        "sms_per_recipient_day": sms,
+        "surges": five_minute_surges(log, areas, cal, hotspots, surges_per_case, book),
+    }
+
+
+def five_minute_surges(
+    log: dict[str, list[PopulationEstimate]],
+    areas: list[str],
+    cal: Calibration,
+    hotspots: dict[str, Any],
+    per_case: int,
+    book: ThresholdBook | None = None,
+) -> list[dict[str, Any]]:
+    """3x and 5x surges from 18:00 on the log's Monday, on its recorded 5-minute series."""
+    day = min(kst_day(e.event_time) for a in areas for e in log[a])
+    at = datetime.combine(day, SURGE_AT, KST)
+    sites = [a for a in areas if a in cal.calibrated and _usual_at_six(cal, a, day) >= 500]
+    out: list[dict[str, Any]] = []
+    serial = 0
+    for factor in (3.0, 5.0):
+        for ramp in RAMPS:
+            for _ in range(per_case):
+                if not sites:
+                    break
+                area = sites[(serial * 37) % len(sites)]
+                serial += 1
+                series = [(e.event_time, e.people) for e in log[area]]
+                normal = normal_at(cal, area, series, book)
+                injected = inject_surge(series, AreaSurge(area, at, ramp, factor), normal)
+                danger = first_at_ratio(injected, normal, 3.0)
+                start = datetime.combine(day, time(12, 0), KST)
+                events = telecom_events(area, [(t, p) for t, p in injected if t >= start])
+                end = datetime.combine(day, time(23, 55), KST)
+                result = replay(events, start, end, {area: hotspots[area]}, cal, tick=STEP,
+                                book=book)  # fmt: skip
+                hits = [a for a in result.crowd if a.at >= at]
+                first = min(hits, key=lambda a: a.at, default=None)
+                out.append({
+                    "factor": factor, "ramp_min": ramp, "area": area,
+                    "alerted": first is not None,
+                    "top": max((a.severity for a in hits), default=Stage.NORMAL).wire_name,
+                    "minutes_after_3x": None if first is None or danger is None
+                    else round((first.at - danger) / timedelta(minutes=1), 1),
+                })  # fmt: skip
+    return out
 
 
 def baseline(results: dict[date, RunResult], areas: int) -> dict[str, Any]:
@@ -163,6 +302,7 @@ def surge_cases(
     days: list[date],
     hotspots: dict[str, Any],
     per_case: int,
+    book: ThresholdBook | None = None,
 ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     serial = 0
@@ -180,14 +320,15 @@ def surge_cases(
                     continue
                 area, series = picked
                 cal = cals[day]
-                normal = normal_at(cal, area, series)
+                normal = normal_at(cal, area, series, book)
                 surge = AreaSurge(area, datetime.combine(day, SURGE_AT, KST), ramp, factor)
                 injected = inject_surge(series, surge, normal)
                 danger = first_at_ratio(injected, normal, min(factor, 3.0))
                 start = datetime.combine(day, time(12, 0), KST)
                 events = telecom_events(area, [(t, p) for t, p in injected if t >= start])
                 end = datetime.combine(day, time(23, 55), KST)
-                result = replay(events, start, end, {area: hotspots[area]}, cal, tick=STEP)
+                result = replay(events, start, end, {area: hotspots[area]}, cal, tick=STEP,
+                                book=book)  # fmt: skip
                 hits = [a for a in result.crowd if a.at >= surge.start]
                 first = min(hits, key=lambda a: a.at, default=None)
                 out.append({
@@ -264,6 +405,7 @@ def quiet_cases(
     hotspots: dict[str, Any],
     seeds: int,
     baseline_runs: dict[date, RunResult],
+    book: ThresholdBook | None = None,
 ) -> list[dict[str, Any]]:
     """Nothing dangerous happens: every crowd alert raised is false."""
     out: list[dict[str, Any]] = []
@@ -290,8 +432,9 @@ def quiet_cases(
         # What the uninterrupted worker raised that day is the day's own (judged in the
         # uninjected figure); what the restart or the outage adds is counted here.
         seen = {(a.key, a.rule, a.severity) for a in baseline_runs[day].crowd}
-        cold = run_day(points, day, cals[day], areas, hotspots, start_at=time(18, 0))
-        outage = run_day(points, day, cals[day], areas, hotspots, outage=(time(14), time(14, 45)))
+        cold = run_day(points, day, cals[day], areas, hotspots, start_at=time(18, 0), book=book)
+        outage = run_day(points, day, cals[day], areas, hotspots,
+                         outage=(time(14), time(14, 45)), book=book)  # fmt: skip
         for name, r in (("cold_start_worker", cold), ("telecom_outage_all_areas", outage)):
             extra = [a for a in r.crowd if (a.key, a.rule, a.severity) not in seen]
             out.append({"kind": name, "day": day.isoformat(), "crowd_alerts": len(extra),
@@ -299,10 +442,13 @@ def quiet_cases(
     return out
 
 
-def comfort_figures() -> dict[str, Any]:
+def comfort_figures(data: Path) -> dict[str, Any]:
     """bench/comfort_agreement.py's own run (rolling daily refit), last line."""
     script = ROOT / "bench" / "comfort_agreement.py"
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, str(script), "--log", str(data / HOURLY)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
     figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return figures
 
@@ -388,6 +534,17 @@ def print_table(surges: list[dict[str, Any]], zones: list[dict[str, Any]],
     b = summary["uninjected"]
     print(f"uninjected: {b['days']} days, {b['area_days']} area-days, 주의 {b['caution_alerts']}"
           f" ({b['caution_per_area_day']}/area-day), 경계+ {b['alert_or_above']}")  # fmt: skip
+    sms = b["sms_per_recipient_day"]
+    print(f"SMS per recipient per day (uninjected): tier 1 {sms['tier_1']['per_day_mean']}"
+          f" (max {sms['tier_1']['per_day_max']}), tier 2 {sms['tier_2']['per_day_mean']},"
+          f" tier 3 {sms['tier_3']['per_day_mean']}, technical"
+          f" {sms['technical']['per_day_mean']}; rate-limited {sms['rate_limited']}")  # fmt: skip
+    f = summary.get("five_minute_log")
+    if f is not None:
+        s5 = f"{sum(1 for x in f['surges'] if x['alerted'])}/{len(f['surges'])}"
+        print(f"5-minute log {f['span']}: {f['areas']} areas, {f['area_days']} area-days,"
+              f" 주의 {f['caution_alerts']} ({f['caution_per_area_day']}/area-day),"
+              f" 경계+ {f['alert_or_above']}; surges alerted {s5}")  # fmt: skip
     for name, ok in summary["targets"].items():
         print(f"  {'MET ' if ok else 'MISS'} {name}")
 
@@ -395,10 +552,14 @@ def print_table(surges: list[dict[str, Any]], zones: list[dict[str, Any]],
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a few days and areas, no comfort")
+    parser.add_argument("--data", type=Path, default=DATA, help="the recorded Seoul logs")
+    parser.add_argument("--calendar", type=Path, default=CALENDAR,
+                        help="declared crowds (event days); 'none': declare nothing")  # fmt: skip
     args = parser.parse_args()
+    book = None if str(args.calendar) == "none" else load_calendar(args.calendar)
 
     hotspots = hotspots_by_code()
-    points, labelled = load()
+    points, labelled = load(args.data)
     days = sorted({kst_day(t) for pts in points.values() for t, _ in pts})
     scored = days[WARMUP_DAYS:-1]  # the last day is partial
     if args.quick:
@@ -414,13 +575,29 @@ def main() -> None:
     areas = sorted(a for a in points if a in hotspots)
     if args.quick:
         areas = areas[:20]
-    runs = {d: run_day(points, d, cals[d], areas, hotspots) for d in scored}
+    directory = seoul_directory(h.district for h in hotspots.values())
+    runs = {
+        d: run_day(points, d, cals[d], areas, hotspots, directory=directory, book=book)
+        for d in scored
+    }
     base = baseline(runs, len(areas))
-    surges = surge_cases(points, cals, scored, hotspots, per_case=1 if args.quick else 4)
+    base["sms_per_recipient_day"] = sms_figures(
+        [r.sms for r in runs.values() if r.sms is not None], directory, scored
+    )
+    surges = surge_cases(points, cals, scored, hotspots, 1 if args.quick else 4, book)
     zones = zone_cases(hotspots, seeds=2 if args.quick else 10)
-    quiet = quiet_cases(points, cals, scored, areas, hotspots, 1 if args.quick else 3, runs)
-    comfort = None if args.quick else comfort_figures()
+    quiet = quiet_cases(points, cals, scored, areas, hotspots, 1 if args.quick else 3, runs, book)
+    comfort = None if args.quick else comfort_figures(args.data)
     summary = summarise(base, surges, zones, quiet, comfort)
+    whole = fit_calibration(labelled, datetime.combine(days[-1], time(), KST) + timedelta(days=1),
+                            CalibrationPolicy())  # fmt: skip
+    five = load_five_minute(args.data, 20 if args.quick else None)
+    summary["five_minute_log"] = five_minute_run(
+        five, whole, hotspots, directory, 1 if args.quick else 2, book
+    )
+    summary["declared_crowds"] = None if book is None else [
+        f"{p.name}: {sorted(p.area_codes)} {p.expected_people:,.0f}" for p in book.events
+    ]  # fmt: skip
     print_table(surges, zones, quiet, summary)
     print(json.dumps(summary, ensure_ascii=False, default=str))
 

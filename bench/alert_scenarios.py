@@ -11,16 +11,21 @@ as the worker's refresh does, so a silent source shows up as stale states.
 from __future__ import annotations
 
 import itertools
+import json
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from alerts.pipeline import build_alert_path
 from alerts.pipeline.feeds import is_feed
+from alerts.recipients import RecipientDirectory
 from alerts.rules import TECHNICAL_RULES, AreaInfo, Escalate, Fire, RuleKind
 from alerts.settings import AlertSettings
+from bench.alert_sms import SmsLedger
 from citypulse.domain.stages import DEFAULT_THRESHOLDS, Stage
+from citypulse.domain.thresholds import EventDayProfile, ThresholdBook
 from sensors.events import CityEvent, PopulationEstimate, ZoneCount
 from sensors.registry import Hotspot
 from streams.calibration import Calibration
@@ -46,6 +51,7 @@ class Raised:
 class RunResult:
     crowd: list[Raised] = field(default_factory=list)
     technical: list[Raised] = field(default_factory=list)
+    sms: SmsLedger | None = None  # with a recipient directory: what was texted
 
     def first(self, key: str, rule: RuleKind | None = None) -> Raised | None:
         hits = [r for r in self.crowd if r.key == key and (rule is None or r.rule is rule)]
@@ -60,14 +66,23 @@ def replay(
     calibration: Calibration | None,
     tick: timedelta = timedelta(minutes=1),
     settings: AlertSettings | None = None,
+    directory: RecipientDirectory | None = None,
+    ack_after_s: float | None = 240.0,
+    book: ThresholdBook | None = None,
 ) -> RunResult:
-    """A worker started at `start` (cold: no state, startup grace) running until `end`."""
+    """A worker started at `start` (cold: no state, startup grace) running until `end`.
+    With a `directory`, every change also goes where AlertService sends it (records,
+    grouping, fan-out, rate limit, reminders: bench/alert_sms.py), counted in `sms`.
+    `book`: operator thresholds and declared event days, as the worker reads them."""
+    settings = settings or AlertSettings()
     areas = {c: AreaInfo(c, h.name_ko, h.name_en, h.district) for c, h in hotspots.items()}
-    path = build_alert_path(settings or AlertSettings(), areas)
+    path = build_alert_path(settings, areas, book)
     live = LiveStates(hotspots, calibration=calibration)
     path.start((), start)
     pending = sorted(events, key=lambda e: e.event_time)
     out, i, now = RunResult(), 0, start
+    if directory is not None:
+        out.sms = SmsLedger(path, directory, settings.escalation(), ack_after_s)
     while now < end:
         now += tick
         batch: list[CityEvent] = []
@@ -81,6 +96,9 @@ def replay(
             if state is not None:
                 changes += path.on_state(state, now)
         changes += path.on_sweep(now)
+        if out.sms is not None:
+            out.sms.apply(changes, now)
+            out.sms.on_tick(now)
         for d in changes:
             if not isinstance(d, Fire | Escalate):
                 continue
@@ -88,6 +106,39 @@ def replay(
             technical = d.rule in TECHNICAL_RULES or is_feed(d.subject.key)
             (out.technical if technical else out.crowd).append(raised)
     return out
+
+
+# -- declared crowds ------------------------------------------------------------------------
+
+
+def load_calendar(path: Path) -> ThresholdBook:
+    """Event days an operator declared (bench/event_calendar.json), as the worker's
+    threshold reader would hand them over; every entry must name its sources."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    events = []
+    for e in doc["events"]:
+        if not e.get("sources"):
+            raise ValueError(f"event {e['name']!r} names no sources")
+        events.append(
+            EventDayProfile(
+                name=e["name"],
+                start=datetime.fromisoformat(e["starts_at"]),
+                end=datetime.fromisoformat(e["ends_at"]),
+                thresholds=DEFAULT_THRESHOLDS,
+                area_codes=frozenset(e["area_codes"]),
+                expected_people=e.get("expected_people"),
+            )
+        )
+    return ThresholdBook(events=tuple(events))
+
+
+def expected_at(book: ThresholdBook | None, area: str, at: datetime) -> float:
+    """The largest crowd declared for the area at that time (0: none)."""
+    if book is None:
+        return 0.0
+    return max(
+        (p.expected_people or 0.0 for p in book.events if p.applies(area, None, at)), default=0.0
+    )
 
 
 # -- telecom (area) series -----------------------------------------------------------------

@@ -233,8 +233,10 @@ def _close(
         reading=decision.reading if decision else record.reading,
     )
     audit = AuditEntry(rec.alert_id, now, who, status.value, f"was {record.severity.label_ko}", why)
-    # Everyone who heard of it hears that it is over; a muted alert stays quiet.
-    tiers = frozenset() if record.muted else tiers_up_to(rec.tier)
+    # Everyone who heard of it hears that it is over; a muted alert stays quiet, and so
+    # does one folded into another open alert of its key (that one carries the news).
+    folded = decision is not None and decision.folded_into is not None
+    tiers = frozenset() if record.muted or folded else tiers_up_to(rec.tier)
     return Transition(rec, (audit,), _notify(rec, TemplateKind.RESOLVED, tiers))
 
 

@@ -22,6 +22,12 @@ DEFAULT_RATIOS: tuple[tuple[Stage, float], ...] = (
     (Stage.ALERT, 3.0),
     (Stage.SERIOUS, 5.0),
 )
+# Over a declared expected crowd (a capacity): 10 % beyond it, half again, twice it.
+EXPECTED_RATIOS: tuple[tuple[Stage, float], ...] = (
+    (Stage.CAUTION, 1.1),
+    (Stage.ALERT, 1.5),
+    (Stage.SERIOUS, 2.0),
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,11 @@ class AboveNormalRule:
     hold_s: float = 600.0  # held for two 5-minute Seoul updates before it fires
     clear_hold_s: float = 900.0
     enabled: bool = True
+    # A declared event's expected crowd (a venue's capacity, `EventDayProfile.
+    # expected_people`): while set, the count is measured against the larger of the
+    # hourly normal and this, with `ratios` over it (EXPECTED_RATIOS: a dome full for a
+    # game is planned; 1.5x its seats is not).
+    expected_people: float | None = None
 
     def __post_init__(self) -> None:
         stages = [s for s, _ in self.ratios]
@@ -69,6 +80,11 @@ def above_normal_conditions(
     rule: AboveNormalRule, state: AreaState, levels: Sequence[Stage]
 ) -> LevelConditions:
     ratio, normal = state.normal_ratio, state.normal_people
+    expected = rule.expected_people
+    if state.scope == "area" and expected is not None and expected > (normal or 0.0):
+        # A declared crowd (a venue's capacity) is what to expect now: measure against it,
+        # calibrated or not.
+        normal, ratio = expected, state.people / expected
     if state.scope != "area" or ratio is None or normal is None:
         # No normal to compare with (uncalibrated): nothing says it is unusual or usual.
         return LevelConditions({lvl: False for lvl in levels}, {lvl: False for lvl in levels})
@@ -76,6 +92,8 @@ def above_normal_conditions(
         return LevelConditions({lvl: False for lvl in levels}, {lvl: True for lvl in levels})
     sd = state.normal_sd
     unusual = sd is None or sd <= 0 or (state.people - normal) / sd >= rule.min_z
+    if expected is not None and normal == expected:
+        unusual = True  # beyond a declared crowd by its ratio: the spread does not excuse it
     high = state.normal_high
     seen = rule.above_seen and high is not None and high > 0
     if seen and high is not None:

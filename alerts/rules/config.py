@@ -62,6 +62,11 @@ class RateOfRiseRule:
     clear_hold_s: float = 300.0
     severity: Stage = Stage.CAUTION
     enabled: bool = True
+    # One alert per key: while a stage, forecast or above-normal alert of the same key is
+    # open at or above this rule's severity, a fast rise is already in its text (the
+    # trend per minute), so this rule does not open a second alert of the same stage;
+    # one already open when such an alert opens is folded into it (closed quietly).
+    fold_into_open: bool = True
 
 
 @dataclass(frozen=True)

@@ -97,9 +97,13 @@ class Deescalate(_Change):
 
 @dataclass(frozen=True, kw_only=True)
 class Resolve(_Change):
-    """The condition cleared (auto); `severity` is the stage the alert had when it closed."""
+    """The condition cleared (auto); `severity` is the stage the alert had when it closed.
+
+    `folded_into` names the open alert of the same key that now carries the news (a
+    rate-of-rise alert folded into the stage alert): the close is recorded, not texted."""
 
     auto: bool = True
+    folded_into: str | None = None
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,9 @@ _RULE_ORDER = (
 )
 # Rules about the feed, not the crowd: they run on every state, stale or implausible.
 _FEED_RULES = frozenset({RuleKind.DATA_GAP, RuleKind.DATA_QUALITY})
+# Alerts whose text already carries a fast rise (the trend per minute): while one of the
+# same key is open at or above its severity, the rate-of-rise rule opens no second alert.
+_COVERING_RULES = (RuleKind.STAGE, RuleKind.FORECAST, RuleKind.ABOVE_NORMAL)
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,20 @@ class AlertEngine:
                 tracker.reset_timers()
                 if blind:
                     continue
+            cover = self._cover(ks, rule, rules)
+            if cover is not None:
+                # Another alert of this key already says it (rules before this one in
+                # _RULE_ORDER have stepped): no second alert; an open one is folded in.
+                tracker.reset_timers()
+                if tracker.level > Stage.NORMAL:
+                    previous, tracker.level = tracker.level, Stage.NORMAL
+                    changes.append(
+                        self._decision(
+                            ks, rule, rules, previous, Stage.NORMAL, reading, now,
+                            reason=f"folded into {cover}", folded_into=cover,
+                        )
+                    )  # fmt: skip
+                continue
             hold_s, clear_hold_s = _holds(rules, rule)
             cond = conditions_for(rule, rules, state, tracker.levels)
             previous, level = tracker.step(state.as_of, cond, hold_s, clear_hold_s)
@@ -237,6 +254,18 @@ class AlertEngine:
             tracker.levels = _levels(rules, rule)
         return tracker if enabled or tracker.level > Stage.NORMAL else None
 
+    def _cover(self, ks: _KeyState, rule: RuleKind, rules: RuleSet) -> str | None:
+        """Dedup key of the open alert of this key that covers `rule` (only the rate of
+        rise is covered: by a stage, forecast or above-normal alert at or above its
+        severity), or None."""
+        if rule is not RuleKind.RATE_OF_RISE or not rules.rate_of_rise.fold_into_open:
+            return None
+        for other in _COVERING_RULES:
+            tracker = ks.trackers.get(other)
+            if tracker is not None and tracker.level >= rules.rate_of_rise.severity:
+                return dedup_key(ks.subject.key, other)
+        return None
+
     def _decision(
         self,
         ks: _KeyState,
@@ -247,6 +276,7 @@ class AlertEngine:
         reading: Reading,
         now: datetime,
         reason: str | None = None,
+        folded_into: str | None = None,
     ) -> AlertDecision:
         key = dedup_key(ks.subject.key, rule)
         why = reason or _reason(rule, rules, previous, level, reading)
@@ -259,7 +289,7 @@ class AlertEngine:
         if level == Stage.NORMAL:
             return Resolve(
                 dedup_key=key, rule=rule, subject=s, severity=previous, reading=reading,
-                reason=why, decided_at=now,
+                reason=why, decided_at=now, folded_into=folded_into,
             )  # fmt: skip
         change = Escalate if level > previous else Deescalate
         return change(

@@ -32,7 +32,8 @@ _BOUNDS = tuple(f.name for f in fields(StageThresholds))
 AREA_SQL = "SELECT code AS area_code, thresholds FROM areas WHERE thresholds IS NOT NULL"
 ZONE_SQL = "SELECT area_code, zone_id, thresholds FROM zones WHERE thresholds IS NOT NULL"
 EVENT_SQL = (
-    "SELECT id, name, starts_at, ends_at, thresholds, area_codes FROM event_day_profiles "
+    "SELECT id, name, starts_at, ends_at, thresholds, area_codes, expected_people "
+    "FROM event_day_profiles "
     "WHERE ends_at > %s ORDER BY starts_at, id"
 )
 
@@ -60,7 +61,16 @@ def _event(row: Row) -> EventDayProfile:
         end=row["ends_at"],
         thresholds=thresholds_from_json(row["thresholds"]),
         area_codes=frozenset(row.get("area_codes") or ()),
+        expected_people=_expected(row.get("expected_people")),
     )
+
+
+def _expected(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(f"expected_people must be a positive number, not {value!r}")
+    return float(value)
 
 
 def book_from_rows(

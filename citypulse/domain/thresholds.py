@@ -35,10 +35,14 @@ class EventDayProfile:
     thresholds: StageThresholds
     area_codes: frozenset[str] = frozenset()  # empty: every area
     zones: frozenset[tuple[str, str]] = frozenset()  # (area, zone); empty: all zones
+    # The crowd the event is planned for (a venue's capacity); None: not declared.
+    expected_people: float | None = None
 
     def __post_init__(self) -> None:
         if self.end <= self.start:
             raise ValueError(f"event profile {self.name!r} ends before it starts")
+        if self.expected_people is not None and not self.expected_people > 0:
+            raise ValueError(f"event profile {self.name!r}: expected_people must be > 0")
 
     def active(self, now: datetime) -> bool:
         return self.start <= now < self.end

@@ -18,9 +18,11 @@ from alerts.rules import (
     RuleKind,
     RuleOverride,
 )
-from alerts.rules.above_normal import above_normal_conditions
+from alerts.rules.above_normal import EXPECTED_RATIOS, above_normal_conditions
+from alerts.settings import AlertSettings
 from citypulse.domain.area_state import AreaState
 from citypulse.domain.stages import DEFAULT_THRESHOLDS, Stage
+from citypulse.domain.threshold_reader import book_from_rows
 from citypulse.domain.thresholds import EventDayProfile
 from tests.unit.alerts.alerts_factories import T0, make_state
 
@@ -187,3 +189,60 @@ def test_overrides_per_area_and_per_event_day() -> None:
     )
     assert _run(AlertEngine(on_event_day), [(0, 3.5)]) == []  # a festival is busy anyway
     assert len(_run(AlertEngine(on_event_day), [(60, 4.5)])) == 1
+
+
+DOME_SEATS = 16_744.0
+
+
+@pytest.mark.parametrize(
+    ("people", "expected", "raised"),
+    [
+        # A full dome on a game night, ten times a quiet evening: with the declared
+        # crowd it is what the night is for; without it, 경계 and beyond.
+        (13_000.0, DOME_SEATS, set()),
+        (13_000.0, None, set(LEVELS)),
+        # Beyond the seats: 10 % more is 주의, half again 경계, twice 심각.
+        (18_500.0, DOME_SEATS, {Stage.CAUTION}),
+        (25_200.0, DOME_SEATS, {Stage.CAUTION, Stage.ALERT}),
+        (34_000.0, DOME_SEATS, set(LEVELS)),
+        # A declared crowd below the area's own normal changes nothing.
+        (2.5 * 1_300.0, 500.0, {Stage.CAUTION}),
+    ],
+)
+def test_a_declared_crowd_is_what_the_count_is_measured_against(
+    people: float, expected: float | None, raised: set[Stage]
+) -> None:
+    normal = 1_300.0  # a quiet evening at the dome
+    state = _state(0, people / normal, normal=normal, sd=150.0)
+    rule = AboveNormalRule()
+    if expected is not None and expected > normal:
+        rule = AboveNormalRule(ratios=EXPECTED_RATIOS, expected_people=expected)
+    elif expected is not None:
+        rule = AboveNormalRule(expected_people=expected)
+    cond = above_normal_conditions(rule, state, LEVELS)
+    assert {lvl for lvl, v in cond.raise_.items() if v} == raised
+
+
+def test_a_declared_crowd_reaches_the_rule_from_the_event_day_rows() -> None:
+    """The path the worker takes: an event_day_profiles row with expected_people ->
+    ThresholdBook -> AlertSettings.policy -> the area's rules while it is active."""
+    book = book_from_rows([], [], [{
+        "id": 7, "name": "KBO at Gocheok", "starts_at": T0, "ends_at": T0 + timedelta(hours=6),
+        "thresholds": DEFAULT_THRESHOLDS.__dict__, "area_codes": ["POI086"],
+        "expected_people": DOME_SEATS,
+    }])  # fmt: skip
+    policy = AlertSettings().policy(book)
+    during = policy.rules_for("POI086", None, "구로구", T0 + timedelta(hours=1))
+    assert during.above_normal.expected_people == DOME_SEATS
+    assert during.above_normal.ratios == EXPECTED_RATIOS and during.profile == "KBO at Gocheok"
+    after = policy.rules_for("POI086", None, "구로구", T0 + timedelta(hours=6))
+    assert after.above_normal.expected_people is None
+    elsewhere = policy.rules_for("POI009", None, "종로구", T0 + timedelta(hours=1))
+    assert elsewhere.above_normal.expected_people is None
+    # The engine on that policy: a full dome raises nothing during the declaration.
+    engine = AlertEngine(policy)
+    full = [
+        _state(t, 13_000.0 / 1_300.0, normal=1_300.0).model_copy(update={"area_code": "POI086"})
+        for t in range(0, 3600, 300)
+    ]
+    assert [d for s in full for d in engine.evaluate(s, s.as_of) if isinstance(d, Fire)] == []

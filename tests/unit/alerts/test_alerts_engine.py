@@ -7,6 +7,7 @@ import random
 import pytest
 from alerts_factories import at, make_state
 
+from alerts.lifecycle import AlertStatus, apply_decision
 from alerts.rules import (
     AlertDecision,
     AlertEngine,
@@ -16,6 +17,7 @@ from alerts.rules import (
     Escalate,
     Fire,
     NoChange,
+    RateOfRiseRule,
     Resolve,
     RuleKind,
     RuleSet,
@@ -341,3 +343,101 @@ def test_the_straight_line_warning_says_when_and_clears_when_the_rise_stops() ->
     # The text names when the line reaches 심각 and its bound, not the damped forecast.
     assert fire is not None and fire.reason == "serious forecast in 20 min (5.0/m²)"
     assert (fire.reading.forecast_horizon_min, fire.reading.forecast_density_per_m2) == (20, 5.0)
+
+
+def ramp_1_to_7(ready_from_min: int, agreement: float | None) -> list[dict[str, object]]:
+    """1 -> 7 persons/m² over 30 minutes, one sample a minute, trend +0.2/m²/min; the
+    trend is ready from `ready_from_min` (after a start); `agreement` is its steadiness."""
+    return [
+        {"t": m * 60.0, "density": 1.0 + 0.2 * m, "trend": 0.2,
+         "trend_ready": m >= ready_from_min, "trend_agreement": agreement}
+        for m in range(31)
+    ]  # fmt: skip
+
+
+def run_ramp(samples: list[dict[str, object]], fold: bool) -> list[tuple[float, str, str, int]]:
+    rules = RuleSet(rate_of_rise=RateOfRiseRule(fold_into_open=fold))
+    eng = AlertEngine(areas=AREAS, policy=AlertPolicy(defaults=rules))
+    out = []
+    for s in samples:
+        t, d = float(s.pop("t")), float(s.pop("density"))  # type: ignore[arg-type]
+        for d_ in eng.evaluate(make_state(t, d, **s), at(t)):  # type: ignore[arg-type]
+            if isinstance(d_, Resolve) and d_.folded_into:
+                out.append((t / 60, "Folded", d_.rule.value, int(d_.severity)))
+            elif not isinstance(d_, NoChange):
+                out.append((t / 60, type(d_).__name__, d_.rule.value, int(d_.severity)))
+    return out
+
+
+STAGE_STEPS = [(6.0, "Fire", "stage", C), (11.0, "Escalate", "stage", A),
+               (21.0, "Escalate", "stage", S)]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("ready_from", "agreement", "unfolded", "folded"),
+    [
+        # The issue's case: a trend warm only after the stage alert opened (minute 6).
+        # Unfolded, the rate of rise sends a second 주의 two minutes later; folded, the
+        # stage alert (whose texts carry +0.20/분) is the one alert, escalating.
+        (6, None, [*STAGE_STEPS[:1], (8.0, "Fire", "rate_of_rise", C), *STAGE_STEPS[1:]],
+         STAGE_STEPS),
+        # A warm trend: the rate of rise opens first (minute 5, at 2.0/m² held 2 min from
+        # 1.6), the earliest word of the rise; when the stage alert opens the next minute
+        # it is folded into it (closed without a text), and the stage alert escalates.
+        (0, None, [(5.0, "Fire", "rate_of_rise", C), *STAGE_STEPS],
+         [(5.0, "Fire", "rate_of_rise", C), (6.0, "Fire", "stage", C),
+          (6.0, "Folded", "rate_of_rise", C), *STAGE_STEPS[1:]]),
+        # A steady rise: the forecast warning of 심각 (경계) comes first and covers the
+        # rate of rise; folded, no 주의 of that rule at all.
+        (0, 1.0, [(1.0, "Fire", "forecast", A), (5.0, "Fire", "rate_of_rise", C),
+                  *STAGE_STEPS],
+         [(1.0, "Fire", "forecast", A), *STAGE_STEPS]),
+    ],
+)  # fmt: skip
+def test_rate_of_rise_is_folded_into_the_open_alert_of_its_key(
+    ready_from: int,
+    agreement: float | None,
+    unfolded: list[tuple[object, ...]],
+    folded: list[tuple[object, ...]],
+) -> None:
+    assert run_ramp(ramp_1_to_7(ready_from, agreement), fold=False) == unfolded
+    changes = run_ramp(ramp_1_to_7(ready_from, agreement), fold=True)
+    assert changes == folded
+    # Never a rate-of-rise alert open beside the stage alert of the same key (the
+    # unfolded run has both open from the stage alert on).
+    assert max(open_side_by_side(changes)) == 1
+    assert max(open_side_by_side(unfolded)) == 2
+
+
+def open_side_by_side(changes: list[tuple[object, ...]]) -> list[int]:
+    """How many stage and rate-of-rise alerts are open after each sample's decisions."""
+    open_: set[object] = set()
+    counts: dict[object, int] = {}
+    for t, kind, rule, _ in changes:
+        if rule not in ("stage", "rate_of_rise"):
+            continue
+        if kind == "Fire":
+            open_.add(rule)
+        elif kind in ("Folded", "Resolve"):
+            open_.discard(rule)
+        counts[t] = len(open_)
+    return list(counts.values())
+
+
+def test_a_folded_rate_of_rise_closes_without_a_text() -> None:
+    eng = AlertEngine(areas=AREAS)
+    decisions = []
+    for s in ramp_1_to_7(0, None)[:7]:
+        t, d = float(s.pop("t")), float(s.pop("density"))  # type: ignore[arg-type]
+        decisions += eng.evaluate(make_state(t, d, **s), at(t))  # type: ignore[arg-type]
+    fire = next(d for d in decisions if isinstance(d, Fire) and d.rule is RuleKind.RATE_OF_RISE)
+    fold = next(d for d in decisions if isinstance(d, Resolve))
+    assert fold.folded_into == "POI009:stage" and fold.reason == "folded into POI009:stage"
+    opened = apply_decision(None, fire, at(300), new_alert_id="A1")
+    assert opened is not None and opened.notifications  # the rise itself was texted
+    closed = apply_decision(opened.record, fold, at(360))
+    assert closed is not None and closed.record.status is AlertStatus.AUTO_RESOLVED
+    assert closed.notifications == ()  # the stage alert carries the news now
+    assert closed.audit[0].why == "folded into POI009:stage"
+    # The rise keeps going: covered by the open stage alert, it does not reopen.
+    assert "POI009:rate_of_rise" not in eng.open_levels()

@@ -3,7 +3,9 @@ prints come from these pieces, run through the worker's live state and alert pat
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -11,9 +13,11 @@ from bench.alert_scenarios import (
     ZONE_ID,
     AreaSurge,
     ZoneCase,
+    expected_at,
     first_at_ratio,
     inject_surge,
     interpolate,
+    load_calendar,
     ramp_lead,
     replay,
     telecom_events,
@@ -39,6 +43,19 @@ def test_a_30_minute_zone_ramp_is_warned_of_ten_minutes_before_serious() -> None
     lead = ramp_lead(result, case)
     assert lead.forecast_min is not None and lead.forecast_min >= 10
     assert lead.warning_min is not None and lead.warning_min >= lead.forecast_min
+
+
+@pytest.mark.parametrize("ramp", [30, 60])
+def test_a_zone_ramp_gives_one_escalating_stage_alert_and_no_second_caution(ramp: int) -> None:
+    """Through the worker's alert path: the rate of rise, which used to send a second
+    주의 after the stage alert's, is folded into it."""
+    case = zone_ramp(AREA, START, ramp, seed=1)
+    result = replay(zone_events(case), START, START + timedelta(minutes=case.minutes), HOTSPOTS,
+                    None)  # fmt: skip
+    crowd = [(r.rule.value, r.severity.name) for r in result.crowd]
+    assert ("rate_of_rise", "CAUTION") not in crowd
+    assert [s for rule, s in crowd if rule == "stage"] == ["CAUTION", "ALERT", "SERIOUS"]
+    assert crowd.count(("stage", "CAUTION")) == 1
 
 
 @pytest.mark.parametrize(
@@ -101,3 +118,21 @@ def test_an_area_at_three_times_its_normal_is_alerted_within_15_minutes() -> Non
     first = result.first(AREA)
     assert first is not None and first.rule.value == "above_normal"
     assert START < first.at <= danger + timedelta(minutes=15)
+
+
+def test_the_declared_crowds_come_from_the_calendar_with_their_sources(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[3]
+    book = load_calendar(root / "bench" / "event_calendar.json")
+    game_night = datetime(2026, 6, 12, 20, 0, tzinfo=KST)
+    assert expected_at(book, "POI086", game_night) == 16744
+    assert expected_at(book, "POI100", game_night) == 96000
+    assert expected_at(book, AREA, game_night) == 0.0
+    assert expected_at(book, "POI086", datetime(2026, 11, 1, tzinfo=KST)) == 0.0  # exclusive
+    assert expected_at(None, "POI086", game_night) == 0.0
+    bare = tmp_path / "calendar.json"
+    bare.write_text(json.dumps({"events": [{
+        "name": "x", "area_codes": ["POI086"], "starts_at": "2026-06-01T00:00:00+09:00",
+        "ends_at": "2026-06-02T00:00:00+09:00", "expected_people": 10, "sources": [],
+    }]}))  # fmt: skip
+    with pytest.raises(ValueError, match="names no sources"):
+        load_calendar(bare)

@@ -131,3 +131,24 @@ def test_event_rows_resolve_in_their_window_and_areas(
     resolved = book.resolve(area, None, at)
     assert resolved.origin == origin
     assert resolved.thresholds == (STRICT_T if "event" in origin else DEFAULT_THRESHOLDS)
+
+
+@pytest.mark.parametrize(
+    ("value", "names", "expected"),
+    [
+        (None, ["countdown"], None),  # no declared crowd: thresholds only, as before
+        (16744, ["countdown"], 16744.0),
+        (96000.0, ["countdown"], 96000.0),
+        (0, [], None),  # a bad value skips the row (with a warning), never a 500 later
+        (-5, [], None),
+        (True, [], None),
+        ("lots", [], None),
+    ],
+)
+def test_an_event_row_carries_its_expected_crowd(
+    value: object, names: list[str], expected: float | None
+) -> None:
+    book = book_from_rows([], [], [_event(expected_people=value)])
+    assert [e.name for e in book.events] == names
+    if names:
+        assert book.events[0].expected_people == expected

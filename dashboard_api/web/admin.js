@@ -7,7 +7,7 @@
 // Everything but renderAdmin and wireAdmin stays inside this function: the page's scripts
 // share one global scope (app.js has its own `select`).
 (() => {
-  const admin = { open: false, tab: "accounts", accounts: [], recipients: [], editing: null };
+  const admin = { open: false, tab: "accounts", accounts: [], recipients: [], editing: null, msg: null };
   const ROLES = ["viewer", "operator", "admin"];
   const AGENCY_KEYS = ["city", "district", "fire", "police"];
 
@@ -52,13 +52,14 @@
       options.body = JSON.stringify(body);
     }
     const r = await api(path, options);
+    admin.msg = r.ok ? { className: "meta", key: "adminDone" } : { className: "error", text: await adminError(r) };
     const msg = document.getElementById("admin-msg");
-    if (msg) {
-      msg.className = r.ok ? "meta" : "error";
-      msg.textContent = r.ok ? t("adminDone") : await adminError(r);
-    }
+    if (msg) Object.assign(msg, messageOf(admin.msg));
     return r;
   }
+
+  // The last outcome, shown in the page's language (relabelled on a language switch).
+  const messageOf = (m) => ({ className: m ? m.className : "meta", textContent: m ? (m.key ? t(m.key) : m.text) : "" });
 
   async function loadAdmin() {
     const [users, recipients] = await Promise.all([api("/api/v1/users"), api("/api/v1/recipients")]);
@@ -72,7 +73,7 @@
     if (!toggle || !panel) return;
     toggle.hidden = !isAdmin();
     if (!isAdmin()) {
-      Object.assign(admin, { open: false, accounts: [], recipients: [], editing: null });
+      Object.assign(admin, { open: false, accounts: [], recipients: [], editing: null, msg: null });
       panel.hidden = true;
       panel.replaceChildren();
       return;
@@ -103,9 +104,7 @@
     const recipients = drawRecipients();
     accounts.hidden = admin.tab !== "accounts";
     recipients.hidden = admin.tab !== "recipients";
-    const keepMsg = document.getElementById("admin-msg");
-    const msg = el("p", { id: "admin-msg", role: "status", className: keepMsg ? keepMsg.className : "meta",
-                          textContent: keepMsg ? keepMsg.textContent : "" });
+    const msg = el("p", { id: "admin-msg", role: "status", ...messageOf(admin.msg) });
     panel.replaceChildren(el("h2", { id: "admin-title", textContent: t("admin") }), tabs, msg, accounts, recipients);
   }
 

@@ -47,10 +47,10 @@ def _audit_data(columns: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check(columns: dict[str, Any], rows: list[dict[str, Any]]) -> None:
-    """422 for what the schema cannot know: the registry's districts and areas, names that
-    are numbers."""
-    if contains_phone(columns.get("name", "")):
-        raise HTTPException(422, "a recipient's name must not be a phone number")
+    """422 for what the schema cannot know: the registry's districts and areas, a name or
+    group that is a number (both reach audit lines and non-admin responses)."""
+    if any(contains_phone(text) for text in [columns.get("name", ""), *columns.get("groups", [])]):
+        raise HTTPException(422, "a recipient's name or group must not be a phone number")
     districts = {r["district"] for r in rows}
     unknown = [d for d in columns.get("districts", []) if d not in districts]
     if unknown:

@@ -110,6 +110,7 @@ def test_bad_bodies_are_clear_422s(api_stack: ApiStack) -> None:
         ({"quiet_from": "22:00+09:00", "quiet_until": "07:00"}, "without an offset"),
         ({"role": "technical"}, "technical (on-call) recipients have no quiet hours"),
         ({"name": "010-9999-1234"}, "must not be a phone number"),
+        ({"groups": ["+82 10 9999 1234"]}, "must not be a phone number"),
         ({"extra": 1}, "Extra inputs"),
     ]
     for change, message in cases:

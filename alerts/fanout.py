@@ -13,7 +13,7 @@ from datetime import datetime
 
 from alerts.lifecycle import Notification
 from alerts.messages import RenderedMessage
-from alerts.pipeline.deliver import Addressed, RateLimit, fan_out, render
+from alerts.pipeline.deliver import Addressed, QuietHours, RateLimit, fan_out, render
 from alerts.recipients import MessageRateLimiter, Recipient, RecipientDirectory
 
 
@@ -28,12 +28,14 @@ class PlannedSms:
 class Fanout:
     messages: tuple[PlannedSms, ...]
     rate_limited: tuple[tuple[Recipient, tuple[str, ...]], ...]  # recorded, not texted
+    quiet_hours: tuple[tuple[Recipient, tuple[str, ...]], ...] = ()  # recorded, not texted
 
     @classmethod
     def of(cls, addressed: Sequence[Addressed]) -> Fanout:
         return cls(
             tuple(PlannedSms(a.recipient, a.message, a.alert_ids) for a in addressed if a.message),
             tuple((a.recipient, a.alert_ids) for a in addressed if a.limited),
+            tuple((a.recipient, a.alert_ids) for a in addressed if a.quiet),
         )
 
 
@@ -43,4 +45,5 @@ def plan_sms(
     limiter: MessageRateLimiter,
     now: datetime,
 ) -> Fanout:
-    return Fanout.of(render(RateLimit(limiter)(fan_out(batch, directory), now), now))
+    quiet = QuietHours()(fan_out(batch, directory), now)
+    return Fanout.of(render(RateLimit(limiter)(quiet, now), now))

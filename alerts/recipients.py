@@ -14,6 +14,7 @@ from datetime import datetime, time
 from typing import Literal
 
 from citypulse.domain.agencies import AGENCIES, Agency
+from citypulse.domain.korea_time import KST
 from citypulse.domain.phones import mask_phone
 from citypulse.domain.stages import Stage
 
@@ -81,6 +82,23 @@ class Recipient:
 
     def __repr__(self) -> str:  # never print a full number by accident
         return f"Recipient({self.recipient_id!r}, tier={self.tier}, phone={self.masked_phone})"
+
+
+def in_quiet_hours(recipient: Recipient, now: datetime) -> bool:
+    """Whether `now` (aware) falls in the recipient's quiet hours, read in KST.
+
+    The window is [from, until): from 22:00 until 07:00 wraps midnight and holds 23:30
+    and 06:59 but not 07:00. from == until is an empty window (the API refuses it).
+    """
+    if recipient.quiet_hours is None:
+        return False
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("in_quiet_hours needs an aware datetime")
+    start, until = (t.replace(tzinfo=None) for t in recipient.quiet_hours)
+    local = now.astimezone(KST).time().replace(tzinfo=None)
+    if start <= until:
+        return start <= local < until
+    return local >= start or local < until
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,12 @@ it ([db] below). In order:
      5 record       [db]                  lifecycle transition on the row locked FOR UPDATE
      6 group             Group            a FIRE now, or held for its district's window [db]
      7 fan out           fan_out          crowd tiers by subscription / technical on-call
-     8 rate limit        RateLimit        per recipient and budget; worse news always goes
-     9 render            render           ko/en text, SMS or LMS
-    10 outbox       [db] queue_sms        outbox rows + audit, in the change's transaction
+     8 quiet hours       QuietHours       crowd below 심각 skips a recipient's quiet hours
+     9 rate limit        RateLimit        per recipient and budget; worse news always goes
+    10 render            render           ko/en text, SMS or LMS
+    11 outbox       [db] queue_sms        outbox rows + audit, in the change's transaction
 
-Stages 2-4 share one shape, `(changes, now) -> changes` (`decision_stages`); 8-9 share
+Stages 2-4 share one shape, `(changes, now) -> changes` (`decision_stages`); 8-10 share
 `(addressed, now) -> addressed` (`delivery_stages`).
 """
 
@@ -33,7 +34,7 @@ from alerts.pipeline.decide import (
     StartupGrace,
     run_stages,
 )
-from alerts.pipeline.deliver import Addressed, Group, RateLimit, Render, fan_out
+from alerts.pipeline.deliver import Addressed, Group, QuietHours, RateLimit, Render, fan_out
 from alerts.pipeline.feeds import FeedOutages
 from alerts.recipients import MessageRateLimiter, RecipientDirectory
 from alerts.rules import AlertEngine, AreaInfo, OpenAlert
@@ -45,7 +46,7 @@ __all__ = ["Addressed", "AlertPath", "Change", "build_alert_path"]
 
 STAGE_NAMES = (
     "evaluate", "startup grace", "feed outage", "silence/inhibit", "record", "group",
-    "fan out", "rate limit", "render", "outbox",
+    "fan out", "quiet hours", "rate limit", "render", "outbox",
 )  # fmt: skip
 
 
@@ -75,7 +76,7 @@ class AlertPath:
         )
         self.group = Group(batcher)
         self.rate_limit = RateLimit(limiter)
-        self.delivery_stages = (self.rate_limit, Render(links))
+        self.delivery_stages = (QuietHours(), self.rate_limit, Render(links))
 
     def start(self, open_alerts: Iterable[OpenAlert], now: datetime) -> None:
         self.grace.start(now)

@@ -1,11 +1,12 @@
 """The delivering half of the alert path: notifications in, messages to queue out. Pure.
 
-    group ─▶ fan out ─▶ rate limit ─▶ render
+    group ─▶ fan out ─▶ quiet hours ─▶ rate limit ─▶ render
 
 `group` decides when a FIRE goes (alerts/batching.py); the rest turn one batch of
 notifications into at most one message per recipient and budget. Feed and system alerts
 (alerts.rules.TECHNICAL_RULES) go to the technical on-call group only, on a budget of
-their own, so a feed outage never uses up a control room's crowd-alert budget.
+their own, so a feed outage never uses up a control room's crowd-alert budget. A crowd
+message below 심각 inside the recipient's quiet hours is recorded and not texted.
 """
 
 from __future__ import annotations
@@ -19,7 +20,12 @@ from alerts.batching import NotificationBatcher
 from alerts.lifecycle import Notification, TemplateKind
 from alerts.messages import RenderedMessage, render_message
 from alerts.phone_ack.links import LinkMaker
-from alerts.recipients import MessageRateLimiter, Recipient, RecipientDirectory
+from alerts.recipients import (
+    MessageRateLimiter,
+    Recipient,
+    RecipientDirectory,
+    in_quiet_hours,
+)
 from alerts.rules import TECHNICAL_RULES
 from alerts.tables.alert_rows import alert_db_id
 from citypulse.domain.stages import Stage
@@ -44,6 +50,7 @@ class Addressed:
     budget: Budget
     notes: tuple[Notification, ...]
     limited: bool = False  # held back by the rate limit: audited, not texted
+    quiet: bool = False  # inside the recipient's quiet hours (below 심각): audited, not texted
     message: RenderedMessage | None = None
 
     @property
@@ -83,6 +90,25 @@ def fan_out(batch: Sequence[Notification], directory: RecipientDirectory) -> lis
     return [Addressed(r, b, tuple(notes)) for (b, _), (r, notes) in chosen.items()]
 
 
+@dataclass(frozen=True)
+class QuietHours:
+    """Crowd messages below 심각 skip a recipient inside their quiet hours (KST); 심각
+    always goes. Technical messages ignore quiet hours: feed and data alerts are all
+    below 심각 (주의), so quiet hours would silence the on-call group at night, the one
+    time a silent feed leaves the city blind; who is woken is the on-call roster's job.
+    Runs before the rate limit: a message not sent uses no budget."""
+
+    def __call__(self, addressed: list[Addressed], now: datetime) -> list[Addressed]:
+        return [
+            replace(a, quiet=True)
+            if a.budget == "crowd"
+            and a.severity < Stage.SERIOUS
+            and in_quiet_hours(a.recipient, now)
+            else a
+            for a in addressed
+        ]
+
+
 @dataclass
 class RateLimit:
     """Per recipient and budget (alerts.recipients.MessageRateLimiter)."""
@@ -92,7 +118,8 @@ class RateLimit:
     def __call__(self, addressed: list[Addressed], now: datetime) -> list[Addressed]:
         return [
             a
-            if self.limiter.admit(budget_key(a.budget, a.recipient.recipient_id), a.severity, now)
+            if a.quiet
+            or self.limiter.admit(budget_key(a.budget, a.recipient.recipient_id), a.severity, now)
             else replace(a, limited=True)
             for a in addressed
         ]
@@ -108,7 +135,7 @@ class Render:
     def __call__(self, addressed: list[Addressed], now: datetime) -> list[Addressed]:
         out = []
         for a in addressed:
-            if a.limited:
+            if a.limited or a.quiet:
                 out.append(a)
                 continue
             kind = a.notes[0].kind if len(a.notes) == 1 else TemplateKind.GROUPED

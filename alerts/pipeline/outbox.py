@@ -23,7 +23,8 @@ def outbox_entries(
     addressed: Sequence[Addressed], now: datetime
 ) -> tuple[list[outbox_table.OutboxRow], list[AuditEntry]]:
     """One row per rendered message; per (alert, action, template) one audit entry naming
-    who was texted or held back by the rate limit (numbers masked)."""
+    who was texted, held back by the rate limit or skipped in their quiet hours (numbers
+    masked)."""
     rows = []
     who: dict[tuple[str, str, str | None], list[str]] = {}
     for a in addressed:
@@ -38,7 +39,9 @@ def outbox_entries(
                 )
             )  # fmt: skip
         action, template = (
-            ("sms_queued", a.message.kind.value) if a.message else ("sms_rate_limited", None)
+            ("sms_queued", a.message.kind.value)
+            if a.message
+            else ("sms_quiet_hours" if a.quiet else "sms_rate_limited", None)
         )
         for i in a.alert_ids:
             who.setdefault((i, action, template), []).append(_who(a.recipient))

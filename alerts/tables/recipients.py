@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+from psycopg import sql
 
 from alerts.recipients import PhoneNumberError, Recipient, RecipientDirectory
 from alerts.tables import Conn, fetch_rows
+
+# What an admin may set (dashboard_api/api/routes/recipients.py); `active` has its own call.
+EDITABLE = (
+    "name", "phone_e164", "tier", "language", "groups", "districts", "areas", "role", "agency",
+    "quiet_from", "quiet_until",
+)  # fmt: skip
+_COLUMNS = sql.SQL(", ").join(sql.Identifier(c) for c in ("id", *EDITABLE, "active"))
 
 
 async def load_directory(conn: Conn) -> RecipientDirectory:
@@ -35,11 +45,48 @@ async def load_directory(conn: Conn) -> RecipientDirectory:
 
 async def listing(conn: Conn) -> list[dict[str, Any]]:
     """Every row as stored (numbers unmasked: the caller masks), by tier then id."""
-    return await fetch_rows(
-        conn,
-        "SELECT id, name, phone_e164, tier, language, districts, areas, active, role, agency, "
-        "quiet_from, quiet_until FROM recipients ORDER BY tier, id",
+    query = sql.SQL("SELECT {} FROM recipients ORDER BY tier, id").format(_COLUMNS)
+    return await fetch_rows(conn, query.as_string(conn))
+
+
+async def create(conn: Conn, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A new active recipient from EDITABLE fields (phone already in E.164)."""
+    names = [c for c in EDITABLE if c in fields]
+    query = sql.SQL("INSERT INTO recipients ({}) VALUES ({}) RETURNING {}").format(
+        sql.SQL(", ").join(sql.Identifier(c) for c in names),
+        sql.SQL(", ").join(sql.Placeholder() * len(names)),
+        _COLUMNS,
     )
+    rows = await fetch_rows(conn, query.as_string(conn), [fields[c] for c in names])
+    return rows[0]
+
+
+async def update(conn: Conn, recipient_id: int, fields: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Set the given EDITABLE fields; the row as it is now, None when there is no such id."""
+    names = [c for c in EDITABLE if c in fields]
+    unknown = set(fields) - set(EDITABLE)
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    if not names:
+        query = sql.SQL("SELECT {} FROM recipients WHERE id = %s").format(_COLUMNS)
+        rows = await fetch_rows(conn, query.as_string(conn), (recipient_id,))
+        return rows[0] if rows else None
+    query = sql.SQL("UPDATE recipients SET {} WHERE id = %s RETURNING {}").format(
+        sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in names),
+        _COLUMNS,
+    )
+    rows = await fetch_rows(
+        conn, query.as_string(conn), [*(fields[c] for c in names), recipient_id]
+    )
+    return rows[0] if rows else None
+
+
+async def set_active(conn: Conn, recipient_id: int, active: bool) -> bool:
+    """Enable or disable; False when there is no such id."""
+    rows = await fetch_rows(
+        conn, "UPDATE recipients SET active = %s WHERE id = %s RETURNING id", (active, recipient_id)
+    )
+    return bool(rows)
 
 
 async def recipient_name(conn: Conn, recipient_id: int) -> str | None:

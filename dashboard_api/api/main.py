@@ -14,6 +14,7 @@ from dashboard_api.api.routes import (
     metrics,
     ngsi,
     opendata,
+    recipients,
     settings,
     users,
 )
@@ -23,6 +24,7 @@ from dashboard_api.schemas.errors import ERROR_RESPONSES
 api_router = APIRouter(responses=ERROR_RESPONSES)
 for module in (health, live, auth, areas, feeds, alerts, settings, admin, users, metrics):
     api_router.include_router(module.router)
+api_router.include_router(recipients.router)
 api_router.include_router(ngsi.router)
 api_router.include_router(opendata.router)
 api_router.include_router(exports.router)

@@ -1,4 +1,5 @@
-"""Bodies operators and admins send: alert actions, silences, thresholds, event days."""
+"""Bodies operators and admins send: alert actions, silences, thresholds, event days.
+(Recipients: schemas/recipients.py.)"""
 
 from __future__ import annotations
 
@@ -74,14 +75,3 @@ class EventDayCreate(Strict):
         if self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
         return self
-
-
-class RecipientPublic(BaseModel):
-    id: int
-    name: str
-    phone_masked: str
-    tier: int
-    language: str
-    districts: list[str]
-    areas: list[str]
-    active: bool

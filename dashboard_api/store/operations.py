@@ -1,5 +1,5 @@
-"""Reads for the health of the feeds; event-day profiles. (Recipients and alert counts
-are re-exported from alerts/tables, which own those tables.)"""
+"""Reads for the health of the feeds; event-day profiles. (Alert counts are re-exported
+from alerts/tables, which owns that table; recipients are read there directly.)"""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
 from alerts.tables import alerts as alert_table
-from alerts.tables import recipients as recipient_table
 
 
 async def _rows(
@@ -36,8 +35,7 @@ async def dead_letters(conn: AsyncConnection[Any]) -> list[dict[str, Any]]:
     )
 
 
-# The recipients and alerts tables belong to alerts/tables/; the API reads them there.
-recipients = recipient_table.listing
+# The alerts table belongs to alerts/tables/; the API reads it there.
 open_alerts_by_stage = alert_table.open_count_by_stage
 
 

@@ -293,7 +293,7 @@ async function login(ev) {
 async function afterSignIn() {
   renderAccount();
   if (isOperator()) { await loadAlerts(api, false); await loadAlertExtras(api); }
-  renderAlertPanel(); renderAreaConfig();
+  renderAlertPanel(); renderAreaConfig(); renderAdmin();
   reconnectLive();
 }
 
@@ -301,13 +301,13 @@ function logout() {
   Object.assign(app, { token: null, role: null, user: null });
   sessionStorage.clear();
   alertsById.clear(); alertDetails.clear();
-  renderAccount(); renderAlertPanel(); renderAreaConfig(); reconnectLive();
+  renderAccount(); renderAlertPanel(); renderAreaConfig(); renderAdmin(); reconnectLive();
 }
 
 function relabel() {
   for (const id of ["alert-error", "login-error", "chart-tip"]) document.getElementById(id).hidden = true;
   applyLanguage(); renderConn(); drawLegend(); relabelDistricts(); Object.keys(app.areas).forEach(paint); renderList();
-  renderStaleCount(); renderDetail(); renderAlertPanel();
+  renderStaleCount(); renderDetail(); renderAlertPanel(); renderAdmin();
 }
 
 async function main() {
@@ -318,7 +318,7 @@ async function main() {
   document.getElementById("login").addEventListener("submit", login);
   document.getElementById("logout").addEventListener("click", logout);
   document.getElementById("sound").addEventListener("click", toggleSound);
-  wireAreaConfig();
+  wireAreaConfig(); wireAdmin();
   attachChartTooltip(document.getElementById("chart"), document.getElementById("chart-tip"));
   document.querySelectorAll(".range button").forEach((b) => b.addEventListener("click", () => {
     app.hours = Number(b.dataset.hours);

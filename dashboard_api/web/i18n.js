@@ -70,3 +70,30 @@ function applyLanguage() {
   document.querySelectorAll("[data-i18n-ph]").forEach((el) => { el.placeholder = t(el.dataset.i18nPh); });
   document.getElementById("lang").textContent = lang === "ko" ? "EN" : "한국어";
 }
+// Admin pages (admin.js): accounts and SMS recipients.
+Object.assign(I18N.ko, {
+  admin: "관리", adminClose: "관리 닫기", adminDone: "저장됨", accounts: "계정", recipients: "문자 수신자",
+  username: "아이디", displayName: "이름", role: "권한", agency: "기관", districts: "담당 자치구", state: "상태",
+  enabled: "사용", disabled: "사용 중지", locked: "잠김", enable: "사용", disable: "사용 중지",
+  newPassword: "새 비밀번호", resetPassword: "비밀번호 재설정", wholeCity: "서울 전체", newAccount: "새 계정",
+  initialPassword: "초기 비밀번호", districtsPh: "예: 종로구, 중구 (비우면 전체)", create: "추가",
+  role_viewer: "열람", role_operator: "운영", role_admin: "관리자",
+  name: "이름", phone: "휴대전화", tier: "단계", recipientRole: "용도", language: "언어", areasLabel: "지역 코드",
+  groups: "그룹", groupsPh: "예: festival", quietHours: "방해 금지 (KST)", quietFrom: "방해 금지 시작", quietUntil: "종료",
+  quietNote: "방해 금지 시간에는 심각 미만 문자를 보내지 않음 (자정 넘김 가능)", edit: "수정", cancel: "취소",
+  rrole_crowd: "인파 경보", rrole_technical: "기술 당직", newRecipient: "새 수신자", editRecipient: "수신자 수정",
+  agencies: { city: "서울시 상황실", district: "구청", fire: "소방", police: "경찰" },
+});
+Object.assign(I18N.en, {
+  admin: "Admin", adminClose: "Close admin", adminDone: "saved", accounts: "Accounts", recipients: "SMS recipients",
+  username: "username", displayName: "name", role: "role", agency: "agency", districts: "districts", state: "state",
+  enabled: "enabled", disabled: "disabled", locked: "locked", enable: "Enable", disable: "Disable",
+  newPassword: "new password", resetPassword: "Reset password", wholeCity: "all of Seoul", newAccount: "New account",
+  initialPassword: "initial password", districtsPh: "e.g. 종로구, 중구 (empty: all)", create: "Create",
+  role_viewer: "viewer", role_operator: "operator", role_admin: "admin",
+  name: "name", phone: "mobile", tier: "tier", recipientRole: "role", language: "language", areasLabel: "area codes",
+  groups: "groups", groupsPh: "e.g. festival", quietHours: "quiet hours (KST)", quietFrom: "quiet from", quietUntil: "until",
+  quietNote: "no texts below 심각 in quiet hours (may wrap midnight)", edit: "Edit", cancel: "Cancel",
+  rrole_crowd: "crowd alerts", rrole_technical: "technical on-call", newRecipient: "New recipient", editRecipient: "Edit recipient",
+  agencies: { city: "City control room", district: "District office", fire: "Fire", police: "Police" },
+});

@@ -88,7 +88,35 @@ ROUTES: list[tuple[str, str, str, str, Any]] = [
         "operator",
         None,
     ),
-    ("GET", "/api/v1/recipients", "/api/v1/recipients", "admin", None),
+    ("GET", "/api/v1/recipients", "/api/v1/recipients", "operator", None),  # masked
+    (
+        "POST",
+        "/api/v1/recipients",
+        "/api/v1/recipients",
+        "admin",
+        {"name": "matrix desk", "phone": "010-5550-1234", "tier": 2},
+    ),
+    (
+        "PATCH",
+        "/api/v1/recipients/{recipient_id}",
+        "/api/v1/recipients/999999",
+        "admin",
+        {"tier": 2},
+    ),
+    (
+        "POST",
+        "/api/v1/recipients/{recipient_id}/disable",
+        "/api/v1/recipients/999999/disable",
+        "admin",
+        None,
+    ),
+    (
+        "POST",
+        "/api/v1/recipients/{recipient_id}/enable",
+        "/api/v1/recipients/999999/enable",
+        "admin",
+        None,
+    ),
     ("GET", "/api/v1/audit", "/api/v1/audit", "admin", None),
     ("GET", "/api/v1/users", "/api/v1/users", "admin", None),
     (

@@ -125,6 +125,6 @@ def test_the_path_lists_its_stages_in_the_order_they_run() -> None:
     assert decision == ["StartupGrace", "FeedOutages", "SilenceInhibit"]
     assert STAGE_NAMES[1:4] == ("startup grace", "feed outage", "silence/inhibit")
     assert [getattr(s, "__name__", type(s).__name__) for s in path.delivery_stages] == [
-        "RateLimit", "Render",
+        "QuietHours", "RateLimit", "Render",
     ]  # fmt: skip
-    assert STAGE_NAMES[7:9] == ("rate limit", "render")
+    assert STAGE_NAMES[7:10] == ("quiet hours", "rate limit", "render")

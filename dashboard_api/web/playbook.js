@@ -37,7 +37,7 @@ function playbookPanel(a) {
   box.addEventListener("toggle", () => {
     if (box.open) { playbooksOpen.add(a.id); loadPlaybook(a.id); } else playbooksOpen.delete(a.id);
   });
-  if (playbooks.has(a.id)) renderPlaybook(a.id);
+  if (playbooks.has(a.id)) renderPlaybook(a.id, "", body);  // at once from the cache, then fresh
   if (box.open) loadPlaybook(a.id);
   return box;
 }
@@ -48,8 +48,7 @@ async function loadPlaybook(alertId) {
   renderPlaybook(alertId, r.ok ? "" : pbt("loadFailed"));
 }
 
-function renderPlaybook(alertId, error = "") {
-  const box = document.querySelector(`[data-playbook-alert="${alertId}"] .playbook-body`);
+function renderPlaybook(alertId, error = "", box = document.querySelector(`[data-playbook-alert="${alertId}"] .playbook-body`)) {
   if (!box) return;
   const pb = playbooks.get(alertId);
   const nodes = [];

@@ -41,6 +41,7 @@ from alerts.pipeline import build_alert_path
 from alerts.pipeline.deliver import Budget, budget_key
 from alerts.pipeline.feeds import is_feed
 from alerts.pipeline.outbox import queue_sms
+from alerts.playbooks import AreaType, PlaybookGuide, area_type_for
 from alerts.recipients import RecipientDirectory
 from alerts.rules import (
     AlertDecision,
@@ -56,6 +57,7 @@ from alerts.settings import AlertSettings
 from alerts.tables import alerts as alert_table
 from alerts.tables import notifications as notification_table
 from alerts.tables import outbox as outbox_table
+from alerts.tables import playbooks as playbook_table
 from alerts.tables import recipients as recipient_table
 from alerts.tables import silences as silence_table
 from alerts.tables.alert_rows import alert_db_id, alert_id_text, stage_from_name
@@ -279,3 +281,17 @@ class AlertService:
         self._released = {k: t for k, t in self._released.items() if t > cutoff}
         self.engine.replace_silences(await silence_table.not_over(conn, now))
         self.directory = await recipient_table.load_directory(conn)
+        self.path.render.guide = PlaybookGuide(
+            await playbook_table.load_book(conn),
+            self._area_types(await playbook_table.zone_names(conn)),
+        )
+
+    def _area_types(self, zones: Mapping[tuple[str, str], str]) -> dict[str, AreaType]:
+        """Each area's and zone's playbook area type, keyed like an alert subject."""
+        types: dict[str, AreaType] = {
+            code: area_type_for(a.category, code) for code, a in self.areas.items()
+        }
+        for (code, zone_id), name in zones.items():
+            category = self.areas[code].category if code in self.areas else ""
+            types[f"{code}/{zone_id}"] = area_type_for(category, code, name)
+        return types

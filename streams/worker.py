@@ -146,7 +146,10 @@ def build_worker(
         CalibrationStore(stack.db_conninfo),
     )
 
-    areas = {h.code: AreaInfo(h.code, h.name_ko, h.name_en, h.district) for h in hotspots.values()}
+    areas = {
+        h.code: AreaInfo(h.code, h.name_ko, h.name_en, h.district, h.category)
+        for h in hotspots.values()
+    }
     service = AlertService(stack.db_conninfo, areas, alerts, ack_links)
     # Read by the alert agent; states are written straight to the producer.
     area_states = app.topic(area_state, key_serializer="raw", value_serializer="raw")

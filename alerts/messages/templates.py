@@ -177,6 +177,18 @@ def _grouped(records: Sequence[AlertRecord], lang: Language) -> tuple[str, str]:
 
 # Texts that ask for an acknowledgement carry the link; "it is over" asks for nothing.
 LINKED_KINDS = frozenset(set(TemplateKind) - {TemplateKind.RESOLVED})
+# Texts that may name the recipient's first playbook action (경계/심각: alerts.playbooks).
+ACTION_KINDS = frozenset(
+    {TemplateKind.FIRE, TemplateKind.ESCALATE, TemplateKind.REMINDER, TemplateKind.GROUPED}
+)
+
+
+def _with_action(body: str, action: str | None, language: Language) -> str:
+    """The body and, after it, the action the recipient's agency does first."""
+    if not action:
+        return body
+    sep = "\n" if "\n" in body else " "  # a grouped message: a line of its own
+    return f"{body}{sep}{'Do' if language == 'en' else '조치'}: {action}"
 
 
 def render_message(
@@ -184,10 +196,12 @@ def render_message(
     language: Language,
     records: Sequence[AlertRecord],
     link: str | None = None,
+    action: str | None = None,
 ) -> RenderedMessage:
-    """The text of one notification; several records make a grouped message. `link`
-    (the signed acknowledgement link, ASCII) ends the text and is never cut: the body
-    is shortened to make room for it."""
+    """The text of one notification; several records make a grouped message. `action`
+    (the first playbook action for the recipient's agency, 경계 and up) follows the body
+    and is cut first when the text is too long. `link` (the signed acknowledgement link,
+    ASCII) ends the text and is never cut: the body is shortened to make room for it."""
     if not records:
         raise ValueError("nothing to render")
     if len(records) > 1 or kind is TemplateKind.GROUPED:
@@ -197,6 +211,8 @@ def render_message(
         r = records[0]
         body = f"{_SINGLE[kind](r, language)} #{r.alert_id}"
         subject_text = body.split("]", 1)[0] + "] " + _area(r, language)
+    if kind in ACTION_KINDS:
+        body = _with_action(body, action, language)
     if link and kind in LINKED_KINDS:
         room = LMS_MAX_BYTES - len(link) - 1
         text = f"{truncate_euc_kr(to_euc_kr_safe(body), room)} {link}"

@@ -76,7 +76,8 @@ class AlertPath:
         )
         self.group = Group(batcher)
         self.rate_limit = RateLimit(limiter)
-        self.delivery_stages = (QuietHours(), self.rate_limit, Render(links))
+        self.render = Render(links)
+        self.delivery_stages = (QuietHours(), self.rate_limit, self.render)
 
     def start(self, open_alerts: Iterable[OpenAlert], now: datetime) -> None:
         self.grace.start(now)

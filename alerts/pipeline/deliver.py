@@ -20,6 +20,7 @@ from alerts.batching import NotificationBatcher
 from alerts.lifecycle import Notification, TemplateKind
 from alerts.messages import RenderedMessage, render_message
 from alerts.phone_ack.links import LinkMaker
+from alerts.playbooks import PlaybookGuide
 from alerts.recipients import (
     MessageRateLimiter,
     Recipient,
@@ -125,12 +126,23 @@ class RateLimit:
         ]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Render:
     """The text in the recipient's language: alone, or one grouped message; with
-    `links`, a signed link that acknowledges the (first) alert for this recipient."""
+    `links`, a signed link that acknowledges the (first) alert for this recipient; with
+    `guide` (the service reloads it on sync), the first playbook action for the
+    recipient's agency on a 경계/심각 crowd text."""
 
     links: LinkMaker | None = None
+    guide: PlaybookGuide | None = None
+
+    def action(self, a: Addressed) -> str | None:
+        if self.guide is None or a.budget == "technical":
+            return None
+        top = max((n.record for n in a.notes), key=lambda r: r.severity)
+        s = top.subject
+        found = self.guide.sms_action(top.severity, s.key, s.area_code, a.recipient.agency)
+        return None if found is None else found.text(a.recipient.language)
 
     def __call__(self, addressed: list[Addressed], now: datetime) -> list[Addressed]:
         out = []
@@ -144,9 +156,8 @@ class Render:
                 first = alert_db_id(a.notes[0].alert_id)
                 link = self.links.url(first, int(a.recipient.recipient_id), now)
             records = [n.record for n in a.notes]
-            out.append(
-                replace(a, message=render_message(kind, a.recipient.language, records, link))
-            )
+            message = render_message(kind, a.recipient.language, records, link, self.action(a))
+            out.append(replace(a, message=message))
         return out
 
 

@@ -21,6 +21,7 @@ class AreaInfo:
     name_ko: str
     name_en: str
     district: str
+    category: str = ""  # Seoul's category (관광특구, 공원, ...): the playbook's area type
 
 
 # A whole source gone silent (alerts.pipeline.feeds) is the subject "feed.<source>".

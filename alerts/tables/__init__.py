@@ -5,6 +5,7 @@
     sms_outbox, delivery_reports   alerts/tables/outbox.py
     recipients                     alerts/tables/recipients.py
     silences                       alerts/tables/silences.py
+    playbook_actions, playbook_ticks  alerts/tables/playbooks.py
 
 Every function takes the caller's async connection and opens no transaction of its own
 unless it says so: the alert path writes a change, its audit and its outbox rows in ONE

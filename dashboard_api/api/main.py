@@ -14,6 +14,7 @@ from dashboard_api.api.routes import (
     metrics,
     ngsi,
     opendata,
+    playbooks,
     recipients,
     settings,
     users,
@@ -28,3 +29,4 @@ api_router.include_router(recipients.router)
 api_router.include_router(ngsi.router)
 api_router.include_router(opendata.router)
 api_router.include_router(exports.router)
+api_router.include_router(playbooks.router)

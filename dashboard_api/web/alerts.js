@@ -145,6 +145,7 @@ function renderAlerts(areaName, onAction, onSilence) {
     const summary = document.createElement("summary");
     summary.textContent = t("moreActions");
     forms.append(summary, commentForm(a, onAction), silenceForm(a, onSilence));
+    if (typeof playbookPanel === "function") forms.before(playbookPanel(a));  // playbook.js
     if (prev) {  // a rebuilt alert keeps what the operator had open and typed
       forms.open = prev.querySelector("details.alert-forms")?.open || false;
       prev.querySelectorAll("details.alert-forms input, details.alert-forms select").forEach((el) => {

@@ -293,7 +293,7 @@ async function login(ev) {
 async function afterSignIn() {
   renderAccount();
   if (isOperator()) { await loadAlerts(api, false); await loadAlertExtras(api); }
-  renderAlertPanel(); renderAreaConfig(); renderAdmin();
+  renderAlertPanel(); renderAreaConfig(); renderAdmin(); renderPlaybookEditor();
   reconnectLive();
 }
 
@@ -301,6 +301,7 @@ function logout() {
   Object.assign(app, { token: null, role: null, user: null });
   sessionStorage.clear();
   alertsById.clear(); alertDetails.clear();
+  playbooks.clear(); renderPlaybookEditor();
   renderAccount(); renderAlertPanel(); renderAreaConfig(); renderAdmin(); reconnectLive();
 }
 

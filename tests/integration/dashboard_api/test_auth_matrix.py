@@ -172,6 +172,28 @@ ROUTES: list[tuple[str, str, str, str, Any]] = [
         None,
     ),
     ("GET", "/api/v1/map-config", "/api/v1/map-config", "viewer", None),
+    ("GET", "/api/v1/playbooks", "/api/v1/playbooks", "operator", None),
+    (
+        "PUT",
+        "/api/v1/playbooks/{stage}/{area_type}",
+        "/api/v1/playbooks/attention/park",
+        "admin",
+        {"actions": []},
+    ),
+    (
+        "GET",
+        "/api/v1/alerts/{alert_id}/playbook",
+        "/api/v1/alerts/999999/playbook",
+        "operator",
+        None,
+    ),
+    (
+        "POST",
+        "/api/v1/alerts/{alert_id}/playbook/ticks",
+        "/api/v1/alerts/999999/playbook/ticks",
+        "operator",
+        {"action_key": "alert.default.broadcast"},
+    ),
 ]
 # anonymous = viewer; "broker": only a FIWARE broker's notification token, no staff role
 RANK = {"anonymous": 0, "viewer": 0, "operator": 1, "admin": 2, "broker": 3}

@@ -17,6 +17,8 @@ OWNERS = {
     "recipients": "alerts/tables/recipients.py",
     "silences": "alerts/tables/silences.py",
     "phone_ack_link_uses": "alerts/tables/phone_ack.py",
+    "playbook_actions": "alerts/tables/playbooks.py",
+    "playbook_ticks": "alerts/tables/playbooks.py",
 }
 # A message's detail names its recipient: a read-only join, kept with the outbox query.
 JOINS = {("recipients", "alerts/tables/outbox.py")}

@@ -352,18 +352,25 @@ def sim_time(record: dict[str, Any], at: float) -> datetime:
     return SimulatedClock(start, record["wall_start"], record["speed"], lambda: at)()
 
 
+DECISIONS = ("opened", "escalated", "deescalated", "auto_resolved")
+
+
 def decisions(stack: StackSettings) -> list[tuple[str, str, str, str, str]]:
-    """(simulated time, area, zone, action, stage) of every alert change, in order."""
+    """(area, zone, rule, action, stages) of every alert decision of the drill, in order:
+    what a seed must repeat. Times, numbers, reminders and texts are left out: they follow
+    the wall clock's batches and timers, not the scenario."""
     ident = sql.Identifier(stack.db_schema)
     with psycopg.connect(stack.db_conninfo) as conn:
         rows = conn.execute(
             sql.SQL(
-                "SELECT a.opened_at, a.area_code, a.zone_id, au.action, "
-                "coalesce(au.data->>'stage', a.stage) FROM {s}.alert_audit au "
-                "JOIN {s}.alerts a ON a.id = au.alert_id ORDER BY au.id"
-            ).format(s=ident)
+                "SELECT a.area_code, a.zone_id, a.rule, au.action, "
+                "split_part(au.data->>'detail', ':', 1) FROM {s}.alert_audit au "
+                "JOIN {s}.alerts a ON a.id = au.alert_id WHERE au.action = ANY(%s) "
+                "ORDER BY au.id"
+            ).format(s=ident),
+            (list(DECISIONS),),
         ).fetchall()
-    return [(r[0].isoformat(), r[1], r[2], r[3], r[4]) for r in rows]
+    return [(str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in rows]
 
 
 def cmd_status(args: argparse.Namespace, config: Settings) -> int:

@@ -22,17 +22,20 @@ reports are signed with a secret of the drill's own, so the live API refuses the
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import re
 import secrets
 import shutil
+import socket
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -62,6 +65,12 @@ class DrillRecipient:
     phone_e164: str
     tier: int = 1
     language: str = "ko"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def topic_prefix(drill_id: str) -> str:
@@ -132,49 +141,17 @@ def process_env(
     }
 
 
-_MARK_FUNCTION = """
-CREATE OR REPLACE FUNCTION {schema}.drill_mark_outbox() RETURNS trigger
-LANGUAGE plpgsql AS $$
-DECLARE
-    marker text := {ko};
-BEGIN
-    IF (SELECT language FROM {schema}.recipients WHERE id = NEW.recipient_id) = 'en' THEN
-        marker := {en};
-    END IF;
-    IF left(NEW.body, length(marker)) <> marker THEN
-        NEW.body := marker || NEW.body;
-        IF NEW.subject IS NOT NULL THEN
-            NEW.subject := marker || NEW.subject;
-        END IF;
-        -- EUC-KR size: one byte per ASCII character, two for the others; 90 fit an SMS.
-        IF NEW.kind = 'sms' AND length(NEW.body)
-                + length(regexp_replace(NEW.body, '[\\x01-\\x7f]', '', 'g')) > 90 THEN
-            NEW.kind := 'lms';
-            NEW.subject := coalesce(NEW.subject, left(NEW.body, 20));
-        END IF;
-    END IF;
-    RETURN NEW;
-END $$
-"""
+T = TypeVar("T")
 
 
-def install_marker(conn: psycopg.Connection[Any], schema_name: str) -> None:
-    """Every outbox row of the drill schema starts with the exercise marker."""
-    ident = sql.Identifier(schema_name)
-    conn.execute(
-        sql.SQL(_MARK_FUNCTION).format(
-            schema=ident, ko=sql.Literal(MARKERS["ko"]), en=sql.Literal(MARKERS["en"])
-        )
-    )
-    conn.execute(
-        sql.SQL("DROP TRIGGER IF EXISTS sms_outbox_drill_mark ON {}.sms_outbox").format(ident)
-    )
-    conn.execute(
-        sql.SQL(
-            "CREATE TRIGGER sms_outbox_drill_mark BEFORE INSERT ON {schema}.sms_outbox "
-            "FOR EACH ROW EXECUTE FUNCTION {schema}.drill_mark_outbox()"
-        ).format(schema=ident)
-    )
+def with_conn(conninfo: str, work: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
+    """`work` on one autocommit connection; the SQL of alert tables stays in alerts/tables."""
+
+    async def run() -> T:
+        async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+            return await work(conn)
+
+    return asyncio.run(run())
 
 
 def parse_recipient(text: str) -> DrillRecipient:
@@ -195,12 +172,6 @@ def parse_recipient(text: str) -> DrillRecipient:
     return DrillRecipient(f"drill {mask_phone(phone)}", phone, int(tier), lang)
 
 
-_COPY_COLUMNS = (
-    "name, phone_e164, tier, language, districts, areas, active, groups, role, agency, "
-    "quiet_from, quiet_until"
-)
-
-
 def load_recipients(
     live: StackSettings,
     drill: StackSettings,
@@ -210,30 +181,18 @@ def load_recipients(
 ) -> int:
     """The drill's recipients: the numbers given, the live recipients of the chosen groups
     and, only when an admin asks for them, every active live recipient."""
-    ident = sql.Identifier(drill.db_schema)
-    live_schema = sql.Identifier(live.db_schema)
-    cols = sql.SQL(_COPY_COLUMNS)
-    with psycopg.connect(drill.db_conninfo) as conn:
-        conn.execute(sql.SQL("DELETE FROM {}.recipients").format(ident))
-        if groups or include_live:
-            where = sql.SQL("active AND (groups && %s::text[] OR %s)")
-            conn.execute(
-                sql.SQL(
-                    "INSERT INTO {drill}.recipients ({cols}) SELECT {cols} FROM {live}.recipients "
-                    "WHERE {where}"
-                ).format(drill=ident, cols=cols, live=live_schema, where=where),
-                (groups, include_live),
-            )
+    from alerts.tables import recipients as recipient_table
+
+    async def copy(conn: psycopg.AsyncConnection[Any]) -> None:
+        await recipient_table.copy_into_schema(conn, drill.db_schema, groups, include_live)
+
+    async def add(conn: psycopg.AsyncConnection[Any]) -> int:
         for r in extra:
-            conn.execute(
-                sql.SQL(
-                    "INSERT INTO {}.recipients (name, phone_e164, tier, language, role) "
-                    "VALUES (%s, %s, %s, %s, 'crowd')"
-                ).format(ident),
-                (r.name, r.phone_e164, r.tier, r.language),
-            )
-        row = conn.execute(sql.SQL("SELECT count(*) FROM {}.recipients").format(ident)).fetchone()
-    return int(row[0]) if row else 0
+            await recipient_table.add(conn, r.name, r.phone_e164, r.tier, r.language)
+        return await recipient_table.count(conn)
+
+    with_conn(live.db_conninfo, copy)  # the live search_path: reads the live recipients
+    return with_conn(drill.db_conninfo, add)
 
 
 def prepare(live: StackSettings, drill: StackSettings) -> None:
@@ -247,8 +206,12 @@ def prepare(live: StackSettings, drill: StackSettings) -> None:
     migrate(drill.db_conninfo, drill.db_schema)
     import_areas(drill)
     import_zones(drill)
-    with psycopg.connect(drill.db_conninfo, autocommit=True) as conn:
-        install_marker(conn, drill.db_schema)
+    from alerts.tables import outbox
+
+    with_conn(
+        drill.db_conninfo,
+        lambda c: outbox.install_drill_marker(c, drill.db_schema, MARKERS["ko"], MARKERS["en"]),
+    )
     broker.ensure_topics(drill)
 
 
@@ -293,6 +256,8 @@ def cmd_start(args: argparse.Namespace, config: Settings) -> int:
     start = args.start or datetime.fromtimestamp(wall_start, KST)
     sim_start = start.astimezone(KST).replace(second=0, microsecond=0)
     env = process_env(drill, sim_start, wall_start, args.speed)
+    # Faust reads WEB_PORT (which a live worker's environment may fix): a port of its own.
+    env["WEB_PORT"] = str(free_port())
     py = [sys.executable, *marker_arg(drill_id)]
     procs = daemons(live, drill_id)
     record = {
@@ -355,22 +320,13 @@ def sim_time(record: dict[str, Any], at: float) -> datetime:
 DECISIONS = ("opened", "escalated", "deescalated", "auto_resolved")
 
 
-def decisions(stack: StackSettings) -> list[tuple[str, str, str, str, str]]:
+def decisions(stack: StackSettings) -> list[tuple[str, ...]]:
     """(area, zone, rule, action, stages) of every alert decision of the drill, in order:
     what a seed must repeat. Times, numbers, reminders and texts are left out: they follow
     the wall clock's batches and timers, not the scenario."""
-    ident = sql.Identifier(stack.db_schema)
-    with psycopg.connect(stack.db_conninfo) as conn:
-        rows = conn.execute(
-            sql.SQL(
-                "SELECT a.area_code, a.zone_id, a.rule, au.action, "
-                "split_part(au.data->>'detail', ':', 1) FROM {s}.alert_audit au "
-                "JOIN {s}.alerts a ON a.id = au.alert_id WHERE au.action = ANY(%s) "
-                "ORDER BY au.id"
-            ).format(s=ident),
-            (list(DECISIONS),),
-        ).fetchall()
-    return [(str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in rows]
+    from alerts.tables import alerts as alert_table
+
+    return with_conn(stack.db_conninfo, lambda c: alert_table.decision_trail(c, DECISIONS))
 
 
 def cmd_status(args: argparse.Namespace, config: Settings) -> int:
@@ -384,27 +340,24 @@ def cmd_status(args: argparse.Namespace, config: Settings) -> int:
          f"{record['speed']:g}x; simulated now {now_text}")  # fmt: skip
     for name, d in procs.items():
         _out(f"  {name:10s} {'running' if d.is_running() else 'stopped'}")
-    ident = sql.Identifier(drill.db_schema)
-    with psycopg.connect(drill.db_conninfo) as conn:
-        alerts = conn.execute(
-            sql.SQL(
-                "SELECT id, area_code, zone_id, rule, stage, status, opened_at FROM {}.alerts "
-                "ORDER BY id"
-            ).format(ident)
-        ).fetchall()
-        sms = conn.execute(
-            sql.SQL("SELECT status, count(*) FROM {}.sms_outbox GROUP BY 1 ORDER BY 1").format(
-                ident
-            )
-        ).fetchall()
-        dead = conn.execute(
-            sql.SQL("SELECT reason, count FROM {}.dead_letter_counts ORDER BY 1").format(ident)
-        ).fetchall()
+    from alerts.tables import alerts as alert_table
+    from alerts.tables import outbox
+
+    async def read(
+        conn: psycopg.AsyncConnection[Any],
+    ) -> tuple[list[dict[str, Any]], list[tuple[str, int]], list[tuple[Any, ...]]]:
+        alerts = await alert_table.list_rows(conn, limit=1000)
+        sms = await outbox.status_counts(conn)
+        cur = await conn.execute("SELECT reason, count FROM dead_letter_counts ORDER BY 1")
+        return sorted(alerts, key=lambda a: int(a["id"])), sms, list(await cur.fetchall())
+
+    alerts, sms, dead = with_conn(drill.db_conninfo, read)
     _out(f"  alerts: {len(alerts)}")
     for a in alerts:
-        opened = a[6].astimezone(KST).isoformat(timespec="seconds")
-        where = f"{a[1]}/{a[2]}" if a[2] else a[1]
-        _out(f"    #{a[0]} {where} {a[3]} {a[4]} {a[5]} opened {opened} (simulated)")
+        opened = a["opened_at"].astimezone(KST).isoformat(timespec="seconds")
+        where = f"{a['area_code']}/{a['zone_id']}" if a["zone_id"] else a["area_code"]
+        _out(f"    #{a['id']} {where} {a['rule']} {a['stage']} {a['status']} "
+             f"opened {opened} (simulated)")  # fmt: skip
     _out("  texts: " + (", ".join(f"{s} {n}" for s, n in sms) or "none"))
     _out("  dead letters: " + (", ".join(f"{r} {n}" for r, n in dead) or "none"))
     return 0

@@ -7,6 +7,7 @@ from dashboard_api.api.routes import (
     alerts,
     areas,
     auth,
+    drills,
     exports,
     feeds,
     health,
@@ -26,3 +27,4 @@ for module in (health, live, auth, areas, feeds, alerts, settings, admin, users,
 api_router.include_router(ngsi.router)
 api_router.include_router(opendata.router)
 api_router.include_router(exports.router)
+api_router.include_router(drills.router)

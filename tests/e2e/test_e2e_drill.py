@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,6 +118,19 @@ def live_snapshot() -> dict[str, Any]:
     return {"tables": tables, "dead": dead, "readings": readings, "topic": ends, "areas": areas}
 
 
+def operator_get(path: str) -> Any:
+    form = urllib.parse.urlencode(
+        {"username": "operator", "password": "operator-dev-password"}
+    ).encode()
+    with urllib.request.urlopen(f"{STACK.api_url}/api/v1/auth/token", form, timeout=10) as r:  # noqa: S310
+        token = json.loads(r.read())["access_token"]
+    req = urllib.request.Request(  # noqa: S310
+        f"{STACK.api_url}{path}", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:  # noqa: S310
+        return json.loads(r.read())
+
+
 def zone_stages(drill_id: str) -> str:
     """The stages of the crushed alley's alert decisions in the drill ("stage 경계",
     "경계 -> 심각", ...), joined."""
@@ -199,6 +213,13 @@ def test_two_drills_rehearse_a_crush_without_touching_the_live_city(
         bodies = drill.with_conn(drill.drill_stack(STACK, drill_id).db_conninfo, outbox.bodies)
         assert bodies and all(b.startswith(("[훈련] ", "[DRILL] ")) for b in bodies), bodies
 
+    assert live_snapshot() == before
+
+    # The page's view of a drill: its incident record, in simulated time (2026-06-13).
+    record = operator_get(f"/api/v1/drills/{next(iter(DRILLS))}")
+    zone_alerts = [a for a in record["alerts"] if a["zone_id"] == ZONE]
+    assert zone_alerts and zone_alerts[0]["opened_at"].startswith("2026-06-13"), record
+    assert {d["id"] for d in operator_get("/api/v1/drills")} == set(DRILLS)
     assert live_snapshot() == before
 
     for drill_id in DRILLS:

@@ -321,12 +321,16 @@ DECISIONS = ("opened", "escalated", "deescalated", "auto_resolved")
 
 
 def decisions(stack: StackSettings) -> list[tuple[str, ...]]:
-    """(area, zone, rule, action, stages) of every alert decision of the drill, in order:
-    what a seed must repeat. Times, numbers, reminders and texts are left out: they follow
-    the wall clock's batches and timers, not the scenario."""
+    """(area, zone, rule, action, stages) of every crowd alert decision of the drill, in
+    order: what a seed must repeat. Times, numbers, reminders and texts are left out, and
+    so are the technical rules (data gap, data quality): at 60x a second of the machine's
+    own delay is a simulated minute, so they follow the machine's pace, not the scenario."""
+    from alerts.rules.config import TECHNICAL_RULES
     from alerts.tables import alerts as alert_table
 
-    return with_conn(stack.db_conninfo, lambda c: alert_table.decision_trail(c, DECISIONS))
+    trail = with_conn(stack.db_conninfo, lambda c: alert_table.decision_trail(c, DECISIONS))
+    technical = {r.value for r in TECHNICAL_RULES}
+    return [d for d in trail if d[2] not in technical]
 
 
 def cmd_status(args: argparse.Namespace, config: Settings) -> int:

@@ -26,8 +26,9 @@ log = logging.getLogger(__name__)
 class _Starter:
     """Starts the service once the database answers; every step waits for it."""
 
-    def __init__(self, service: AlertService) -> None:
+    def __init__(self, service: AlertService, clock: Callable[[], datetime]) -> None:
         self.service = service
+        self.clock = clock
         self._lock = asyncio.Lock()
 
     async def ready(self) -> bool:
@@ -36,7 +37,7 @@ class _Starter:
         async with self._lock:
             if not self.service.started:
                 try:
-                    await self.service.start(datetime.now(UTC))
+                    await self.service.start(self.clock())
                 except psycopg.OperationalError as exc:
                     log.warning("alert service waits for the database: %s", exc)
                     return False
@@ -46,7 +47,7 @@ class _Starter:
         if not await self.ready():
             return
         try:
-            await step(datetime.now(UTC))
+            await step(self.clock())
         except psycopg.Error as exc:  # the next period tries again
             log.warning("alert %s skipped: %s", what, exc)
 
@@ -57,9 +58,11 @@ def register(
     service: AlertService,
     settings: AlertSettings,
     thresholds_reload_s: float,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> None:
-    """Put the alert agent (reading `area_states`) and the alert timers on `app`."""
-    starter = _Starter(service)
+    """Put the alert agent (reading `area_states`) and the alert timers on `app`.
+    `clock`: what the alert path takes as now (a drill's simulated clock in a drill)."""
+    starter = _Starter(service, clock)
 
     async def restore_alert_engine() -> None:
         """Reload open alerts, silences and recipients before the first state arrives."""
@@ -74,7 +77,7 @@ def register(
                 log.warning("unreadable area-state message skipped")
                 continue
             if await starter.ready():
-                await service.on_state(state, datetime.now(UTC))
+                await service.on_state(state, clock())
 
     def timer(what: str, step: Callable[[datetime], Awaitable[Any]]) -> Callable[[], Any]:
         async def run() -> None:

@@ -7,11 +7,14 @@ sections live beside the code they configure.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from citypulse.sim_clock import Clock, SimulatedClock, wall_clock
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SIMULATED_FEEDS = ("population_estimate", "zone_count", "environment_reading")
@@ -63,6 +66,12 @@ class StackSettings(BaseSettings):
     simulate_areas: int = Field(default=120, ge=1)
     simulate_feeds: str = "population_estimate,zone_count,environment_reading"
     simulate_speed: float = 1.0  # simulated seconds per wall second
+    # A drill (citypulse/cli/drill.py) sets these for the processes it starts: its id, and
+    # the simulated clock they read instead of the wall clock (citypulse/sim_clock.py).
+    drill_id: str = ""
+    clock_sim_start: datetime | None = None
+    clock_wall_start: float | None = None
+    clock_speed: float = Field(default=1.0, gt=0)
 
     @field_validator("simulate_feeds")
     @classmethod
@@ -79,6 +88,20 @@ class StackSettings(BaseSettings):
         if self.env == "production" and self.db_password.get_secret_value() == DEV_DB_PASSWORD:
             raise ValueError("CITYPULSE_DB_PASSWORD must be set in production")
         return self
+
+    @model_validator(mode="after")
+    def _clock_both_or_neither(self) -> StackSettings:
+        if (self.clock_sim_start is None) != (self.clock_wall_start is None):
+            raise ValueError("CITYPULSE_CLOCK_SIM_START and CITYPULSE_CLOCK_WALL_START go together")
+        if self.clock_sim_start is not None and self.clock_sim_start.tzinfo is None:
+            raise ValueError("CITYPULSE_CLOCK_SIM_START needs a UTC offset")
+        return self
+
+    def clock(self) -> Clock:
+        """The wall clock, or the drill's simulated one when CITYPULSE_CLOCK_* are set."""
+        if self.clock_sim_start is None or self.clock_wall_start is None:
+            return wall_clock
+        return SimulatedClock(self.clock_sim_start, self.clock_wall_start, self.clock_speed)
 
     @property
     def kafka_bootstrap(self) -> str:

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import faust
@@ -88,8 +88,10 @@ def register(
     housekeeping: Housekeeping,
     thresholds: ThresholdSource,
     calibrations: CalibrationStore | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> None:
-    """Put the stream worker's tasks and timers on `app`."""
+    """Put the stream worker's tasks and timers on `app`. `clock`: what rollups and
+    thresholds (event days) take as now; a drill's simulated clock in a drill."""
     started_at = datetime.now(UTC)
     retention = RetentionPolicy(settings.retention_raw_days, settings.retention_stats_1m_days)
 
@@ -120,7 +122,7 @@ def register(
     async def refresh_rollups() -> None:
         dirty = store.take_rollup_dirty_from()
         if dirty is not None:
-            await asyncio.to_thread(housekeeping.refresh_rollups, dirty, datetime.now(UTC))
+            await asyncio.to_thread(housekeeping.refresh_rollups, dirty, clock())
 
     async def apply_retention() -> None:
         """Drop what is past retention (stock PostgreSQL), or do the work of TimescaleDB
@@ -139,7 +141,7 @@ def register(
         """Thresholds and event days saved in the dashboard take effect within one period;
         on a database outage the previous ones stay, never the defaults."""
         try:
-            pipeline.live.thresholds = await asyncio.to_thread(thresholds.load, datetime.now(UTC))
+            pipeline.live.thresholds = await asyncio.to_thread(thresholds.load, clock())
         except psycopg.Error as exc:
             log.warning("thresholds not reloaded, the previous ones stay: %s", exc)
 

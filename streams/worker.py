@@ -103,6 +103,7 @@ def build_worker(
     area_state = stack.topic(AREA_STATE.suffix)
     hotspots = hotspots_by_code()
     metrics = start_worker_metrics(stack, settings)  # served on its own port
+    clock = stack.clock()  # the wall clock, or a drill's simulated one (citypulse/sim_clock.py)
 
     store = PostgresBatchStore(stack.db_conninfo, consumer)
     # Rebalances read offsets while a write may be in flight: never on the writer's connection.
@@ -123,6 +124,7 @@ def build_worker(
         lambda: offsets_reader.stored_offsets(city_events),
         # One tick of margin, so a quiet key is republished within `state_refresh_s`.
         refresh_every_s=settings.state_refresh_s - settings.state_publish_s,
+        clock=clock,
         metrics=metrics,
     )
     feed: CityEventFeed[BatchResult] = CityEventFeed(
@@ -144,6 +146,7 @@ def build_worker(
         Housekeeping(stack.db_conninfo),
         ThresholdSource(stack.db_conninfo),
         CalibrationStore(stack.db_conninfo),
+        clock=clock,
     )
 
     areas = {
@@ -153,5 +156,7 @@ def build_worker(
     service = AlertService(stack.db_conninfo, areas, alerts, ack_links)
     # Read by the alert agent; states are written straight to the producer.
     area_states = app.topic(area_state, key_serializer="raw", value_serializer="raw")
-    alert_agents.register(app, area_states, service, alerts, settings.thresholds_reload_s)
+    alert_agents.register(
+        app, area_states, service, alerts, settings.thresholds_reload_s, clock=clock
+    )
     return Worker(app, pipeline, feed, service)

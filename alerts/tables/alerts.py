@@ -8,7 +8,7 @@ processes acting on one alert serialise instead of overwriting each other.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, TypedDict, Unpack
 
@@ -230,3 +230,15 @@ async def newest_open_alert_texted(
         (recipient_ids, since),
     )
     return (int(rows[0]["alert_id"]), int(rows[0]["recipient_id"])) if rows else None
+
+
+async def decision_trail(conn: Conn, actions: Sequence[str]) -> list[tuple[str, ...]]:
+    """(area, zone, rule, action, stages) of the audit entries with these actions, in
+    order; the stages are the detail's head ("stage 경계", "경계 -> 심각")."""
+    cur = await conn.execute(
+        "SELECT a.area_code, a.zone_id, a.rule, au.action, "
+        "split_part(au.data->>'detail', ':', 1) FROM alert_audit au "
+        "JOIN alerts a ON a.id = au.alert_id WHERE au.action = ANY(%s) ORDER BY au.id",
+        (list(actions),),
+    )
+    return [tuple(str(v) for v in r) for r in await cur.fetchall()]

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from psycopg import sql
 
+from alerts.messages import SMS_MAX_BYTES
 from alerts.providers.base import SmsKind
 from alerts.tables import Conn, fetch_rows
 
@@ -265,3 +266,65 @@ async def record_report(
                 "AND status NOT IN ('delivered', 'failed')",
                 (final, outbox_id),
             )
+
+
+# A drill's schema (citypulse/cli/drill.py): every row starts with the exercise marker of
+# its recipient's language, whichever path wrote it; a body that outgrows an SMS with
+# it becomes an LMS (EUC-KR: one byte per ASCII character, two for the others).
+_DRILL_MARK = """
+CREATE OR REPLACE FUNCTION {schema}.drill_mark_outbox() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    marker text := {ko};
+BEGIN
+    IF (SELECT language FROM {schema}.recipients WHERE id = NEW.recipient_id) = 'en' THEN
+        marker := {en};
+    END IF;
+    IF left(NEW.body, length(marker)) <> marker THEN
+        NEW.body := marker || NEW.body;
+        IF NEW.subject IS NOT NULL THEN
+            NEW.subject := marker || NEW.subject;
+        END IF;
+        IF NEW.kind = 'sms' AND length(NEW.body)
+                + length(regexp_replace(NEW.body, '[\\x01-\\x7f]', '', 'g')) > {sms_max} THEN
+            NEW.kind := 'lms';
+            NEW.subject := coalesce(NEW.subject, left(NEW.body, 20));
+        END IF;
+    END IF;
+    RETURN NEW;
+END $$
+"""
+
+
+async def install_drill_marker(conn: Conn, schema: str, ko: str, en: str) -> None:
+    """The trigger that marks every outbox row of `schema` (a drill's, never the live)."""
+
+    ident = sql.Identifier(schema)
+    await conn.execute(
+        sql.SQL(_DRILL_MARK).format(
+            schema=ident,
+            ko=sql.Literal(ko),
+            en=sql.Literal(en),
+            sms_max=sql.Literal(SMS_MAX_BYTES),
+        )
+    )
+    await conn.execute(
+        sql.SQL("DROP TRIGGER IF EXISTS sms_outbox_drill_mark ON {}.sms_outbox").format(ident)
+    )
+    await conn.execute(
+        sql.SQL(
+            "CREATE TRIGGER sms_outbox_drill_mark BEFORE INSERT ON {schema}.sms_outbox "
+            "FOR EACH ROW EXECUTE FUNCTION {schema}.drill_mark_outbox()"
+        ).format(schema=ident)
+    )
+
+
+async def status_counts(conn: Conn) -> list[tuple[str, int]]:
+    cur = await conn.execute("SELECT status, count(*) FROM sms_outbox GROUP BY 1 ORDER BY 1")
+    return [(str(s), int(n)) for s, n in await cur.fetchall()]
+
+
+async def bodies(conn: Conn) -> list[str]:
+    """Every text in the outbox, oldest first (a drill's check of its marker)."""
+    cur = await conn.execute("SELECT body FROM sms_outbox ORDER BY id")
+    return [str(b) for (b,) in await cur.fetchall()]

@@ -100,3 +100,40 @@ async def active_recipients_by_phone(conn: Conn, phone_e164: str) -> list[dict[s
         "SELECT id, name FROM recipients WHERE phone_e164 = %s AND active ORDER BY id",
         (phone_e164,),
     )
+
+
+# A drill's recipients (citypulse/cli/drill.py): copied from the live table on the live
+# connection, into the drill schema named explicitly.
+_COPY_COLUMNS = sql.SQL(
+    "name, phone_e164, tier, language, districts, areas, active, groups, role, agency, "
+    "quiet_from, quiet_until"
+)
+
+
+async def copy_into_schema(conn: Conn, schema: str, groups: list[str], every_active: bool) -> None:
+    """The active recipients of `groups` (all active ones with `every_active`) into the
+    `recipients` table of `schema`, replacing what it held."""
+    target = sql.Identifier(schema)
+    await conn.execute(sql.SQL("DELETE FROM {}.recipients").format(target))
+    if groups or every_active:
+        await conn.execute(
+            sql.SQL(
+                "INSERT INTO {target}.recipients ({cols}) SELECT {cols} FROM recipients "
+                "WHERE active AND (groups && %s::text[] OR %s)"
+            ).format(target=target, cols=_COPY_COLUMNS),
+            (groups, every_active),
+        )
+
+
+async def add(conn: Conn, name: str, phone_e164: str, tier: int, language: str) -> None:
+    """One crowd recipient (a drill's own number)."""
+    await conn.execute(
+        "INSERT INTO recipients (name, phone_e164, tier, language, role) "
+        "VALUES (%s, %s, %s, %s, 'crowd')",
+        (name, phone_e164, tier, language),
+    )
+
+
+async def count(conn: Conn) -> int:
+    row = await (await conn.execute("SELECT count(*) FROM recipients")).fetchone()
+    return int(row[0]) if row else 0

@@ -7,9 +7,11 @@ import asyncio
 import logging
 import signal
 import sys
+import time
 from pathlib import Path
 
-from citypulse.cli import db_backup, ingest_cmd
+from citypulse.cli import db_backup, drill, ingest_cmd
+from citypulse.config import StackSettings
 from citypulse.logs import configure_logging
 from citypulse.processes import ProcessError
 from citypulse.settings import Settings
@@ -169,21 +171,88 @@ def cmd_simulate(args: argparse.Namespace, config: Settings) -> int:
     from sensors.simulator.__main__ import main as simulator_main
 
     settings = config.stack
+    if args.realtime and args.speed not in (None, 1.0):
+        raise ProcessError(
+            f"--realtime runs at speed 1, not {args.speed:g}; to rehearse a scenario faster "
+            f"than real time, run `citypulse drill start {args.scenario} --speed {args.speed:g}`"
+        )
     speed = 1.0 if args.realtime else (args.speed if args.speed is not None else 60.0)
+    if not args.dry_run:
+        refusal = simulate_refusal(args, settings, speed)
+        if refusal is not None:
+            raise ProcessError(refusal)
     argv = [args.scenario, "--seed", str(args.seed), "--speed", str(speed),
             "--bootstrap", settings.kafka_bootstrap,
             "--topic", CITY_EVENTS.name(settings.topic_prefix)]  # fmt: skip
+    if args.realtime:
+        # Restarted (by `up`, supervisord) with the same seed, a run sends ids of its own.
+        argv += ["--run-id", f"rt{int(time.time())}"]
     if args.max_rate is not None:
         argv += ["--max-rate", str(args.max_rate)]
     if args.areas is not None:
         argv += ["--areas", str(args.areas)]
     if args.kinds is not None:
         argv += ["--kinds", args.kinds]
+    if args.dry_run:
+        argv += ["--dry-run"]
     if args.duration_min is not None:
         argv += ["--minutes", str(args.duration_min)]
     elif args.realtime:
         argv += ["--minutes", str(7 * 24 * 60)]  # a week of live city for `up`
     return simulator_main(argv)
+
+
+def simulate_refusal(args: argparse.Namespace, settings: StackSettings, speed: float) -> str | None:
+    """Why the worker of `settings` would dead-letter this run, or None. A run faster than
+    real time outruns the worker's future limit; one with a seed it has already seen
+    repeats its event ids. Both are what `citypulse drill start` is for."""
+    from sensors.simulator.scenarios import SCENARIOS
+    from streams.batch import ValidationPolicy
+
+    if args.scenario not in SCENARIOS:
+        return f"unknown scenario {args.scenario!r}; known: {', '.join(sorted(SCENARIOS))}"
+    hint = f"run `citypulse drill start {args.scenario} --speed {speed:g} --seed {args.seed}`"
+    if args.duration_min is not None:
+        minutes = args.duration_min
+    elif args.realtime:
+        minutes = 7 * 24 * 60.0
+    else:
+        minutes = SCENARIOS[args.scenario]().suggested_duration.total_seconds() / 60
+    limit_s = ValidationPolicy().max_future.total_seconds()
+    ahead_s = minutes * 60 * (1 - 1 / speed) if speed > 1 else 0.0
+    if ahead_s > limit_s:
+        return (
+            f"at {speed:g}x, {minutes:g} simulated minutes run {ahead_s / 60:.0f} minutes ahead "
+            f"of the clock; the worker dead-letters events more than {limit_s / 60:.0f} minutes "
+            f"in the future (future_time). To rehearse at {speed:g}x with a clock of its own, "
+            + hint
+        )
+    if not args.realtime and seed_already_sent(settings, args.scenario, args.seed):
+        return (
+            f"events of {args.scenario} with seed {args.seed} are already in the database: "
+            "the same seed repeats their event ids and the worker dead-letters them as "
+            f"duplicate. Choose another --seed, or {hint}"
+        )
+    return None
+
+
+def seed_already_sent(settings: StackSettings, scenario: str, seed: int) -> bool:
+    """A reading of this scenario and seed stored in the last day (the ids the worker may
+    still remember); False when the database cannot be asked."""
+    import psycopg
+
+    prefix = f"{scenario}-{seed}-"
+    try:
+        with psycopg.connect(settings.db_conninfo, connect_timeout=5) as conn:
+            row = conn.execute(
+                "SELECT 1 FROM crowd_readings WHERE event_time > now() - interval '1 day' "
+                "AND starts_with(event_id, %s) LIMIT 1",
+                (prefix,),
+            ).fetchone()
+    except psycopg.Error as exc:
+        log.warning("could not check earlier runs of %s seed %d: %s", scenario, seed, exc)
+        return False
+    return row is not None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -228,7 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--max-rate", type=float, default=None, help="events per wall second")
     sim.add_argument("--areas", type=int, default=None, help="only the first N hotspots")
     sim.add_argument("--kinds", default=None, help="event kinds to send, comma-separated")
+    sim.add_argument("--dry-run", action="store_true", help="simulate without a broker")
     sim.set_defaults(func=cmd_simulate)
+    drill.add_command(sub)
     return p
 
 

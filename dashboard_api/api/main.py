@@ -7,6 +7,7 @@ from dashboard_api.api.routes import (
     alerts,
     areas,
     auth,
+    drills,
     exports,
     feeds,
     health,
@@ -30,3 +31,4 @@ api_router.include_router(ngsi.router)
 api_router.include_router(opendata.router)
 api_router.include_router(exports.router)
 api_router.include_router(playbooks.router)
+api_router.include_router(drills.router)

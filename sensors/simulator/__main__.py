@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -53,6 +54,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     known = ", ".join(sorted(ALL_KINDS))
     parser.add_argument("--kinds", type=_kinds, default=None, help=f"comma-separated, of {known}")
     parser.add_argument("--dry-run", action="store_true", help="simulate without a broker")
+    parser.add_argument("--run-id", default="", help="prefix of every event id (a drill's run)")
+    parser.add_argument(
+        "--wall-start", type=float, default=None,
+        help="epoch seconds at which --start is sent (a drill's clock); default: at once",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     scenario = SCENARIOS[args.scenario]()
@@ -67,8 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sink: EventSink = (
         ListSink() if args.dry_run else KafkaEventPublisher(args.bootstrap, args.topic)
     )
+    if args.wall_start is not None:
+        time.sleep(max(0.0, args.wall_start - time.time()))
     report = run_paced(
-        simulate(scenario, args.start, duration, args.seed),
+        simulate(scenario, args.start, duration, args.seed, run_id=args.run_id),
         sink,
         start=args.start,
         speed=args.speed or None,

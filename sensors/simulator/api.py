@@ -19,9 +19,11 @@ def simulate(
     duration: timedelta,
     seed: int,
     city: City | None = None,
+    run_id: str = "",
 ) -> Iterator[SimEvent]:
-    """City events (and malformed payloads, in fault scenarios) in simulated-time order."""
-    sim = CitySimulator(scenario, start, seed, city)
+    """City events (and malformed payloads, in fault scenarios) in simulated-time order;
+    `run_id` prefixes every event id (a drill's run)."""
+    sim = CitySimulator(scenario, start, seed, city, run_id)
     for item in sim.items(duration):
         yield item if isinstance(item, MalformedPayload) else sim.renderer.event(item)
 

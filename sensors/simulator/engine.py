@@ -93,13 +93,21 @@ class CitySimulator:
     """Emissions of one scenario from `start`, in event-time order (faults aside)."""
 
     def __init__(
-        self, scenario: Scenario, start: datetime, seed: int, city: City | None = None
+        self,
+        scenario: Scenario,
+        start: datetime,
+        seed: int,
+        city: City | None = None,
+        run_id: str = "",
     ) -> None:
+        """`run_id` goes in front of every event id, so a run repeated with the same seed
+        (a drill run again) sends new ids, not duplicates."""
         if start.tzinfo is None:
             raise ValueError("start must be timezone-aware")
         self.scenario = scenario
         self.start = start.astimezone(KST).replace(second=0, microsecond=0)
         self.seed = seed
+        self.run_id = run_id
         self.rng = np.random.default_rng(seed)
         city = city or default_city()
         wanted = scenario.area_codes
@@ -185,7 +193,7 @@ class CitySimulator:
         x = rng.normal(0.0, 1.0, n_areas) * self.noise
         y = rng.normal(0.0, ZONE_NOISE, n_zones)
         seconds = [timedelta(seconds=s) for s in range(60)]
-        prefix = f"{self.scenario.name}-{self.seed}-"
+        prefix = f"{self.run_id + '-' if self.run_id else ''}{self.scenario.name}-{self.seed}-"
         seq = 0
         forecast_pending = True
         device_ids = (

@@ -40,3 +40,21 @@ def test_areas_and_kinds_limit_the_city(monkeypatch: pytest.MonkeyPatch) -> None
 def test_an_unknown_kind_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SystemExit):
         _events(monkeypatch, "--kinds", "telecom")
+
+
+def test_a_run_id_makes_every_event_id_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = _events(monkeypatch)
+    first = _events(monkeypatch, "--run-id", "abc123")
+    again = _events(monkeypatch, "--run-id", "abc123")
+    other = _events(monkeypatch, "--run-id", "def456")
+    ids = [e.event_id for e in first]  # type: ignore[attr-defined]
+    assert all(i.startswith("abc123-normal_day-0-") for i in ids)
+    assert ids == [e.event_id for e in again]  # type: ignore[attr-defined]
+    assert not set(ids) & {e.event_id for e in other}  # type: ignore[attr-defined]
+    assert not set(ids) & {e.event_id for e in plain}  # type: ignore[attr-defined]
+    # The same city otherwise: only the ids differ.
+    assert [e.count for e in first if e.kind == "zone_count"] == [  # type: ignore[attr-defined]
+        e.count
+        for e in plain
+        if e.kind == "zone_count"  # type: ignore[attr-defined]
+    ]

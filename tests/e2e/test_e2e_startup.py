@@ -4,16 +4,26 @@ counters and S-DoT readings only): no crowd recipient is texted about a feed, th
 technical on-call hears once about the silent source, and a real 경계 crowd reported by a
 zone counter right after start-up reaches its recipients.
 
+On the same stack, the people-and-response walk-through (issue 16) in Debian's Chromium:
+an admin creates a district operator and an SMS recipient in the page; a 경계 crowd in
+that district texts the new recipient through Kannel; the operator signs in, sees the
+playbook on the alert, acknowledges it and ticks an action; the incident record lists the
+SMS, its delivery report, the acknowledgement and the action in that order, and its PDF
+renders (pdftoppm).
+
 Counts are Kannel's: bearerbox's access log has one "Sent SMS" line per submit the
 carrier stand-in took, with the text (hex UCS-2 for Korean).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import socket
+import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
@@ -31,6 +42,7 @@ from infra.kannel.settings import KannelGatewaySettings
 from sensors.events import ZoneCount
 from sensors.publisher import KafkaEventPublisher
 from sensors.registry import load_hotspots
+from tests.e2e.browser import Browser, Page
 from tests.e2e.support import cli
 from tests.integration.support import settings_env, wait_for
 
@@ -136,10 +148,12 @@ def stack(kannel: tuple[Path, KannelGatewaySettings]) -> Iterator[dict[str, str]
         cli(env, "down")
 
 
-def a_zone_beyond_the_simulated_city() -> tuple[str, str, str, float]:
+def a_zone_beyond_the_simulated_city(
+    not_in: tuple[str, ...] = (),
+) -> tuple[str, str, str, float]:
     """(area code, area name, zone id, walkable m²) of a registered zone nobody reports on,
-    not a narrow alley (stricter thresholds)."""
-    codes = [h.code for h in load_hotspots()[SIMULATED_AREAS:]]
+    not a narrow alley (stricter thresholds), outside the areas `not_in`."""
+    codes = [h.code for h in load_hotspots()[SIMULATED_AREAS:] if h.code not in not_in]
     with psycopg.connect(STACK.db_conninfo) as conn:
         row = conn.execute(
             "SELECT z.area_code, a.name_ko, z.zone_id, z.walkable_m2 FROM zones z"
@@ -157,6 +171,7 @@ class ZoneCounter(threading.Thread):
     def __init__(self, area: str, zone: str, walkable_m2: float, people: int) -> None:
         super().__init__(daemon=True)
         self.area, self.zone, self.walkable_m2, self.people = area, zone, walkable_m2, people
+        self.ids = f"e2e-{area}-{zone}"  # event ids unique per counter
         self.stop = threading.Event()
         self.error: BaseException | None = None
 
@@ -167,7 +182,7 @@ class ZoneCounter(threading.Thread):
             while not self.stop.is_set():
                 now = datetime.now(UTC)
                 pub.publish(ZoneCount(
-                    event_id=f"e2e-startup-{n}", source="e2e-counter", event_time=now,
+                    event_id=f"{self.ids}-{n}", source="e2e-counter", event_time=now,
                     ingest_time=now, area_code=self.area, zone_id=self.zone,
                     counter_id=f"{self.zone}-e2e", count=self.people,
                     walkable_m2=self.walkable_m2,
@@ -247,3 +262,149 @@ def test_start_up_is_quiet_and_a_real_alert_still_goes(
     alert = [t for t in crowd_texts if is_alert_about(t, area_name)]
     assert len(alert) == 1, crowd_texts
     assert not [t for t in technical if "[인파" in t], technical
+
+
+GU_OPERATOR = "gu-operator"
+GU_PASSWORD = "gu-operator-e2e-pass-2026"  # noqa: S105 (a test account)
+NEW_RECIPIENT = ("구청 상황실 e2e", "010-5555-0101", "+821055550101")
+
+
+def sign_in_as(page: Page, user: str, password: str) -> None:
+    page.js(
+        f"document.getElementById('user').value={user!r};"
+        f"document.getElementById('pass').value={password!r};"
+        "document.getElementById('login').requestSubmit(); true"
+    )
+    page.wait("!document.getElementById('alert-panel').hidden", 20, f"{user} signed in")
+
+
+def fill_and_submit(page: Page, form: str, values: dict[str, str]) -> None:
+    sets = "".join(f"f.elements[{k!r}].value={v!r};" for k, v in values.items())
+    page.js(f"(() => {{ const f=document.querySelector({form!r}); {sets} f.requestSubmit(); }})()")
+
+
+def token(user: str, password: str) -> str:
+    r = httpx.post(f"{STACK.api_url}/api/v1/auth/token",
+                   data={"username": user, "password": password}, timeout=10)  # fmt: skip
+    assert r.status_code == 200, r.text
+    return str(r.json()["access_token"])
+
+
+def open_stage_alert(area: str) -> int | None:
+    with psycopg.connect(STACK.db_conninfo) as conn:
+        row = conn.execute(
+            "SELECT id FROM alerts WHERE area_code = %s AND rule = 'stage'"
+            " AND stage IN ('alert', 'serious') AND status = 'open' ORDER BY id DESC LIMIT 1",
+            (area,),
+        ).fetchone()
+    return int(str(row[0])) if row else None
+
+
+def delivered_to(alert_id: int, phone: str) -> bool:
+    with psycopg.connect(STACK.db_conninfo) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM sms_outbox WHERE alert_id = %s AND phone_e164 = %s"
+            " AND status = 'delivered'",
+            (alert_id, phone),
+        ).fetchone()
+    return row is not None and int(str(row[0])) >= 1
+
+
+def test_people_playbook_and_the_record_in_the_page(stack: dict[str, str]) -> None:
+    first_area = a_zone_beyond_the_simulated_city()[0]  # the start-up test's crowd
+    area, area_name, zone, walkable = a_zone_beyond_the_simulated_city(not_in=(first_area,))
+    district = next(h.district for h in load_hotspots() if h.code == area)
+    name, phone, e164 = NEW_RECIPIENT
+    profile = Path(tempfile.mkdtemp(prefix="cp-e2e-people-"))
+    admin_browser, operator_browser = Browser(profile / "admin"), Browser(profile / "operator")
+    counter = ZoneCounter(area, zone, walkable, round(ALERT_DENSITY * walkable))
+    try:
+        # The admin creates the district's operator and its SMS recipient in the page.
+        page = admin_browser.open(STACK.api_url)
+        sign_in_as(page, "admin", "admin-dev-password")
+        page.wait("!document.getElementById('admin-toggle').hidden", 10, "the admin button")
+        page.js("document.getElementById('admin-toggle').click(); true")
+        page.wait("document.querySelector('form[data-form=\"new-account\"]')", 10,
+                  "the new-account form")  # fmt: skip
+        fill_and_submit(page, 'form[data-form="new-account"]', {
+            "username": GU_OPERATOR, "display_name": f"{district} 상황실 김주무관",
+            "password": GU_PASSWORD, "role": "operator", "agency": "district",
+            "districts": district,
+        })  # fmt: skip
+        page.wait(f"document.querySelector('tr[data-username=\"{GU_OPERATOR}\"]')", 15,
+                  "the new account in the list")  # fmt: skip
+        page.js("document.querySelector('[data-tab=\"recipients\"]').click(); true")
+        page.wait("document.querySelector('form[data-form=\"new-recipient\"]')", 10,
+                  "the new-recipient form")  # fmt: skip
+        fill_and_submit(page, 'form[data-form="new-recipient"]', {
+            "name": name, "phone": phone, "tier": "1", "role": "crowd", "agency": "district",
+            "language": "ko", "districts": district,
+        })  # fmt: skip
+        with psycopg.connect(STACK.db_conninfo) as conn:
+            wait_for(lambda: conn.execute(
+                "SELECT count(*) FROM recipients WHERE phone_e164 = %s AND agency = 'district'"
+                " AND districts = ARRAY[%s]::text[]", (e164, district)).fetchone() == (1,),
+                15, "the recipient row")  # fmt: skip
+
+        # A 경계 crowd in the district texts the new recipient through Kannel.
+        counter.start()
+        wait_for(lambda: open_stage_alert(area) is not None, 240, f"a 경계 alert on {area}")
+        alert_id = open_stage_alert(area)
+        assert alert_id is not None
+        wait_for(lambda: delivered_to(alert_id, e164), 120,
+                 f"the delivery report of alert {alert_id} to the new recipient")  # fmt: skip
+
+        # The district operator signs in, sees the playbook, acknowledges, ticks an action.
+        op = operator_browser.open(STACK.api_url)
+        sign_in_as(op, GU_OPERATOR, GU_PASSWORD)
+        box = f"document.querySelector('[data-playbook-alert=\"{alert_id}\"]')"
+        op.wait(f"{box} && {box}.querySelector('input[data-playbook-action]')", 30,
+                "the playbook of the 경계 alert")  # fmt: skip
+        assert op.js(f"{box}.querySelector('input[data-playbook-action]').disabled") is False
+        item = f"document.querySelector('li[data-alert-id=\"{alert_id}\"]')"
+        op.js(f"{item}.querySelector('.alert-actions button.ack').click(); true")
+        op.wait(f"{item} && {item}.dataset.status === 'acknowledged'", 20, "the acknowledgement")
+        key = op.js(f"{box}.querySelector('input[data-playbook-action]').dataset.playbookAction")
+        first = f"{box}.querySelector('input[data-playbook-action=\"{key}\"]')"
+        op.js(f"{first}.click(); true")
+        op.wait(f"{first} && {first}.checked && !{first}.disabled", 20, "the ticked action")
+
+        # The incident record: the SMS, its delivery, the acknowledgement, the action.
+        auth = {"Authorization": f"Bearer {token(GU_OPERATOR, GU_PASSWORD)}"}
+        record = httpx.get(f"{STACK.api_url}/api/v1/alerts/{alert_id}/record",
+                           headers=auth, timeout=30).json()  # fmt: skip
+        entries = record["entries"]
+
+        def first_index(kind: str, *words: str) -> int:
+            for i, e in enumerate(entries):
+                if e["kind"] == kind and all(w in (e["who"] + " " + e["text"]) for w in words):
+                    return i
+            raise AssertionError(f"no {kind} entry with {words}: {entries}")
+
+        sms = first_index("sms", name)
+        delivery = first_index("delivery", name)
+        ack = first_index("acknowledgement", GU_OPERATOR)
+        action = first_index("action", GU_OPERATOR)
+        assert sms < delivery < ack < action, entries
+        assert phone not in json.dumps(record) and e164 not in json.dumps(record)
+
+        pdf = httpx.get(f"{STACK.api_url}/api/v1/alerts/{alert_id}/record.pdf",
+                        headers=auth, timeout=60)  # fmt: skip
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF"), pdf.text[:200]
+        (profile / "record.pdf").write_bytes(pdf.content)
+        subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1",
+                        str(profile / "record.pdf"), str(profile / "page")], check=True,
+                       timeout=60)  # fmt: skip
+        png = next(profile.glob("page*.png"))
+        assert png.stat().st_size > 2_000  # a rendered page with text, not an empty one
+        text = subprocess.run(["pdftotext", str(profile / "record.pdf"), "-"], check=True,
+                              capture_output=True, text=True, timeout=60).stdout  # fmt: skip
+        assert area_name in text and "경계" in text, text[:500]
+    finally:
+        counter.stop.set()
+        if counter.is_alive():
+            counter.join(10)
+        admin_browser.close()
+        operator_browser.close()
+        shutil.rmtree(profile, ignore_errors=True)
+    assert counter.error is None, counter.error

@@ -14,6 +14,7 @@ from dashboard_api.api.routes import (
     metrics,
     ngsi,
     opendata,
+    records,
     settings,
     users,
 )
@@ -26,3 +27,4 @@ for module in (health, live, auth, areas, feeds, alerts, settings, admin, users,
 api_router.include_router(ngsi.router)
 api_router.include_router(opendata.router)
 api_router.include_router(exports.router)
+api_router.include_router(records.router)  # the record after an incident

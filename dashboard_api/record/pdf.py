@@ -120,10 +120,11 @@ def _timeline_table(pdf: FPDF, record: Record) -> None:
     pdf.set_font(FONT, size=7)
     width = pdf.w - pdf.l_margin - pdf.r_margin - TIME_W - 1
     bottom = pdf.h - pdf.b_margin
+    measured: dict[str, float] = {}  # the same words come back entry after entry
     for e in record.entries:
         where = f"A{e.alert_id}" if e.alert_id else e.area_code
         text = f"{KIND_KO.get(e.kind, e.kind)} {e.kind} · {where} · {e.who} — {e.text}"
-        lines = wrap(pdf, text, width)
+        lines = wrap(pdf, text, width, measured)
         if pdf.get_y() + LINE * min(len(lines), 4) > bottom:
             pdf.add_page()
         pdf.cell(TIME_W, LINE, kst(e.at).removesuffix(" KST"))
@@ -137,15 +138,22 @@ def _timeline_table(pdf: FPDF, record: Record) -> None:
         pdf.cell(0, LINE, "기록 없음 · nothing stored for this period")
 
 
-def wrap(pdf: FPDF, text: str, width: float) -> list[str]:
+def wrap(pdf: FPDF, text: str, width: float, measured: dict[str, float] | None = None) -> list[str]:
     """Greedy word wrap by the current font's widths; a word wider than a line (a long
     Hangul run, a URL) is cut by characters. Newlines in the text are kept."""
     lines: list[str] = []
-    space = pdf.get_string_width(" ")
+    measured = {} if measured is None else measured  # word -> width, in the current font
+
+    def width_of(word: str) -> float:
+        if word not in measured:
+            measured[word] = pdf.get_string_width(word)
+        return measured[word]
+
+    space = width_of(" ")
     for paragraph in text.split("\n"):
         line, used = "", 0.0
         for word in paragraph.split(" "):
-            w = pdf.get_string_width(word)
+            w = width_of(word)
             if line and used + space + w <= width:
                 line, used = f"{line} {word}", used + space + w
                 continue

@@ -15,6 +15,8 @@ have_cmd chromium || need_pkgs+=(chromium chromium-driver)
 # The dashboard's Hangul renders as boxes in Chromium without a Korean font. No `grep -q`:
 # it exits at the first match and, under pipefail, fc-list's SIGPIPE would read as "missing".
 fc-list 2>/dev/null | grep -i nanum >/dev/null || need_pkgs+=(fonts-nanum)
+# pdftoppm and pdftotext: tests render the incident record's PDF and read its text back.
+have_cmd pdftoppm || need_pkgs+=(poppler-utils)
 have_cmd java || need_pkgs+=(openjdk-17-jre-headless)
 have_cmd mvn || need_pkgs+=(maven)
 # Only for promtool (scripts/test.sh checks deploy/prometheus/ with it); the package's own

@@ -62,6 +62,23 @@ def _reading(row: Row) -> Reading:
     )
 
 
+def reading_dict(r: Reading) -> dict[str, Any]:
+    return dict(json.loads(reading_json(r)))
+
+
+def state_of(r: AlertRecord) -> dict[str, Any]:
+    """What the alert knew when an audit entry was written (stage, status, tier and the
+    reading behind them), kept with the entry so the record after an incident shows the
+    figures as they were then, not as the row, overwritten by later changes, holds them."""
+    return {
+        "stage": stage_text(r.severity),
+        "status": r.status.value,
+        "tier": r.tier,
+        "muted": r.muted is not None,
+        "reading": reading_dict(r.reading),
+    }
+
+
 def mute_json(m: Mute | None) -> str | None:
     return None if m is None else json.dumps({"kind": m.kind, "by": m.by, "reason": m.reason})
 

@@ -21,6 +21,7 @@ from alerts.tables.alert_rows import (
     open_alert_of,
     record_from_row,
     record_values,
+    state_of,
 )
 
 _STATUSES = ("open", "acknowledged", "resolved", "auto_resolved")
@@ -118,10 +119,15 @@ async def save_record(conn: Conn, r: AlertRecord, *, new: bool) -> None:
     await conn.execute(f"UPDATE alerts SET {sets} WHERE id = %(id)s", values)  # noqa: S608
 
 
-async def append_audit(conn: Conn, entries: Iterable[AuditEntry]) -> None:
+async def append_audit(
+    conn: Conn, entries: Iterable[AuditEntry], state: dict[str, Any] | None = None
+) -> None:
+    """`state`: the alert as the change left it (alert_rows.state_of), stored with each
+    entry as `data.state` (from 2026-12; older entries have none)."""
+    extra = {"state": state} if state is not None else {}
     rows = [
         (alert_db_id(e.alert_id), e.at, e.who, e.action, e.why or "",
-         json.dumps({"detail": e.detail}))
+         json.dumps({"detail": e.detail, **extra}))
         for e in entries
     ]  # fmt: skip
     if rows:
@@ -136,7 +142,7 @@ async def append_audit(conn: Conn, entries: Iterable[AuditEntry]) -> None:
 async def write_transition(conn: Conn, tr: Transition, *, new: bool = False) -> None:
     """The record and its audit; notifications are the caller's (send now or batch)."""
     await save_record(conn, tr.record, new=new)
-    await append_audit(conn, tr.audit)
+    await append_audit(conn, tr.audit, state_of(tr.record))
 
 
 # -- the API's reads ---------------------------------------------------------------------
@@ -242,3 +248,29 @@ async def decision_trail(conn: Conn, actions: Sequence[str]) -> list[tuple[str, 
         (list(actions),),
     )
     return [tuple(str(v) for v in r) for r in await cur.fetchall()]
+
+
+# -- the record after an incident (dashboard_api/record) ------------------------------------
+
+
+async def trail_of(conn: Conn, db_ids: list[int]) -> list[dict[str, Any]]:
+    """Every audit entry of these alerts as stored (detail, and from 2026-12 on the
+    alert's state with it), oldest first."""
+    return await fetch_rows(
+        conn,
+        "SELECT id, alert_id, at, actor, action, reason, data FROM alert_audit "
+        "WHERE alert_id = ANY(%s) ORDER BY at, id",
+        (db_ids,),
+    )
+
+
+async def alerts_overlapping(
+    conn: Conn, area_codes: list[str], start: datetime, end: datetime, limit: int
+) -> list[dict[str, Any]]:
+    """Alerts of these areas open at some time in [start, end), oldest first."""
+    return await fetch_alerts(
+        conn,
+        "area_code = ANY(%s) AND opened_at < %s AND (resolved_at IS NULL OR resolved_at >= %s) "
+        "ORDER BY opened_at, id LIMIT %s",
+        (area_codes, end, start, limit),
+    )

@@ -50,3 +50,13 @@ async def mark_queued(conn: Conn, ids: list[int], at: datetime) -> None:
     await conn.execute(
         "UPDATE alert_notifications SET queued_at = %s WHERE id = ANY(%s)", (at, ids)
     )
+
+
+async def of_alerts(conn: Conn, alert_ids: list[int]) -> list[dict[str, Any]]:
+    """The held FIREs of these alerts (the record after an incident), oldest first."""
+    return await fetch_rows(
+        conn,
+        "SELECT id, alert_id, template, tiers, district, stage, created_at, queued_at "
+        "FROM alert_notifications WHERE alert_id = ANY(%s) ORDER BY id",
+        (alert_ids,),
+    )

@@ -328,3 +328,23 @@ async def bodies(conn: Conn) -> list[str]:
     """Every text in the outbox, oldest first (a drill's check of its marker)."""
     cur = await conn.execute("SELECT body FROM sms_outbox ORDER BY id")
     return [str(b) for (b,) in await cur.fetchall()]
+
+
+# -- the record after an incident (dashboard_api/record) ------------------------------------
+
+
+async def messages_of_alerts(conn: Conn, db_ids: list[int]) -> list[dict[str, Any]]:
+    """Every message that announced one of these alerts, with its recipient's name and
+    its delivery reports, oldest first; the number is unmasked (the caller masks)."""
+    return await fetch_rows(
+        conn,
+        "SELECT o.id, o.alert_id, o.alert_ids, o.recipient_id, r.name AS recipient, "
+        "o.phone_e164, o.kind, o.template, o.body, o.status, o.attempts, o.provider, "
+        "o.created_at, o.sent_at, o.final_at, o.last_error, "
+        "(SELECT coalesce(json_agg(json_build_object('status', d.status, "
+        "'provider_status', d.provider_status, 'received_at', d.received_at) "
+        "ORDER BY d.id), '[]') FROM delivery_reports d WHERE d.outbox_id = o.id) AS reports "
+        "FROM sms_outbox o LEFT JOIN recipients r ON r.id = o.recipient_id "
+        "WHERE o.alert_id = ANY(%s) OR o.alert_ids && %s::bigint[] ORDER BY o.id",
+        (db_ids, db_ids),
+    )

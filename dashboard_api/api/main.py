@@ -17,6 +17,7 @@ from dashboard_api.api.routes import (
     opendata,
     playbooks,
     recipients,
+    records,
     settings,
     users,
 )
@@ -32,3 +33,4 @@ api_router.include_router(opendata.router)
 api_router.include_router(exports.router)
 api_router.include_router(playbooks.router)
 api_router.include_router(drills.router)
+api_router.include_router(records.router)  # the record after an incident

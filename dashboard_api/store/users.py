@@ -145,3 +145,35 @@ async def list_actions(conn: AsyncConnection[Any], limit: int) -> list[dict[str,
             (limit,),
         )
         return await cur.fetchall()
+
+
+# An operator_audit line belongs to an alert when its target is the alert and its action
+# acts on alerts (`alert.acknowledge`, `playbook.tick`, ...), or when its data names the
+# alert (`"alert_id"`): so a new kind of action on alerts appears in the record untold.
+ALERT_RESOURCES = ("alert", "playbook")
+
+
+async def actions_on_alerts(
+    conn: AsyncConnection[Any], alert_ids: list[int]
+) -> list[dict[str, Any]]:
+    """Operator audit lines tied to these alerts, oldest first."""
+    targets = [str(i) for i in alert_ids] + [f"A{i}" for i in alert_ids]
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT id, at, actor, role, action, target, data FROM operator_audit "
+            "WHERE (target = ANY(%s) AND split_part(action, '.', 1) = ANY(%s)) "
+            "OR data->>'alert_id' = ANY(%s) ORDER BY at, id",
+            (targets, list(ALERT_RESOURCES), [str(i) for i in alert_ids]),
+        )
+        return await cur.fetchall()
+
+
+async def display_names(conn: AsyncConnection[Any], usernames: Sequence[str]) -> dict[str, str]:
+    """username -> display name, for the accounts that have one."""
+    async with conn.cursor() as cur:
+        await cur.execute(
+            "SELECT username, display_name FROM dashboard_users "
+            "WHERE username = ANY(%s) AND display_name <> ''",
+            (list(usernames),),
+        )
+        return {str(u): str(n) for u, n in await cur.fetchall()}

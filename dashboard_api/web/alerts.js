@@ -138,6 +138,7 @@ function renderAlerts(areaName, onAction, onSilence) {
     const actions = li.querySelector(".alert-actions");
     actions.append(button(t("showOnMap"), "goto", () => focusArea(a.area_code)),
                    button(t("chart"), "chart", () => { select(a.area_code); document.getElementById("detail-panel").scrollIntoView(); }));
+    if (typeof openRecord === "function") actions.append(button(rt("record"), "record", () => openRecord({ alert: a.id })));  // record.js
     if (a.status === "open") actions.append(button(t("ack"), "ack", () => onAction(a.id, "acknowledge", { note: "" })));
     actions.append(button(t("resolve"), "resolve", () => onAction(a.id, "resolve", { reason: t("resolveReason") })));
     // Comment and silence fold away so a list of alerts stays short on a phone.

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.test_e2e_dashboard import Browser, Page
+from tests.e2e.browser import Browser, Page
 from tests.integration.dashboard_api.conftest import PASSWORDS, ApiStack
 
 STRONG = "kettle-orbit-7-lantern"

@@ -16,6 +16,7 @@ from dashboard_api.present import contains_phone
 from tests.integration.dashboard_api.conftest import TEST_PHONE, ApiStack, area_state
 
 WINDOW = {"starts_at": "2030-01-01T00:00:00+09:00", "ends_at": "2030-01-02T00:00:00+09:00"}
+RANGE = "from=2030%2D01%2D01&to=2030%2D01%2D02"
 TH = {"attention": 1, "caution": 2, "alert": 3, "serious": 5}
 # (method, path template, concrete path, least role, body). Every API route must be here.
 MO_KEY = mo_route_key(DEV_ACK_SECRET)  # the API stack runs with the development secret
@@ -51,6 +52,29 @@ ROUTES: list[tuple[str, str, str, str, Any]] = [
         "operator",
         {"text": "x"},
     ),
+    # The record after an incident: names recipients and operators, so not public. Its
+    # dates are escaped (%2D): a plain date reads as a phone number to the log check.
+    ("GET", "/api/v1/alerts/{alert_id}/record", "/api/v1/alerts/999999/record", "operator", None),
+    *[
+        (
+            "GET",
+            f"/api/v1/alerts/{{alert_id}}/record.{x}",
+            f"/api/v1/alerts/999999/record.{x}",
+            "operator",
+            None,
+        )
+        for x in ("csv", "pdf")
+    ],
+    *[
+        (
+            "GET",
+            f"/api/v1/records{x}",
+            f"/api/v1/records{x}?areas=POI009&{RANGE}",
+            "operator",
+            None,
+        )
+        for x in ("", ".csv", ".pdf")
+    ],
     ("GET", "/api/v1/silences", "/api/v1/silences", "operator", None),
     (
         "POST",

@@ -9,6 +9,7 @@ record once however often Kafka delivers it; the same event sent twice by its pr
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,7 @@ from sensors.events import (
     ZoneCount,
     decode_event,
 )
+from sensors.lean import LeanEvent, LeanPopulationEstimate, LeanZoneCount, decode_lean
 from sensors.registry import Hotspot
 from streams.crowd.windows import (
     DEFAULT_ALLOWED_LATENESS,
@@ -37,6 +39,9 @@ from streams.crowd.windows import (
 
 log = logging.getLogger(__name__)
 K = TypeVar("K")
+# What the worker folds and routes: the strict door's models or the fast door's structs.
+WorkerEvent = CityEvent | LeanEvent
+_AREA_CODE = re.compile(r"POI\d{3}")  # sensors.events.AreaCode
 
 
 # slots, not frozen: built per record, and a frozen __init__ costs a setattr per field.
@@ -93,7 +98,7 @@ class BatchResult:
     statuses: list[SensorStatus] = field(default_factory=list)
     stats: dict[StatsKey, StatsPartial] = field(default_factory=dict)
     dead: list[DeadLetter] = field(default_factory=list)
-    events: list[CityEvent] = field(default_factory=list)  # valid, in-order, for live state
+    events: list[WorkerEvent] = field(default_factory=list)  # valid, in-order, for live state
     next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     first_offsets: dict[tuple[str, int], int] = field(default_factory=dict)  # the store's fence
     skipped_replays: int = 0
@@ -234,6 +239,8 @@ class BatchProcessor:
         # (bench/batch_cpu.py --instructions).
         hotspots, max_density = self.hotspots, self.policy.max_density_per_m2
         walkable = {code: spot.walkable_m2 for code, spot in hotspots.items()}
+        # The codes the fast door's events may name: those the strict door's pattern takes.
+        lean_areas = {code for code in hotspots if _AREA_CODE.fullmatch(code)}
         seen_elsewhere = self._recent_ids.seen_elsewhere
         watermarks, first_offsets, next_offsets = self._newest, out.first_offsets, out.next_offsets
         readings, reading_records = out.readings, out.reading_records
@@ -265,28 +272,45 @@ class BatchProcessor:
                 first = offset
             if offset > last:
                 last = offset
-            try:
-                event = decode_event(rec.value)
-            except EventDecodeError as exc:
-                dead.append(DeadLetter(rec, exc.reason, exc.detail))
-                continue
-            # One UTC datetime per event for every comparison, bucket and stored row:
-            # pydantic gives each parsed time a tzinfo of its own, and comparing or
-            # hashing two such times calls utcoffset() on both (about 1 µs each time).
-            at = event.event_time.astimezone(UTC)
-            # `_check`'s conditions, inline: it is called (for the reason) only when one
-            # holds. type(), not isinstance(): decode_event makes no subclasses.
-            area = event.area_code
-            if (
-                at > newest
-                or at < oldest
-                or (area is not None and area not in hotspots)
-                or (type(event) is ZoneCount and event.count / event.walkable_m2 > max_density)
-            ):
-                reason = self._check(event, at, oldest, newest)
-                if reason is not None:
-                    dead.append(DeadLetter(rec, reason[0], reason[1], event.source))
+            # The fast door first (msgspec, sensors/lean.py); anything it cannot vouch
+            # for, and every event a check below refuses, takes the strict door, which
+            # decides and words the reason exactly as before.
+            event: WorkerEvent | None = decode_lean(rec.value)
+            if event is not None:
+                at = event.event_time.astimezone(UTC)
+                if (
+                    at > newest
+                    or at < oldest
+                    or event.area_code not in lean_areas
+                    or (
+                        type(event) is LeanZoneCount
+                        and event.count / event.walkable_m2 > max_density
+                    )
+                ):
+                    event = None
+            if event is None:
+                try:
+                    event = decode_event(rec.value)
+                except EventDecodeError as exc:
+                    dead.append(DeadLetter(rec, exc.reason, exc.detail))
                     continue
+                # One UTC datetime per event for every comparison, bucket and stored row:
+                # pydantic gives each parsed time a tzinfo of its own, and comparing or
+                # hashing two such times calls utcoffset() on both (about 1 µs each time).
+                at = event.event_time.astimezone(UTC)
+                # `_check`'s conditions, inline: it is called (for the reason) only when
+                # one holds. type(), not isinstance(): decode_event makes no subclasses.
+                area = event.area_code
+                if (
+                    at > newest
+                    or at < oldest
+                    or (area is not None and area not in hotspots)
+                    or (type(event) is ZoneCount and event.count / event.walkable_m2 > max_density)
+                ):
+                    reason = self._check(event, at, oldest, newest)
+                    if reason is not None:
+                        dead.append(DeadLetter(rec, reason[0], reason[1], event.source))
+                        continue
             if seen_elsewhere(event.event_id, rec):
                 detail = f"event_id {event.event_id} was already counted"
                 dead.append(DeadLetter(rec, "duplicate", detail, event.source))
@@ -297,19 +321,19 @@ class BatchProcessor:
                 too_late = is_too_late(at, watermark, lateness)
             # Routing, inline: a crowd reading is stored raw (even when too late for its
             # window) and added to its 1-minute partial; every valid event is folded.
-            if type(event) is PopulationEstimate:
-                code, low, high = event.area_code, event.people_min, event.people_max
-                reading = CrowdReading(
-                    code, "", "telecom", event.source, event.event_id, at, event.ingest_time,
-                    (low + high) / 2.0, low, high, 1.0, event.replaced, walkable[code],
-                    event.congestion_level,
-                )  # fmt: skip
-            elif type(event) is ZoneCount:
+            if type(event) is LeanZoneCount or type(event) is ZoneCount:
                 code = event.area_code
                 reading = CrowdReading(
                     code, event.zone_id, "zone_counter", event.source, event.event_id, at,
                     event.ingest_time, float(event.count), None, None, event.confidence,
                     False, event.walkable_m2,
+                )  # fmt: skip
+            elif type(event) is LeanPopulationEstimate or type(event) is PopulationEstimate:
+                code, low, high = event.area_code, event.people_min, event.people_max
+                reading = CrowdReading(
+                    code, "", "telecom", event.source, event.event_id, at, event.ingest_time,
+                    (low + high) / 2.0, low, high, 1.0, event.replaced, walkable[code],
+                    event.congestion_level,
                 )  # fmt: skip
             else:
                 # environment readings (and their visitor counts) are stored as they are
@@ -363,7 +387,7 @@ class BatchProcessor:
             return "implausible_density", f"{density:.1f} persons/m² in zone {event.zone_id}"
         return None
 
-    def _too_late(self, event: CityEvent, rec: RawRecord) -> DeadLetter:
+    def _too_late(self, event: WorkerEvent, rec: RawRecord) -> DeadLetter:
         return DeadLetter(
             rec,
             "too_late",
@@ -379,7 +403,7 @@ FOLD_ERRORS: tuple[type[Exception], ...] = (ArithmeticError, ValueError, TypeErr
 
 
 def fold_isolating(
-    apply: Callable[[list[CityEvent], list[datetime]], set[K]], result: BatchResult
+    apply: Callable[[list[WorkerEvent], list[datetime]], set[K]], result: BatchResult
 ) -> set[K]:
     """`apply(result.events, result.event_times)`; if that raises, find the events at
     fault by bisection, dead-letter their records as `fold_failed` (taken out of

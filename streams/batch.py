@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import TypeVar
 
+import msgspec
+
 from sensors.events import (
     MAX_EVENT_BYTES,
     CityEvent,
@@ -44,9 +46,10 @@ WorkerEvent = CityEvent | LeanEvent
 _AREA_CODE = re.compile(r"POI\d{3}")  # sensors.events.AreaCode
 
 
-# slots, not frozen: built per record, and a frozen __init__ costs a setattr per field.
-@dataclass(slots=True)
-class RawRecord:
+# A msgspec struct, not a dataclass: built per record, and its __init__ runs in C (about
+# 2.5 times cheaper than a slotted dataclass's). Not tracked by the garbage collector:
+# it holds only strings, bytes and ints.
+class RawRecord(msgspec.Struct, gc=False):
     topic: str
     partition: int
     offset: int
@@ -73,8 +76,7 @@ class ValidationPolicy:
     recent_ids: int = 200_000  # event ids remembered to drop duplicates (12-26 MB)
 
 
-@dataclass(slots=True)
-class CrowdReading:
+class CrowdReading(msgspec.Struct, gc=False):  # one per reading: built in C, as RawRecord
     area_code: str
     zone_id: str
     source: str
@@ -190,7 +192,8 @@ class RecentIds:
         self._previous: dict[int, int] = {}
 
     def seen_elsewhere(self, event_id: str, rec: RawRecord) -> bool:
-        """True when `event_id` was first seen in another record; remembers it otherwise."""
+        """True when `event_id` was first seen in another record; remembers it otherwise.
+        (BatchProcessor.process runs the same steps inline.)"""
         # The feed reads one topic and a key is one area, so (partition, offset) names
         # the record.
         position = rec.offset << 16 | rec.partition
@@ -241,7 +244,8 @@ class BatchProcessor:
         walkable = {code: spot.walkable_m2 for code, spot in hotspots.items()}
         # The codes the fast door's events may name: those the strict door's pattern takes.
         lean_areas = {code for code in hotspots if _AREA_CODE.fullmatch(code)}
-        seen_elsewhere = self._recent_ids.seen_elsewhere
+        recent = self._recent_ids
+        current_ids, previous_ids = recent._current, recent._previous
         watermarks, first_offsets, next_offsets = self._newest, out.first_offsets, out.next_offsets
         readings, reading_records = out.readings, out.reading_records
         events, event_records, event_times = out.events, out.event_records, out.event_times
@@ -311,7 +315,17 @@ class BatchProcessor:
                     if reason is not None:
                         dead.append(DeadLetter(rec, reason[0], reason[1], event.source))
                         continue
-            if seen_elsewhere(event.event_id, rec):
+            # RecentIds.seen_elsewhere, inline (a call per event is measurable).
+            id_key = hash(event.event_id)
+            held = current_ids.get(id_key)
+            if held is None:
+                held = previous_ids.get(id_key)
+            if held is None:
+                current_ids[id_key] = offset << 16 | partition
+                if len(current_ids) >= recent._half:
+                    recent._previous, recent._current = current_ids, {}
+                    previous_ids, current_ids = current_ids, recent._current
+            elif held != offset << 16 | partition:
                 detail = f"event_id {event.event_id} was already counted"
                 dead.append(DeadLetter(rec, "duplicate", detail, event.source))
                 continue
@@ -358,8 +372,17 @@ class BatchProcessor:
             part = stats.get(key)
             if part is None:
                 stats[key] = StatsPartial.of(reading)
-            else:
-                part.add(reading)
+            else:  # StatsPartial.add, inline
+                people = reading.people
+                part.samples += 1
+                part.people_sum += people
+                if people < part.people_min:
+                    part.people_min = people
+                elif people > part.people_max:
+                    part.people_max = people
+                if at >= part.last_event_time:
+                    part.people_last, part.last_event_time = people, at
+                    part.walkable_m2 = reading.walkable_m2
             events.append(event)
             event_records.append(rec)
             event_times.append(at)

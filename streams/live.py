@@ -127,14 +127,14 @@ def _newest_per_source(
     change it: reducing a 5,000-event batch to a few hundred readings first gives the
     same trackers and changed keys for a fraction of the work.
     """
-    newest: dict[SourceKey, Observable] = {}
-    newest_at: dict[SourceKey, datetime] = {}
+    newest: dict[SourceKey, tuple[datetime, Observable]] = {}
     walkable: dict[tuple[str, str], float] = {}
     for e, at in zip(events, times, strict=True):
         key: SourceKey
         if isinstance(e, ZONE):
-            key = (e.area_code, e.zone_id, "zone_counter", e.counter_id)
-            walkable[(e.area_code, e.zone_id)] = e.walkable_m2
+            area, zone = e.area_code, e.zone_id
+            key = (area, zone, "zone_counter", e.counter_id)
+            walkable[(area, zone)] = e.walkable_m2
         elif isinstance(e, POPULATION):
             key = (e.area_code, None, "telecom", e.source)
         elif (
@@ -145,10 +145,10 @@ def _newest_per_source(
             key = (e.area_code, None, "visitor_count", e.sensor_id)
         else:
             continue
-        held = newest_at.get(key)
-        if held is None or at >= held:
-            newest[key], newest_at[key] = e, at
-    return newest, walkable
+        held = newest.get(key)  # one look-up and one store per event
+        if held is None or at >= held[0]:
+            newest[key] = (at, e)
+    return {key: e for key, (_, e) in newest.items()}, walkable
 
 
 class PublishLedger:

@@ -61,22 +61,19 @@ def records(count: int) -> list[RawRecord]:
     keys = [code.encode() for code in codes]
     if count * 20 >= 60_000_000:
         raise ValueError("the templates cover one minute of events (3,000,000)")
-    template = b'{"v":1,"event_id":"b%d","source":"bench","event_time":"%s","ingest_time":"%s"%s'
+    # One format per event: the time twice, with and without a fraction of a second.
+    start = b'{"v":1,"event_id":"b%d","source":"bench","event_time":"' + head
+    fraction = start + b'%02d.%06d+00:00","ingest_time":"' + head + b'%02d.%06d+00:00"%s'
+    whole = start + b'%02d+00:00","ingest_time":"' + head + b'%02d+00:00"%s'
     out = []
     n = len(codes)
     for i in range(count):
         second, micro = divmod(20 * i, 1_000_000)
-        at = (
-            b"%s%02d.%06d+00:00" % (head, second, micro)
-            if micro
-            else b"%s%02d+00:00"
-            % (
-                head,
-                second,
-            )
-        )
         code = i % n
-        value = template % (i, at, at, bodies[code][i % 3])
+        if micro:
+            value = fraction % (i, second, micro, second, micro, bodies[code][i % 3])
+        else:
+            value = whole % (i, second, second, bodies[code][i % 3])
         out.append(RawRecord("city-events", i % 8, i, keys[code], value))
     return out
 

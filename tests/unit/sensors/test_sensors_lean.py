@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sensors.events import EventDecodeError, decode_event
+from sensors.events import EventDecodeError, PopulationEstimate, ZoneCount, decode_event
 from sensors.lean import LeanPopulationEstimate, LeanZoneCount, decode_lean
 from tests.hostile_events import HostileFeed, named
 
@@ -211,3 +211,11 @@ def test_years_are_bounded_as_the_strict_door_bounds_them() -> None:
     ok = dumps(zone(event_time="2099-12-31T23:59:59.999999+00:00"))
     assert decode_lean(ok) is not None
     assert decode_event(ok).event_time == datetime(2099, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+
+
+def test_the_fast_structs_have_the_strict_models_fields() -> None:
+    """A field added to or taken from a strict model must be added to or taken from its
+    fast twin (forecasts always take the strict door; the tag is the struct's)."""
+    for lean, strict in ((LeanZoneCount, ZoneCount), (LeanPopulationEstimate, PopulationEstimate)):
+        fields = set(strict.model_fields) - {"kind", "forecast"}
+        assert set(lean.__struct_fields__) == fields

@@ -40,20 +40,41 @@ T0 = datetime(2026, 11, 30, 5, 0, tzinfo=UTC)
 
 
 def records(count: int) -> list[RawRecord]:
+    """The bench's records: every hotspot in turn, a telecom estimate and two zone counts
+    each, 20 µs apart from T0. The bytes are those `datetime.isoformat()` and an f-string
+    per event gave before (tests/unit/bench/test_bench_batch_cpu.py), built from
+    templates: the build is counted in `instructions_per_event`, so it should cost little
+    beside the worker's share."""
     codes = sorted(hotspots_by_code())
-    out = []
-    for i in range(count):
-        code, kind = codes[i % len(codes)], i % 3
-        at = (T0 + timedelta(microseconds=20 * i)).isoformat()
-        body = (
-            f'"kind":"population_estimate","area_code":"{code}","people_min":100,"people_max":200}}'
+    head = T0.isoformat()[:17].encode()  # "2026-11-30T05:00:"
+    zone = ',"kind":"zone_count","area_code":"{}","zone_id":"Z{}","counter_id":"c{}",'
+    bodies = [
+        [
+            f',"kind":"population_estimate","area_code":"{code}","people_min":100,'
+            '"people_max":200}'.encode()
             if kind == 0
-            else f'"kind":"zone_count","area_code":"{code}","zone_id":"Z{kind}",'
-            f'"counter_id":"c{kind}","count":200,"walkable_m2":500.0}}'
-        )
-        value = f'{{"v":1,"event_id":"b{i}","source":"bench","event_time":"{at}",'
-        value += f'"ingest_time":"{at}",{body}'
-        out.append(RawRecord("city-events", i % 8, i, code.encode(), value.encode()))
+            else (zone.format(code, kind, kind) + '"count":200,"walkable_m2":500.0}').encode()
+            for kind in range(3)
+        ]
+        for code in codes
+    ]
+    keys = [code.encode() for code in codes]
+    if count * 20 >= 60_000_000:
+        raise ValueError("the templates cover one minute of events (3,000,000)")
+    # One format per event: the time twice, with and without a fraction of a second.
+    start = b'{"v":1,"event_id":"b%d","source":"bench","event_time":"' + head
+    fraction = start + b'%02d.%06d+00:00","ingest_time":"' + head + b'%02d.%06d+00:00"%s'
+    whole = start + b'%02d+00:00","ingest_time":"' + head + b'%02d+00:00"%s'
+    out = []
+    n = len(codes)
+    for i in range(count):
+        second, micro = divmod(20 * i, 1_000_000)
+        code = i % n
+        if micro:
+            value = fraction % (i, second, micro, second, micro, bodies[code][i % 3])
+        else:
+            value = whole % (i, second, second, bodies[code][i % 3])
+        out.append(RawRecord("city-events", i % 8, i, keys[code], value))
     return out
 
 

@@ -13,8 +13,10 @@ from datetime import datetime
 
 from citypulse.domain.area_state import AreaState
 from citypulse.domain.thresholds import ThresholdBook
-from sensors.events import CityEvent, EnvironmentReading, PopulationEstimate, ZoneCount
+from sensors.events import EnvironmentReading, PopulationEstimate, ZoneCount
+from sensors.lean import LeanPopulationEstimate, LeanZoneCount
 from sensors.registry import Hotspot
+from streams.batch import WorkerEvent
 from streams.calibration import Calibration, with_calibration
 from streams.crowd.fusion import (
     reading_from_population,
@@ -24,6 +26,9 @@ from streams.crowd.fusion import (
 from streams.crowd.tracker import AreaTracker
 
 Key = tuple[str, str | None]  # (area, zone or None for the whole area)
+# Either door's events (sensors.events, sensors.lean).
+POPULATION = (PopulationEstimate, LeanPopulationEstimate)
+ZONE = (ZoneCount, LeanZoneCount)
 
 
 @dataclass
@@ -45,7 +50,7 @@ class LiveStates:
         return tracker
 
     def apply(
-        self, events: Sequence[CityEvent], times: Sequence[datetime] | None = None
+        self, events: Sequence[WorkerEvent], times: Sequence[datetime] | None = None
     ) -> set[Key]:
         """Take events in order; return the keys whose state may have changed. `times`:
         each event's time in UTC, index for index, when the caller has them (the batch
@@ -55,10 +60,10 @@ class LiveStates:
             events, times if times is not None else [e.event_time for e in events]
         )
         for e in newest.values():
-            if isinstance(e, PopulationEstimate):
+            if isinstance(e, POPULATION):
                 if self._area(e.area_code).observe(reading_from_population(e)):
                     changed.add((e.area_code, None))
-            elif isinstance(e, ZoneCount):
+            elif isinstance(e, ZONE):
                 # The area's own state too: its zones are a floor for its count, and with
                 # no telecom estimate yet (a feed down since the start) the area must read
                 # as stale, not be missing and so never raise a data gap.
@@ -107,11 +112,13 @@ class LiveStates:
 
 
 SourceKey = tuple[str, str | None, str, str]  # area, zone, source kind, source id
-Observable = PopulationEstimate | ZoneCount | EnvironmentReading
+Observable = (
+    PopulationEstimate | LeanPopulationEstimate | ZoneCount | LeanZoneCount | EnvironmentReading
+)
 
 
 def _newest_per_source(
-    events: Sequence[CityEvent], times: Sequence[datetime]
+    events: Sequence[WorkerEvent], times: Sequence[datetime]
 ) -> tuple[dict[SourceKey, Observable], dict[tuple[str, str], float]]:
     """The newest event of each source (the later one on a tie), and each zone's walkable
     area as its last event gives it.
@@ -120,15 +127,15 @@ def _newest_per_source(
     change it: reducing a 5,000-event batch to a few hundred readings first gives the
     same trackers and changed keys for a fraction of the work.
     """
-    newest: dict[SourceKey, Observable] = {}
-    newest_at: dict[SourceKey, datetime] = {}
+    newest: dict[SourceKey, tuple[datetime, Observable]] = {}
     walkable: dict[tuple[str, str], float] = {}
     for e, at in zip(events, times, strict=True):
         key: SourceKey
-        if isinstance(e, ZoneCount):
-            key = (e.area_code, e.zone_id, "zone_counter", e.counter_id)
-            walkable[(e.area_code, e.zone_id)] = e.walkable_m2
-        elif isinstance(e, PopulationEstimate):
+        if isinstance(e, ZONE):
+            area, zone = e.area_code, e.zone_id
+            key = (area, zone, "zone_counter", e.counter_id)
+            walkable[(area, zone)] = e.walkable_m2
+        elif isinstance(e, POPULATION):
             key = (e.area_code, None, "telecom", e.source)
         elif (
             isinstance(e, EnvironmentReading)
@@ -138,10 +145,10 @@ def _newest_per_source(
             key = (e.area_code, None, "visitor_count", e.sensor_id)
         else:
             continue
-        held = newest_at.get(key)
-        if held is None or at >= held:
-            newest[key], newest_at[key] = e, at
-    return newest, walkable
+        held = newest.get(key)  # one look-up and one store per event
+        if held is None or at >= held[0]:
+            newest[key] = (at, e)
+    return {key: e for key, (_, e) in newest.items()}, walkable
 
 
 class PublishLedger:

@@ -19,6 +19,7 @@ import psycopg
 from citypulse import seoul_forecasts
 from citypulse.seoul_forecasts import SeoulForecast, SeoulForecastPoint
 from sensors.events import CityEvent, PopulationEstimate
+from sensors.lean import LeanEvent
 from streams.batch import BatchResult, DeadLetter, RawRecord
 from streams.retrying import RetryingConnection
 
@@ -59,7 +60,7 @@ SET count = dead_letter_counts.count + EXCLUDED.count, last_at = now()
 """
 
 
-def newest_seoul_forecasts(events: Sequence[CityEvent]) -> list[SeoulForecast]:
+def newest_seoul_forecasts(events: Sequence[CityEvent | LeanEvent]) -> list[SeoulForecast]:
     """Each area's forecast from its newest estimate in `events` that carries one (an
     estimate without a forecast leaves the stored one as it is)."""
     newest: dict[str, PopulationEstimate] = {}

@@ -22,6 +22,7 @@ from datetime import datetime
 from citypulse.domain.area_state import SourceContribution, SourceKind
 from citypulse.domain.comfort import ComfortLabel
 from sensors.events import EnvironmentReading, PopulationEstimate, ZoneCount
+from sensors.lean import LeanPopulationEstimate, LeanZoneCount
 from streams.crowd.staleness import (
     EXPECTED_CADENCE_S,
     STALE_AFTER_CADENCES,
@@ -48,7 +49,7 @@ class SourceReading:
     official_label: ComfortLabel | None = None
 
 
-def reading_from_population(event: PopulationEstimate) -> SourceReading:
+def reading_from_population(event: PopulationEstimate | LeanPopulationEstimate) -> SourceReading:
     return SourceReading(
         "telecom",
         event.source,
@@ -62,7 +63,7 @@ def reading_from_population(event: PopulationEstimate) -> SourceReading:
     )
 
 
-def reading_from_zone_count(event: ZoneCount) -> SourceReading:
+def reading_from_zone_count(event: ZoneCount | LeanZoneCount) -> SourceReading:
     return SourceReading(
         "zone_counter",
         event.counter_id,

@@ -1,0 +1,159 @@
+"""The worker's fast door for the two events that make up nearly all traffic.
+
+`decode_lean` parses one wire event with msgspec into a plain struct, for
+`population_estimate` without a forecast and `zone_count`, and only when it can vouch
+that `sensors.events.decode_event` would accept the same bytes and give the same values.
+Otherwise it returns None and the caller takes the strict door (`decode_event`), which
+also words every reason: no record is refused here.
+
+What pydantic checks and msgspec does not, checked here:
+- printable strings: `str.isprintable()` is false for every C0 and C1 control and DEL
+  (and for some characters the strict door takes, which then go there);
+- duplicate keys: every key and every string value adds at least two quotes (more with
+  escaped ones), and every string field of the decoded event had at least one string
+  value, so the quotes are at least twice the keys plus the string fields. `"name":`
+  cannot occur inside a string (its closing quote would end the string), so each
+  optional key found that way was given. When the quotes are exactly twice the required
+  keys, the optional keys found and the string fields, no key was given twice (one scan
+  of the record instead of taking out whitespace and counting `":`);
+- times: msgspec rounds a seventh fractional digit of a second where pydantic cuts it, so
+  a dot followed by seven digits anywhere sends the record to the strict door; both years
+  inside 2000-2100; the area code's pattern is left to the caller, which looks the code
+  up in the registry (every registry code matches it);
+- people_max >= people_min (the model validator).
+Everything else (JSON types, strict numbers, bounds, lengths, unknown keys, the kind)
+msgspec checks as pydantic does (tests/unit/sensors/test_sensors_lean.py compares the
+two doors on generated and hostile input).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta, Struct
+
+from citypulse.domain.comfort import ComfortLabel
+from sensors.events import MAX_EVENT_BYTES, MAX_PEOPLE
+
+_Time = Annotated[datetime, Meta(tz=True)]
+_EventId = Annotated[str, Meta(min_length=1, max_length=128)]
+_Name = Annotated[str, Meta(min_length=1, max_length=64)]
+_People = Annotated[int, Meta(ge=0, le=MAX_PEOPLE)]
+_Version = Annotated[int, Meta(ge=1, le=1)]
+
+
+# gc=False: they hold strings, numbers and times only, so the collector need not track them.
+class LeanPopulationEstimate(
+    Struct, tag_field="kind", tag="population_estimate", forbid_unknown_fields=True, gc=False
+):
+    """sensors.events.PopulationEstimate without a forecast, as msgspec decodes it."""
+
+    event_id: _EventId
+    source: _Name
+    event_time: _Time
+    ingest_time: _Time
+    area_code: str
+    people_min: _People
+    people_max: _People
+    v: _Version = 1
+    congestion_level: ComfortLabel | None = None
+    replaced: bool = False
+
+    @property
+    def people(self) -> float:
+        return (self.people_min + self.people_max) / 2.0
+
+    def partition_key(self) -> str:
+        return self.area_code
+
+
+class LeanZoneCount(
+    Struct, tag_field="kind", tag="zone_count", forbid_unknown_fields=True, gc=False
+):
+    """sensors.events.ZoneCount as msgspec decodes it."""
+
+    event_id: _EventId
+    source: _Name
+    event_time: _Time
+    ingest_time: _Time
+    area_code: str
+    zone_id: _Name
+    counter_id: _Name
+    count: _People
+    walkable_m2: Annotated[float, Meta(ge=1.0, le=100_000_000.0)]
+    v: _Version = 1
+    confidence: Annotated[float, Meta(ge=0.0, le=1.0)] = 1.0
+
+    def partition_key(self) -> str:
+        return self.area_code
+
+
+LeanEvent = LeanPopulationEstimate | LeanZoneCount
+
+_decode: Callable[[bytes], LeanEvent] = msgspec.json.Decoder(LeanEvent).decode
+# ValueError: msgspec raises UnicodeDecodeError for bytes that are not UTF-8.
+_LEAN_ERRORS = (msgspec.MsgspecError, ValueError, RecursionError)
+_SEVEN_DIGITS = re.compile(rb"\.[0-9]{7}").search
+# The quotes of an event that gives only its required keys (the tag included): two for
+# each key and each string value. The optional keys, the most often given first.
+_POPULATION_QUOTES = 2 * (8 + 6)
+_POPULATION_OPTIONAL: tuple[bytes, ...] = (b'"v":', b'"congestion_level":', b'"replaced":')
+_ZONE_QUOTES = 2 * (10 + 8)
+_ZONE_OPTIONAL: tuple[bytes, ...] = (b'"v":', b'"confidence":')
+_FIRST = datetime(2000, 1, 1, tzinfo=UTC)
+_END = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def decode_lean(raw: bytes | None) -> LeanEvent | None:
+    """The event in `raw` when the fast door can vouch for it, else None (the caller
+    asks `decode_event`, which accepts or refuses it with its reason)."""
+    # Each whole-record scan costs about a thousand instructions: two of them here.
+    if not raw or len(raw) > MAX_EVENT_BYTES or _SEVEN_DIGITS(raw) is not None:
+        return None
+    try:
+        event = _decode(raw)
+    except _LEAN_ERRORS:
+        return None
+    if not (_FIRST <= event.event_time < _END and _FIRST <= event.ingest_time < _END):
+        return None
+    if type(event) is LeanZoneCount:
+        if not (
+            event.event_id.isprintable()
+            and event.source.isprintable()
+            and event.zone_id.isprintable()
+            and event.counter_id.isprintable()
+        ):
+            return None
+        base, optional = _ZONE_QUOTES, _ZONE_OPTIONAL
+    elif type(event) is LeanPopulationEstimate:
+        if not (
+            event.people_max >= event.people_min
+            and event.event_id.isprintable()
+            and event.source.isprintable()
+        ):
+            return None
+        base, optional = _POPULATION_QUOTES, _POPULATION_OPTIONAL
+        if event.congestion_level is not None:
+            base += 2
+    else:  # no other kind decodes here
+        return None
+    # The optional keys given, if no key is given twice: every string (key or value)
+    # adds at least two quotes; see the module's docstring.
+    extra, odd = divmod(raw.count(b'"') - base, 2)
+    if extra:
+        if odd or extra < 0:
+            return None
+        for name in optional:
+            if name in raw:
+                extra -= 1
+                if not extra:
+                    break
+        else:
+            return None
+    elif odd:
+        return None
+    return event

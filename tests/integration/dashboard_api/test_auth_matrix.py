@@ -197,6 +197,9 @@ ROUTES: list[tuple[str, str, str, str, Any]] = [
     ),
     ("GET", "/api/v1/map-config", "/api/v1/map-config", "viewer", None),
     ("GET", "/api/v1/playbooks", "/api/v1/playbooks", "operator", None),
+    # Drills: an exercise's record names recipients and operators, like the live one's.
+    ("GET", "/api/v1/drills", "/api/v1/drills", "operator", None),
+    ("GET", "/api/v1/drills/{drill_id}", "/api/v1/drills/d0000000", "operator", None),
     (
         "PUT",
         "/api/v1/playbooks/{stage}/{area_type}",

@@ -269,8 +269,9 @@ async def record_report(
 
 
 # A drill's schema (citypulse/cli/drill.py): every row starts with the exercise marker of
-# its recipient's language, whichever path wrote it; a body that outgrows an SMS with
-# it becomes an LMS (EUC-KR: one byte per ASCII character, two for the others).
+# its recipient's language, whichever path wrote it, and an LMS subject is the marker's
+# word; a body that outgrows an SMS with it becomes an LMS (EUC-KR: one byte per ASCII
+# character, two for the others).
 _DRILL_MARK = """
 CREATE OR REPLACE FUNCTION {schema}.drill_mark_outbox() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -282,13 +283,15 @@ BEGIN
     END IF;
     IF left(NEW.body, length(marker)) <> marker THEN
         NEW.body := marker || NEW.body;
+        -- A gateway without subjects sends "[subject]\\n" first: the subject is the marker
+        -- word, so the phone shows "[DRILL]" / "[훈련]" first either way.
         IF NEW.subject IS NOT NULL THEN
-            NEW.subject := marker || NEW.subject;
+            NEW.subject := btrim(marker, '[] ');
         END IF;
         IF NEW.kind = 'sms' AND length(NEW.body)
                 + length(regexp_replace(NEW.body, '[\\x01-\\x7f]', '', 'g')) > {sms_max} THEN
             NEW.kind := 'lms';
-            NEW.subject := coalesce(NEW.subject, left(NEW.body, 20));
+            NEW.subject := coalesce(NEW.subject, btrim(marker, '[] '));
         END IF;
     END IF;
     RETURN NEW;

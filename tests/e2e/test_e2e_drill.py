@@ -196,9 +196,10 @@ def test_two_drills_rehearse_a_crush_without_touching_the_live_city(
     drill_numbers = {n: lang for numbers in DRILLS.values() for n, lang in numbers.items()}
     assert {s.to for s in sent} <= set(drill_numbers), [s.to for s in sent]
     assert not {s.to for s in sent} & LIVE_NUMBERS
-    for s in sent:
-        marker = "[DRILL] " if drill_numbers[s.to] == "en" else "[훈련] "
+    for s in sent:  # an LMS comes as "[subject]\nbody": its subject is the marker's word
+        marker = "[DRILL]" if drill_numbers[s.to] == "en" else "[훈련]"
         assert s.text.startswith(marker), s
+        assert s.text.removeprefix(marker + "\n").startswith(marker + " "), s
     for numbers in DRILLS.values():
         ko = [s.text for s in texts_to(sent, numbers) if numbers[s.to] == "ko"]
         assert any("경계" in t for t in ko) and any("심각" in t for t in ko), ko

@@ -54,9 +54,11 @@ async def test_alert_opens_once_and_its_sms_is_delivered_exactly_once(
     alerts = db.execute("SELECT id, dedup_key, status, stage, tier FROM alerts").fetchall()
     assert [a[1:] for a in alerts] == [("POI004/alley-1:stage", "open", "alert", 1)]
     outbox = db.execute("SELECT alert_id, phone_e164, kind, body FROM sms_outbox").fetchall()
-    # Tier 1 of 용산구 only; written with the alert (same transaction).
-    assert [(a, p, k) for a, p, k, _ in outbox] == [(alerts[0][0], "+821012345678", "sms")]
+    # Tier 1 of 용산구 only; written with the alert (same transaction). The 경계 text names
+    # the first action of the seeded playbook for the recipient's agency (city): an LMS.
+    assert [(a, p, k) for a, p, k, _ in outbox] == [(alerts[0][0], "+821012345678", "lms")]
     assert "이태원 관광특구 alley-1" in str(outbox[0][3]) and "경계" in str(outbox[0][3])
+    assert str(outbox[0][3]).endswith("조치: 서울시 재난안전상황실 보고 및 상황 공유")
     assert f"#A{alerts[0][0]}" in str(outbox[0][3])
     actions = [a for (a,) in db.execute("SELECT action FROM alert_audit ORDER BY id").fetchall()]
     assert actions == ["opened", "sms_queued"]

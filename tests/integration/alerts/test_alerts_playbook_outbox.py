@@ -11,6 +11,7 @@ import psycopg
 from alerts.rules import AreaInfo
 from alerts.service import AlertService
 from alerts.settings import AlertSettings
+from citypulse.cli.stack import import_areas
 from citypulse.config import StackSettings
 from citypulse.domain.area_state import AreaState
 
@@ -39,6 +40,7 @@ async def test_the_text_names_the_first_action_for_the_recipients_agency(
         "('강남경찰서', %s, 1, 'police', 'ko'), ('Fire desk', %s, 1, 'fire', 'en')",
         (POLICE, FIRE),
     )
+    import_areas(isolated)  # the registry, so a zone can name its area
     db.execute(
         "INSERT INTO zones (area_code, zone_id, name, walkable_m2) "
         "VALUES ('POI004', 'POI004-Z2', '해밀톤호텔 옆 골목', 180)"

@@ -9,6 +9,7 @@ import csv
 import io
 import shutil
 import subprocess
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +22,8 @@ from alerts.rules import AreaInfo
 from alerts.service import AlertService
 from alerts.settings import AlertSettings
 from citypulse.domain.area_state import AreaState
-from tests.integration.dashboard_api.conftest import TEST_PHONE, ApiStack
+from tests.e2e.test_e2e_dashboard import Browser
+from tests.integration.dashboard_api.conftest import PASSWORDS, TEST_PHONE, ApiStack
 
 AREAS = {"POI004": AreaInfo("POI004", "이태원 관광특구", "Itaewon", "용산구")}
 
@@ -33,7 +35,9 @@ def _state(t: datetime, density: float) -> AreaState:
     )  # fmt: skip
 
 
-async def test_the_record_lists_what_happened_in_order(api_stack: ApiStack, tmp_path: Path) -> None:
+async def _incident(api_stack: ApiStack) -> tuple[int, datetime]:
+    """A reading, an alert opened on it, its texts sent and reported, an acknowledgement
+    and a comment in the dashboard, a playbook tick: (alert id, when it was decided)."""
     conninfo = api_stack.settings.db_conninfo
     now = datetime.now(UTC)
     with psycopg.connect(conninfo, autocommit=True) as db:
@@ -68,6 +72,13 @@ async def test_the_record_lists_what_happened_in_order(api_stack: ApiStack, tmp_
             (str(alert_id),),
         )
 
+    return int(str(alert_id)), now
+
+
+async def test_the_record_lists_what_happened_in_order(api_stack: ApiStack, tmp_path: Path) -> None:
+    alert_id, now = await _incident(api_stack)
+    op = api_stack.auth("operator")
+    base = f"{api_stack.base}/api/v1/alerts/{alert_id}"
     r = httpx.get(f"{base}/record", headers=op, timeout=30)
     assert r.status_code == 200, r.text
     record = r.json()
@@ -132,3 +143,42 @@ async def test_the_record_lists_what_happened_in_order(api_stack: ApiStack, tmp_
              "to": (now + timedelta(hours=2)).isoformat()}  # fmt: skip
     still = httpx.get(f"{api_stack.base}/api/v1/records", params=later, headers=op).json()
     assert ([a["id"] for a in still["alerts"]], still["entries"]) == ([alert_id], [])
+
+
+async def test_the_page_shows_the_record_and_prints_only_it(api_stack: ApiStack) -> None:
+    alert_id, _ = await _incident(api_stack)
+    kinds = [e["kind"] for e in httpx.get(
+        f"{api_stack.base}/api/v1/alerts/{alert_id}/record", headers=api_stack.auth("operator"),
+        timeout=30).json()["entries"]]  # fmt: skip
+    profile = Path(tempfile.mkdtemp(prefix="cp-record-"))
+    browser = Browser(profile)
+    try:
+        page = browser.open(f"{api_stack.base}/")
+        page.js(
+            "document.getElementById('user').value='operator';"
+            f"document.getElementById('pass').value='{PASSWORDS['operator']}';"
+            "document.getElementById('login').requestSubmit(); true"
+        )
+        button = f"document.querySelector('li[data-alert-id=\"{alert_id}\"] button.record')"
+        page.wait(button, 20, "the alert's record button")
+        page.js(f"{button}.click(); true")
+        page.wait("document.querySelector('#record-view [data-record-entry]')", 20, "the record")
+        shown = page.js(
+            "[...document.querySelectorAll('#record-view [data-record-entry]')]"
+            ".map((r) => r.dataset.kind)"
+        )
+        assert shown == kinds
+        text = page.js("document.getElementById('record-view').innerText")
+        assert f"A{alert_id}" in text and "이태원 관광특구" in text and TEST_PHONE not in text
+        page.call("Emulation.setEmulatedMedia", media="print")
+        display = page.js(
+            "['header', 'main', '#record-view'].map((q) =>"
+            " getComputedStyle(document.querySelector(q)).display)"
+        )
+        assert display[:2] == ["none", "none"] and display[2] != "none", display
+        assert page.js("getComputedStyle(document.querySelector('.record-toolbar')).display") == (
+            "none"
+        )
+    finally:
+        browser.close()
+        shutil.rmtree(profile, ignore_errors=True)

@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from citypulse.kafka_nodes import KafkaNode, kafka_nodes
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SIMULATED_FEEDS = ("population_estimate", "zone_count", "environment_reading")
 DEV_DB_PASSWORD = "citypulse-dev"  # noqa: S105 - development default, refused in production
@@ -23,6 +25,8 @@ class StackSettings(BaseSettings):
 
     env: Literal["development", "test", "production"] = "development"
     var_dir: Path = REPO_ROOT / "var"
+    # CITYPULSE_HA=1: high-availability mode, two sites on this machine (docs/operations.md).
+    ha: bool = False
 
     kafka_host: str = "127.0.0.1"
     kafka_port: int = 19092
@@ -80,9 +84,21 @@ class StackSettings(BaseSettings):
             raise ValueError("CITYPULSE_DB_PASSWORD must be set in production")
         return self
 
+    @model_validator(mode="after")
+    def _kafka_nodes_fit(self) -> StackSettings:
+        self.kafka_nodes  # noqa: B018 - HA mode's derived ports must all differ
+        return self
+
+    @property
+    def kafka_nodes(self) -> tuple[KafkaNode, ...]:
+        """The one Kafka node, or in HA mode the three (citypulse/kafka_nodes.py)."""
+        return kafka_nodes(self.ha, self.kafka_host, self.kafka_port, self.kafka_controller_port)
+
     @property
     def kafka_bootstrap(self) -> str:
-        return f"{self.kafka_host}:{self.kafka_port}"
+        """Every node's address, comma-separated: a client reaches the cluster through
+        whichever answers (in HA mode, with any one node down)."""
+        return ",".join(node.address for node in self.kafka_nodes)
 
     @property
     def db_conninfo(self) -> str:

@@ -31,6 +31,9 @@ class StackSettings(BaseSettings):
     kafka_host: str = "127.0.0.1"
     kafka_port: int = 19092
     kafka_controller_port: int = 19093
+    # Set: the clients' bootstrap list as it is (hosts of a real two-site cluster, deploy/kafka/);
+    # empty: the address of the node this machine runs, or in HA mode of its three.
+    kafka_servers: str = ""
     kafka_version: str = "4.1.1"
     kafka_heap_mb: int = 768
     topic_prefix: str = "citypulse"
@@ -98,6 +101,8 @@ class StackSettings(BaseSettings):
     def kafka_bootstrap(self) -> str:
         """Every node's address, comma-separated: a client reaches the cluster through
         whichever answers (in HA mode, with any one node down)."""
+        if self.kafka_servers.strip():
+            return ",".join(s.strip() for s in self.kafka_servers.split(",") if s.strip())
         return ",".join(node.address for node in self.kafka_nodes)
 
     @property

@@ -205,7 +205,9 @@ def start_node(settings: StackSettings, node: KafkaNode) -> int:
 def start(settings: StackSettings, timeout_s: float = 120.0) -> list[int]:
     """Start the three nodes detached and wait until each is registered."""
     nodes = _require_ha(settings)
-    pids = [start_node(settings, node) for node in nodes]
+    broker.install(settings)  # once, before the nodes format their storage side by side
+    with ThreadPoolExecutor(len(nodes)) as pool:
+        pids = list(pool.map(lambda node: start_node(settings, node), nodes))
     try:
         wait_until(lambda: is_ready(settings), timeout_s, "the Kafka cluster")
     except ProcessError as exc:

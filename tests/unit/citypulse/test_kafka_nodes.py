@@ -48,3 +48,9 @@ def test_derived_ports_that_collide_or_overflow_are_refused(port: int, controlle
 
 def test_ha_topics_have_three_replicas_and_need_two_in_sync() -> None:
     assert topic_replication(True) == (3, {"min.insync.replicas": "2"})
+
+
+def test_an_explicit_server_list_is_what_clients_get() -> None:
+    s = StackSettings(ha=True, kafka_servers=" kafka-a1:9092, kafka-a2:9092 ,kafka-b1:9092,")
+    assert s.kafka_bootstrap == "kafka-a1:9092,kafka-a2:9092,kafka-b1:9092"
+    assert [n.name for n in s.kafka_nodes] == ["kafka-a1", "kafka-a2", "kafka-b1"]  # local ones

@@ -182,7 +182,7 @@ def test_a_node_lost_mid_stream_loses_nothing_and_doubles_nothing(
 
         watch = threading.Thread(target=watch_failover)
         watch.start()
-        produce(200)  # ~10 s more: through the fencing of the dead node
+        produce(100)  # ~5 s more; what waits for the new leaders, flush() sees through
         publisher.flush()
         failed = [v for v, f in sent if not f.succeeded()]
         assert failed == [], f"{len(failed)} sends not acknowledged, first {failed[:3]}"

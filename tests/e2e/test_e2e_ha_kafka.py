@@ -53,9 +53,9 @@ def stack() -> Iterator[dict[str, str]]:
         **os.environ, **settings_env(STACK), "CITYPULSE_HA": "1",
         "CITYPULSE_KAFKA_HEAP_MB": str(STACK.kafka_heap_mb),
         "CITYPULSE_WORKER_METRICS_PORT": "0", "CITYPULSE_DISPATCH_METRICS_PORT": "0",
-        "WEB_PORT": "48167",
         "CITYPULSE_WATCHDOG_FEED_STALE_S": "0",  # no simulator: the feed is quiet on purpose
     }  # fmt: skip
+    env.pop("WEB_PORT", None)  # Faust's own web port: two workers must each pick a free one
     try:
         up = cli(env, "up", "--no-simulator", timeout=600)
         assert up.returncode == 0, up.stdout + up.stderr

@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from citypulse.sim_clock import Clock, SimulatedClock, wall_clock
+from citypulse.kafka_nodes import KafkaNode, kafka_nodes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SIMULATED_FEEDS = ("population_estimate", "zone_count", "environment_reading")
@@ -26,10 +27,15 @@ class StackSettings(BaseSettings):
 
     env: Literal["development", "test", "production"] = "development"
     var_dir: Path = REPO_ROOT / "var"
+    # CITYPULSE_HA=1: high-availability mode, two sites on this machine (docs/operations.md).
+    ha: bool = False
 
     kafka_host: str = "127.0.0.1"
     kafka_port: int = 19092
     kafka_controller_port: int = 19093
+    # Set: the clients' bootstrap list as it is (hosts of a real two-site cluster, deploy/kafka/);
+    # empty: the address of the node this machine runs, or in HA mode of its three.
+    kafka_servers: str = ""
     kafka_version: str = "4.1.1"
     kafka_heap_mb: int = 768
     topic_prefix: str = "citypulse"
@@ -103,9 +109,23 @@ class StackSettings(BaseSettings):
             return wall_clock
         return SimulatedClock(self.clock_sim_start, self.clock_wall_start, self.clock_speed)
 
+    @model_validator(mode="after")
+    def _kafka_nodes_fit(self) -> StackSettings:
+        self.kafka_nodes  # noqa: B018 - HA mode's derived ports must all differ
+        return self
+
+    @property
+    def kafka_nodes(self) -> tuple[KafkaNode, ...]:
+        """The one Kafka node, or in HA mode the three (citypulse/kafka_nodes.py)."""
+        return kafka_nodes(self.ha, self.kafka_host, self.kafka_port, self.kafka_controller_port)
+
     @property
     def kafka_bootstrap(self) -> str:
-        return f"{self.kafka_host}:{self.kafka_port}"
+        """Every node's address, comma-separated: a client reaches the cluster through
+        whichever answers (in HA mode, with any one node down)."""
+        if self.kafka_servers.strip():
+            return ",".join(s.strip() for s in self.kafka_servers.split(",") if s.strip())
+        return ",".join(node.address for node in self.kafka_nodes)
 
     @property
     def db_conninfo(self) -> str:

@@ -7,7 +7,7 @@ files alone and a publisher failure is handled in one place.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 from sensors.events import CityEvent, encode_event
 
@@ -41,11 +41,13 @@ class KafkaEventPublisher:
         self._producer = KafkaProducer(
             bootstrap_servers=bootstrap,
             acks="all",
+            enable_idempotence=True,  # a retry after a lost answer is not a second copy
             linger_ms=linger_ms,
             batch_size=256 * 1024,
             compression_type=None,
             max_in_flight_requests_per_connection=1,  # keep per-area order across retries
-            retries=10,
+            # Retries until delivery_timeout_ms (120 s): a node lost in HA mode takes its
+            # partitions' leadership with it for ~10 s, far longer than 10 quick retries.
         )
         self.sent = 0
 
@@ -55,10 +57,12 @@ class KafkaEventPublisher:
         )
         self.sent += 1
 
-    def publish_raw(self, key: bytes | None, value: bytes) -> None:
-        """Send bytes as they are: used to rehearse malformed input, never for real events."""
-        self._producer.send(self.topic, key=key, value=value)
+    def publish_raw(self, key: bytes | None, value: bytes) -> Any:
+        """Send bytes as they are: used to rehearse malformed input and node losses, never
+        for real events. Returns the send's future (`.succeeded()` once acknowledged)."""
+        future = self._producer.send(self.topic, key=key, value=value)
         self.sent += 1
+        return future
 
     def flush(self) -> None:
         self._producer.flush(timeout=60)

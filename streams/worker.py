@@ -55,7 +55,8 @@ def _unused_port() -> int:
 def build_app(stack: StackSettings, settings: WorkerSettings) -> faust.App:
     return faust.App(
         f"{stack.topic_prefix}-worker",
-        broker=f"kafka://{stack.kafka_bootstrap}",
+        # Faust separates brokers with ";": every node, so any one may be down (HA mode).
+        broker=";".join(f"kafka://{server}" for server in stack.kafka_bootstrap.split(",")),
         store="memory://",  # the database is the system of record, not Faust tables
         autodiscover=False,
         web_enabled=False,

@@ -112,14 +112,22 @@ def cmd_db(args: argparse.Namespace, config: Settings) -> int:
 
 
 def cmd_kafka(args: argparse.Namespace, config: Settings) -> int:
-    from infra.kafka import broker
+    from infra.kafka import broker, cluster
 
     settings = config.stack
-    if args.kafka_command == "start":
+    if args.kafka_command == "start" and settings.ha:  # HA mode: three nodes
+        cluster.start(settings)
+        broker.ensure_topics(settings)
+    elif args.kafka_command == "start":
         broker.start(settings)
         broker.ensure_topics(settings)
+    elif args.kafka_command == "stop" and settings.ha:
+        cluster.stop(settings)
     elif args.kafka_command == "stop":
         broker.stop(settings)
+    elif settings.ha:  # each node's argv, one a line
+        for node in settings.kafka_nodes:
+            _out(f"{node.name}: {' '.join(cluster.prepare(settings, node))}")
     else:  # jars, server.properties and the formatted storage: what a systemd unit runs
         _out(" ".join(broker.prepare(settings)))
     return 0

@@ -22,12 +22,13 @@ from pathlib import Path
 
 import psycopg
 
-from citypulse.cli import supervise
+from citypulse.cli import ha, supervise
 from citypulse.config import StackSettings
 from citypulse.processes import ProcessError, port_open, require_port_free, wait_until
 from infra.db import cluster
 from infra.db.migrate import migrate
 from infra.kafka import broker
+from infra.kafka import cluster as kafka_cluster
 from infra.kannel import gateway
 from infra.kannel.settings import KannelGatewaySettings
 from sensors.former_names import former_name_rows
@@ -93,6 +94,12 @@ def app_processes(settings: StackSettings) -> list[AppProcess]:
         AppProcess(f"worker-{n}", first.argv, {"CITYPULSE_WORKER_ID": f"worker-{n}"})
         for n in range(2, settings.workers + 1)
     ]
+    if settings.ha:  # one of each per site (citypulse/cli/ha.py)
+        return [
+            dataclasses.replace(p, name=name, env={**p.env, **env})
+            for p in (first, *rest)
+            for name, env in ha.site_copies(p.name, settings)
+        ]
     return [first, *more, *rest]
 
 
@@ -109,7 +116,7 @@ def programs(settings: StackSettings, wanted: list[AppProcess]) -> list[supervis
             p.name,
             p.argv(settings),
             p.env,
-            priority=priority.get(p.name, 100),
+            priority=priority.get(ha.base_name(p.name), 100),
             startsecs=10 if p.name.startswith("worker") else 5,  # Faust takes a while to join
         )
         for p in wanted
@@ -224,14 +231,8 @@ def infra_steps(settings: StackSettings, kannel: KannelGatewaySettings | None) -
             lambda: cluster.is_ready(s),
             ((s.db_host, s.db_port, "PostgreSQL", "CITYPULSE_DB_PORT"),),
         ),
-        InfraStep(
-            kafka_program(broker.prepare(s)),
-            lambda: broker.is_ready(s),
-            ((s.kafka_host, s.kafka_port, "Kafka", "CITYPULSE_KAFKA_PORT"),
-             (s.kafka_host, s.kafka_controller_port, "Kafka controller",
-              "CITYPULSE_KAFKA_CONTROLLER_PORT")),
-        ),
-    ]  # fmt: skip
+        *_kafka_steps(s),
+    ]
     if kannel is not None:
         gateway.install_if_missing()
         commands = gateway.supervised_commands(s.var_dir / "kannel", kannel)
@@ -244,6 +245,20 @@ def infra_steps(settings: StackSettings, kannel: KannelGatewaySettings | None) -
                 )
             )
     return steps
+
+
+def _kafka_steps(s: StackSettings) -> list[InfraStep]:
+    if s.ha:  # three nodes (citypulse/cli/ha.py)
+        return [InfraStep(*step) for step in ha.kafka_steps(s)]
+    return [
+        InfraStep(
+            kafka_program(broker.prepare(s)),
+            lambda: broker.is_ready(s),
+            ((s.kafka_host, s.kafka_port, "Kafka", "CITYPULSE_KAFKA_PORT"),
+             (s.kafka_host, s.kafka_controller_port, "Kafka controller",
+              "CITYPULSE_KAFKA_CONTROLLER_PORT")),
+        )
+    ]  # fmt: skip
 
 
 def _wait_ready(settings: StackSettings, step: InfraStep, timeout_s: float) -> None:
@@ -262,7 +277,7 @@ def _after_ready(settings: StackSettings, name: str) -> None:
     if name == "postgres":
         cluster.ensure_role_and_database(settings)
         migrate(settings.db_conninfo, settings.db_schema)
-    elif name == "kafka":
+    elif name == settings.kafka_nodes[-1].name:  # "kafka", or the last of HA mode's three
         broker.ensure_topics(settings)
 
 
@@ -278,7 +293,8 @@ def up(
     wanted = [p for p in app_processes(settings) if simulate or p.name != "simulator"]
     apps = programs(settings, wanted)
     if supervise.is_running(lay):  # leave it alone; just make sure it serves
-        for name, ready in (("postgres", cluster.is_ready), ("kafka", broker.is_ready)):
+        last_kafka = settings.kafka_nodes[-1].name
+        for name, ready in (("postgres", cluster.is_ready), (last_kafka, broker.is_ready)):
             wait_until(lambda r=ready: r(settings), timeout_s, name)
             _after_ready(settings, name)
         _load_reference_data(settings)
@@ -293,7 +309,8 @@ def up(
     names = [s.program.name for s in steps] + [p.name for p in apps]
     _selection_file(settings).write_text(json.dumps(names))
     # The watchdog's memory is for its own restarts, not for a new `up`.
-    (settings.run_dir / "watchdog.json").unlink(missing_ok=True)
+    for memory in settings.run_dir.glob("watchdog*.json"):  # HA: one per site
+        memory.unlink(missing_ok=True)
     supervise.start(lay, [s.program for s in steps] + apps, cwd=Path.cwd())
     for step in steps:
         log.info("starting %s", step.program.name)
@@ -348,6 +365,7 @@ def down(settings: StackSettings) -> list[str]:
     # A Kafka or PostgreSQL started by `citypulse kafka|db start` (pid file, pg_ctl).
     if broker.stop(settings):
         stopped.append("kafka")
+    stopped += [n for n in kafka_cluster.stop(settings) if n not in stopped]  # HA mode
     if cluster.stop(settings) and "postgres" not in stopped:
         stopped.append("postgres")
     return stopped
@@ -375,10 +393,11 @@ class Component:
 def status(settings: StackSettings) -> dict[str, Component]:
     info = {p["name"]: p for p in supervise.processes(layout(settings))}
     restarts = supervise.restart_counts(layout(settings))
-    answers = {
+    answers: dict[str, Callable[[], bool]] = {
         "postgres": lambda: port_open(settings.db_host, settings.db_port),
-        "kafka": lambda: port_open(settings.kafka_host, settings.kafka_port),
     }
+    for node in settings.kafka_nodes:  # "kafka", or HA mode's three
+        answers[node.name] = lambda n=node: port_open(n.host, n.port)  # type: ignore[misc]
     result = {}
     for name in _selected(settings):
         p = info.get(name, {"statename": "NOT-STARTED", "pid": 0})

@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 
 from citypulse.config import StackSettings
+from citypulse.kafka_nodes import topic_replication
 from citypulse.processes import Daemon, ProcessError, port_open, require_port_free, wait_until
 from citypulse.topics import ALL_TOPICS, BROKER_MAX_MESSAGE_BYTES, TopicSpec
 
@@ -172,7 +173,8 @@ def prepare(settings: StackSettings) -> list[str]:
 
 
 def is_ready(settings: StackSettings) -> bool:
-    return port_open(settings.kafka_host, settings.kafka_port) and _broker_ready(settings)
+    nodes = settings.kafka_nodes  # in HA mode any of the three will do
+    return any(port_open(n.host, n.port) for n in nodes) and _broker_ready(settings)
 
 
 def start(settings: StackSettings, timeout_s: float = 90.0) -> int:
@@ -226,6 +228,7 @@ def ensure_topics(
     from kafka.errors import TopicAlreadyExistsError
 
     prefix = prefix or settings.topic_prefix
+    replicas, ha_config = topic_replication(settings.ha)  # HA: 3 replicas, 2 in sync
     admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=20000)
     try:
         existing = set(admin.list_topics())
@@ -233,8 +236,9 @@ def ensure_topics(
         for spec in missing:
             # Another process may create it in between: that is fine.
             with contextlib.suppress(TopicAlreadyExistsError):
+                config = {**spec.config(), **ha_config}
                 admin.create_topics(
-                    [NewTopic(spec.name(prefix), spec.partitions, 1, topic_configs=spec.config())]
+                    [NewTopic(spec.name(prefix), spec.partitions, replicas, topic_configs=config)]
                 )
         return [s.name(prefix) for s in specs]
     finally:

@@ -36,7 +36,11 @@ async def publish_encoded(
     from aiokafka import AIOKafkaProducer  # pure users of the simulator need no client
 
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", max_batch_size=max_batch_bytes, linger_ms=5
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,  # a retry after a lost answer is not a second copy
+        max_batch_size=max_batch_bytes,
+        linger_ms=5,
     )
     await producer.start()
     acked = 0

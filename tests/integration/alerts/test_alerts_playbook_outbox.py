@@ -72,8 +72,6 @@ async def test_the_text_names_the_first_action_for_the_recipients_agency(
     assert by[("POI014", "", "alert", FIRE)].endswith("Do: Stage an ambulance near the station")
     alley = by[("POI004", "POI004-Z2", "alert", POLICE)]
     assert alley.endswith("조치: 골목 일방통행 보행 유도 및 유입 통제"), alley
-    caution = [b for (code, _z, stage, _p), b in by.items() if stage == "caution"]
-    assert caution and not any("조치" in b or "Do:" in b for b in caution)
     park = [
         b
         for (code, _z, stage, p), b in by.items()

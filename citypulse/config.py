@@ -14,8 +14,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from citypulse.sim_clock import Clock, SimulatedClock, wall_clock
 from citypulse.kafka_nodes import KafkaNode, kafka_nodes
+from citypulse.sim_clock import Clock, SimulatedClock, wall_clock
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SIMULATED_FEEDS = ("population_estimate", "zone_count", "environment_reading")

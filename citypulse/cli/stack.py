@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psycopg
 
-from citypulse.cli import supervise
+from citypulse.cli import ha_stack, supervise
 from citypulse.config import StackSettings
 from citypulse.processes import ProcessError, port_open, require_port_free, wait_until
 from infra.db import cluster
@@ -87,7 +87,14 @@ def app_processes(settings: StackSettings) -> list[AppProcess]:
         AppProcess(f"worker-{n}", first.argv, {"CITYPULSE_WORKER_ID": f"worker-{n}"})
         for n in range(2, settings.workers + 1)
     ]
-    return [first, *more, *rest]
+    procs = [first, *more, *rest]
+    if settings.ha:  # one API process per site, behind HAProxy on api_port
+        api = next(p for p in procs if p.name == "api")
+        sites = [AppProcess(n, ha_stack.api_argv(api.argv, port), env)
+                 for n, port, env in ha_stack.api_sites(settings)]  # fmt: skip
+        i = procs.index(api)
+        procs[i : i + 1] = sites
+    return procs
 
 
 def layout(settings: StackSettings) -> supervise.Layout:
@@ -103,7 +110,7 @@ def programs(settings: StackSettings, wanted: list[AppProcess]) -> list[supervis
             p.name,
             p.argv(settings),
             p.env,
-            priority=priority.get(p.name, 100),
+            priority=priority.get(p.name, priority.get(p.name.rsplit("-", 1)[0], 100)),
             startsecs=10 if p.name.startswith("worker") else 5,  # Faust takes a while to join
         )
         for p in wanted
@@ -212,12 +219,17 @@ def infra_steps(settings: StackSettings, kannel: KannelGatewaySettings | None) -
     """What `up` runs before the application, in start order; installs and initialises
     what is missing (Debian's PostgreSQL and initdb, Kafka's jars and storage)."""
     s = settings
-    steps = [
+    db = [
         InfraStep(
             postgres_program(s, cluster.prepare(s)),
             lambda: cluster.is_ready(s),
             ((s.db_host, s.db_port, "PostgreSQL", "CITYPULSE_DB_PORT"),),
         ),
+    ]
+    if s.ha:  # pg_auto_failover's monitor and the two sites' PostgreSQL instead
+        db = [InfraStep(*step) for step in ha_stack.postgres_steps(s)]
+    steps = [
+        *db,
         InfraStep(
             kafka_program(broker.prepare(s)),
             lambda: broker.is_ready(s),
@@ -237,6 +249,8 @@ def infra_steps(settings: StackSettings, kannel: KannelGatewaySettings | None) -
                     ((host, port, f"Kannel's {name}", "CITYPULSE_KANNEL_*_PORT"),),
                 )
             )
+    if s.ha:
+        steps.append(InfraStep(*ha_stack.haproxy_step(s)))
     return steps
 
 
@@ -258,6 +272,8 @@ def _after_ready(settings: StackSettings, name: str) -> None:
         migrate(settings.db_conninfo, settings.db_schema)
     elif name == "kafka":
         broker.ensure_topics(settings)
+    elif settings.ha and name == ha_stack.last_postgres(settings):
+        ha_stack.prepare_database(settings, migrate)
 
 
 def up(
@@ -272,7 +288,10 @@ def up(
     wanted = [p for p in app_processes(settings) if simulate or p.name != "simulator"]
     apps = programs(settings, wanted)
     if supervise.is_running(lay):  # leave it alone; just make sure it serves
-        for name, ready in (("postgres", cluster.is_ready), ("kafka", broker.is_ready)):
+        db = ("postgres", cluster.is_ready)
+        if settings.ha:
+            db = (ha_stack.last_postgres(settings), ha_stack.database_ready)
+        for name, ready in (db, ("kafka", broker.is_ready)):
             wait_until(lambda r=ready: r(settings), timeout_s, name)
             _after_ready(settings, name)
         _load_reference_data(settings)
@@ -282,7 +301,8 @@ def up(
     for step in steps:
         for host, port, what, variable in step.ports:
             require_port_free(host, port, what, variable)
-    require_port_free(settings.api_host, settings.api_port, "API", "CITYPULSE_API_PORT")
+    if not settings.ha:  # in HA mode HAProxy's step has the API ports
+        require_port_free(settings.api_host, settings.api_port, "API", "CITYPULSE_API_PORT")
     # `status` checks what `up` was asked to run, not more.
     names = [s.program.name for s in steps] + [p.name for p in apps]
     _selection_file(settings).write_text(json.dumps(names))

@@ -177,10 +177,22 @@ def _as_server_user(script: str) -> list[str]:
     ]  # fmt: skip
 
 
+def config_file(settings: StackSettings, node: Node) -> Path:
+    """pg_autoctl's configuration of a node: written by `pg_autoctl create`."""
+    data = pgdata(settings, node).resolve()
+    return (
+        Path(env(settings)["XDG_CONFIG_HOME"])
+        / "pg_autoctl"
+        / str(data).lstrip("/")
+        / ("pg_autoctl.cfg")
+    )
+
+
 def command(settings: StackSettings, node: Node) -> list[str]:
-    """The argv of a node's pg_autoctl service, run in the foreground. `pg_autoctl
-    create` is idempotent (and resumes an interrupted one), so the same command creates
-    a node the first time (site b: a base backup of the primary) and runs it after."""
+    """The argv of a node's pg_autoctl service, run in the foreground: `pg_autoctl
+    create` the first time (site b: a base backup of the primary), then `pg_autoctl run`,
+    which also takes over a postmaster left running by a killed pg_autoctl (it restarts
+    it; `create` would refuse a running one)."""
     bins = cluster.bin_dir() or Path("/usr/lib/postgresql/15/bin")
     data = shlex.quote(str(pgdata(settings, node)))
     common = (
@@ -188,17 +200,19 @@ def command(settings: StackSettings, node: Node) -> list[str]:
         f"--pgctl {shlex.quote(str(bins / 'pg_ctl'))} --skip-pg-hba --no-ssl"
     )
     if node.name == "monitor":
-        script = f"exec pg_autoctl create monitor {common} --run"
+        create = f"pg_autoctl create monitor {common}"
     else:
-        script = (
+        create = (
             f"pg_autoctl create postgres {common} --name {node.name} "
             f"--listen {shlex.quote(node.host)} "
             f"--monitor {shlex.quote(monitor_uri(settings))} && "
             f"pg_autoctl config set --pgdata {data} timeout.network_partition_timeout "
-            f"{NETWORK_PARTITION_TIMEOUT_S} >/dev/null && "
-            f"exec pg_autoctl run --pgdata {data}"
+            f"{NETWORK_PARTITION_TIMEOUT_S} >/dev/null"
         )
-    return _as_server_user(script)
+    cfg = shlex.quote(str(config_file(settings, node)))
+    return _as_server_user(
+        f"{{ test -f {cfg} || {{ {create}; }}; }} && exec pg_autoctl run --pgdata {data}"
+    )
 
 
 def _monitor_conninfo(settings: StackSettings) -> str:
@@ -235,10 +249,12 @@ def node_ready(settings: StackSettings, node: Node) -> bool:
 
 
 def primary(settings: StackSettings) -> Node | None:
-    """The site whose node takes writes, as the monitor sees it."""
+    """The site whose node takes writes, as the monitor sees it: it says so and the
+    monitor agrees (a killed primary's last report stays "primary", its goal changes)."""
     st = states(settings)
     for node in sites(settings):
-        if st.get(node.name, ("", ""))[0] in WRITABLE:
+        reported, assigned = st.get(node.name, ("", ""))
+        if reported in WRITABLE and assigned in WRITABLE:
             return node
     return None
 

@@ -111,7 +111,6 @@ def test_primary_killed_standby_promoted_no_committed_row_lost(pair: Pair) -> No
 
 def _kill_and_write(pair: Pair, loop: asyncio.AbstractEventLoop, pool: AsyncConnectionPool) -> None:
     s = pair.settings
-    a, b = ha.sites(s)
 
     # The worker's writers: a RetryingConnection waits out the outage (streams/sink.py).
     writer = RetryingConnection(s.db_conninfo, retry_max_s=0.5)
@@ -134,6 +133,23 @@ def _kill_and_write(pair: Pair, loop: asyncio.AbstractEventLoop, pool: AsyncConn
 
     thread = threading.Thread(target=write, daemon=True)
     thread.start()
+    try:
+        _kill_and_see_promotion(pair, loop, pool, acked, times)
+    finally:
+        stop.set()
+        thread.join(timeout=15)
+        writer.close()
+
+
+def _kill_and_see_promotion(
+    pair: Pair,
+    loop: asyncio.AbstractEventLoop,
+    pool: AsyncConnectionPool,
+    acked: list[int],
+    times: list[float],
+) -> None:
+    s = pair.settings
+    a, b = ha.sites(s)
     wait_for(lambda: len(acked) >= 100, 20, "writes before the kill")
     killed_at = time.monotonic()
     pair.kill(a)  # SIGKILL to site a's keeper and postmaster: a site lost
@@ -142,9 +158,6 @@ def _kill_and_write(pair: Pair, loop: asyncio.AbstractEventLoop, pool: AsyncConn
     first_after = next(t for t in times if t > killed_at + 0.05)
     wait_for(lambda: len(acked) >= len([t for t in times if t <= first_after]) + 50, 20,
              "more writes on the new primary")  # fmt: skip
-    stop.set()
-    thread.join(timeout=15)
-    writer.close()
     print(f"\nfailover: writes resumed {first_after - killed_at:.1f} s after the kill")  # noqa: T201
 
     with psycopg.connect(s.db_conninfo, autocommit=True) as conn:

@@ -33,15 +33,18 @@ def test_nodes_ports_and_programs(tmp_path: Path) -> None:
     assert all(v.startswith(str(tmp_path)) for v in ha.env(s).values())
 
 
-def test_commands_create_then_run_in_the_foreground(tmp_path: Path) -> None:
+def test_commands_create_once_then_run_in_the_foreground(tmp_path: Path) -> None:
     s = StackSettings(ha=True, var_dir=tmp_path)
-    mon = " ".join(ha.command(s, ha.monitor(s)))
-    assert "pg_autoctl create monitor" in mon and "--run" in mon
-    node = ha.command(s, ha.sites(s)[1])[-1]
-    assert node.startswith("pg_autoctl create postgres")
+    mon = ha.command(s, ha.monitor(s))[-1]
+    assert f"test -f {ha.config_file(s, ha.monitor(s))} ||" in mon
+    assert "pg_autoctl create monitor" in mon and "--run" not in mon
+    b = ha.sites(s)[1]
+    node = ha.command(s, b)[-1]
+    assert "pg_autoctl create postgres" in node
     assert "--name b" in node and f"--pgport {s.db_standby_port}" in node
     assert f"timeout.network_partition_timeout {ha.NETWORK_PARTITION_TIMEOUT_S}" in node
-    assert node.endswith(f"exec pg_autoctl run --pgdata {ha.pgdata(s, ha.sites(s)[1])}")
+    assert node.endswith(f"exec pg_autoctl run --pgdata {ha.pgdata(s, b)}")
+    assert str(ha.config_file(s, b)).endswith(f"{ha.pgdata(s, b)}/pg_autoctl.cfg")
 
 
 def test_failover_timeouts_cannot_give_two_primaries() -> None:

@@ -211,7 +211,22 @@ def command(settings: StackSettings, node: Node) -> list[str]:
         )
     cfg = shlex.quote(str(config_file(settings, node)))
     return _as_server_user(
+        f"{_reap_previous(settings, node)}; "
         f"{{ test -f {cfg} || {{ {create}; }}; }} && exec pg_autoctl run --pgdata {data}"
+    )
+
+
+def _reap_previous(settings: StackSettings, node: Node) -> str:
+    """A pg_autoctl killed with SIGKILL leaves its services (the postgres controller, the
+    keeper) running in its process group, and they would fight the new one over the
+    postmaster. The command runs as its process group's leader (supervisord, and the
+    tests, start it so): it records its group and ends the pg_autoctl processes left in
+    the one recorded before (the postmaster is then restarted by the new pg_autoctl)."""
+    f = shlex.quote(str(Path(env(settings)["XDG_RUNTIME_DIR"]) / f"{node.name}.pgid"))
+    return (
+        f"old=$(cat {f} 2>/dev/null); "
+        f'[ -n "$old" ] && [ "$old" != "$$" ] && pkill -KILL -g "$old" -f "^pg_autoctl"; '
+        f"echo $$ > {f}"
     )
 
 

@@ -134,7 +134,7 @@ def _kill_and_write(pair: Pair, loop: asyncio.AbstractEventLoop, pool: AsyncConn
     thread = threading.Thread(target=write, daemon=True)
     thread.start()
     try:
-        _kill_and_see_promotion(pair, loop, pool, acked, times)
+        _kill_and_see_promotion(pair, loop, pool, acked, times, stop)
     finally:
         stop.set()
         thread.join(timeout=15)
@@ -147,6 +147,7 @@ def _kill_and_see_promotion(
     pool: AsyncConnectionPool,
     acked: list[int],
     times: list[float],
+    stop: threading.Event,
 ) -> None:
     s = pair.settings
     a, b = ha.sites(s)
@@ -158,6 +159,8 @@ def _kill_and_see_promotion(
     first_after = next(t for t in times if t > killed_at + 0.05)
     wait_for(lambda: len(acked) >= len([t for t in times if t <= first_after]) + 50, 20,
              "more writes on the new primary")  # fmt: skip
+    stop.set()  # the writer ends after its current row
+    time.sleep(1)
     print(f"\nfailover: writes resumed {first_after - killed_at:.1f} s after the kill")  # noqa: T201
 
     with psycopg.connect(s.db_conninfo, autocommit=True) as conn:

@@ -103,9 +103,8 @@ def api_argv(
 
 
 def api_sites(settings: StackSettings) -> list[tuple[str, int, dict[str, str]]]:
-    """(program name, port, environment) of each site's API process. They trust HAProxy
-    on this machine for X-Forwarded-For."""
-    return [
-        (b.name, b.port, {"CITYPULSE_TRUSTED_PROXIES": '["127.0.0.1/32"]'})
-        for b in haproxy.backends(settings)
-    ]
+    """(program name, port, environment) of each site's API process. For the client
+    address behind HAProxy set CITYPULSE_TRUSTED_PROXIES='["127.0.0.1/32"]' in the
+    environment of `up`: a JSON list cannot pass through supervisord's environment line,
+    which drops double quotes."""
+    return [(b.name, b.port, {}) for b in haproxy.backends(settings)]

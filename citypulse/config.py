@@ -48,6 +48,15 @@ class StackSettings(BaseSettings):
     db_schema: str = "public"
     pg_data_dir: Path | None = None  # default: <var_dir>/pg/data
 
+    # HA mode: site b's PostgreSQL (a hot standby, or the primary after a failover; site a
+    # is db_host:db_port) and pg_auto_failover's monitor, which decides the failover.
+    db_standby_host: str = ""  # default: db_host (both sites on this machine)
+    db_standby_port: int = 15433
+    db_monitor_port: int = 15434
+    # HA mode: HAProxy listens on api_port and balances the API processes of sites a and b.
+    api_port_a: int = 8001
+    api_port_b: int = 8002
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     # Per-message deflate costs ~80 µs per frame and client on the API's one event loop:
@@ -130,10 +139,28 @@ class StackSettings(BaseSettings):
     @property
     def db_conninfo(self) -> str:
         return (
-            f"host={self.db_host} port={self.db_port} dbname={self.db_name} "
+            f"host={self.db_hosts} port={self.db_ports} dbname={self.db_name} "
             f"user={self.db_user} password={self.db_password.get_secret_value()} "
             f"options='-c search_path={self.db_schema},public' application_name=citypulse"
+            + self.db_ha_options
         )
+
+    @property
+    def db_hosts(self) -> str:
+        """libpq's host list: in HA mode both sites, tried in turn."""
+        if not self.ha:
+            return self.db_host
+        return f"{self.db_host},{self.db_standby_host or self.db_host}"
+
+    @property
+    def db_ports(self) -> str:
+        return f"{self.db_port},{self.db_standby_port}" if self.ha else str(self.db_port)
+
+    @property
+    def db_ha_options(self) -> str:
+        # Only the writable node will do (a standby answers, then is skipped); a site that
+        # does not answer at all is given up after connect_timeout (per host) for the next.
+        return " target_session_attrs=read-write connect_timeout=5" if self.ha else ""
 
     @property
     def log_dir(self) -> Path:

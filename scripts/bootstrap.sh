@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what this machine is missing for CityPulse, then nothing else:
 # Debian packages (PostgreSQL, Kannel, Chromium and a Korean font, Java 17, Maven, npm, and
-# Prometheus for the promtool that checks deploy/prometheus/), the
+# Prometheus for the promtool that checks deploy/prometheus/; pg_auto_failover and HAProxy
+# for HA mode), the
 # Python virtualenv with the project and its pinned dependencies, and the Kafka broker jars
 # from Maven Central.
 set -euo pipefail
@@ -23,6 +24,13 @@ have_cmd mvn || need_pkgs+=(maven)
 # Prometheus server is not used by the project.
 have_cmd promtool || need_pkgs+=(prometheus)
 have_cmd npm || need_pkgs+=(nodejs npm)
+# HA mode (CITYPULSE_HA=1): pg_auto_failover fails PostgreSQL over between the two sites,
+# HAProxy stands in front of their API processes.
+pg_major=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1); pg_major=${pg_major:-15}
+ls /usr/lib/postgresql/*/lib/pgautofailover.so >/dev/null 2>&1 \
+  || need_pkgs+=("postgresql-$pg_major-auto-failover")
+have_cmd pg_autoctl || need_pkgs+=(pg-auto-failover-cli)
+have_cmd haproxy || [ -x /usr/sbin/haproxy ] || need_pkgs+=(haproxy)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ] && ! have_cmd sudo; then
     echo "bootstrap: missing Debian packages: ${need_pkgs[*]} (run as root or install them)" >&2

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psycopg
 
-from citypulse.cli import ha, supervise
+from citypulse.cli import ha, ha_stack, supervise
 from citypulse.config import StackSettings
 from citypulse.processes import ProcessError, port_open, require_port_free, wait_until
 from infra.db import cluster
@@ -94,13 +94,20 @@ def app_processes(settings: StackSettings) -> list[AppProcess]:
         AppProcess(f"worker-{n}", first.argv, {"CITYPULSE_WORKER_ID": f"worker-{n}"})
         for n in range(2, settings.workers + 1)
     ]
+    procs = [first, *more, *rest]
     if settings.ha:  # one of each per site (citypulse/cli/ha.py)
-        return [
+        procs = [
             dataclasses.replace(p, name=name, env={**p.env, **env})
             for p in (first, *rest)
             for name, env in ha.site_copies(p.name, settings)
         ]
-    return [first, *more, *rest]
+        # and one API process per site, behind HAProxy on api_port (ha_stack.py)
+        api = next(p for p in procs if p.name == "api")
+        sites = [AppProcess(n, ha_stack.api_argv(api.argv, port), env)
+                 for n, port, env in ha_stack.api_sites(settings)]  # fmt: skip
+        i = procs.index(api)
+        procs[i : i + 1] = sites
+    return procs
 
 
 def layout(settings: StackSettings) -> supervise.Layout:
@@ -225,14 +232,16 @@ def infra_steps(settings: StackSettings, kannel: KannelGatewaySettings | None) -
     """What `up` runs before the application, in start order; installs and initialises
     what is missing (Debian's PostgreSQL and initdb, Kafka's jars and storage)."""
     s = settings
-    steps = [
+    db = [
         InfraStep(
             postgres_program(s, cluster.prepare(s)),
             lambda: cluster.is_ready(s),
             ((s.db_host, s.db_port, "PostgreSQL", "CITYPULSE_DB_PORT"),),
         ),
-        *_kafka_steps(s),
     ]
+    if s.ha:  # pg_auto_failover's monitor and the two sites' PostgreSQL instead
+        db = [InfraStep(*step) for step in ha_stack.postgres_steps(s)]
+    steps = [*db, *_kafka_steps(s)]
     if kannel is not None:
         gateway.install_if_missing()
         commands = gateway.supervised_commands(s.var_dir / "kannel", kannel)
@@ -244,6 +253,8 @@ def infra_steps(settings: StackSettings, kannel: KannelGatewaySettings | None) -
                     ((host, port, f"Kannel's {name}", "CITYPULSE_KANNEL_*_PORT"),),
                 )
             )
+    if s.ha:
+        steps.append(InfraStep(*ha_stack.haproxy_step(s)))
     return steps
 
 
@@ -279,6 +290,8 @@ def _after_ready(settings: StackSettings, name: str) -> None:
         migrate(settings.db_conninfo, settings.db_schema)
     elif name == settings.kafka_nodes[-1].name:  # "kafka", or the last of HA mode's three
         broker.ensure_topics(settings)
+    elif settings.ha and name == ha_stack.last_postgres(settings):
+        ha_stack.prepare_database(settings, migrate)
 
 
 def up(
@@ -293,8 +306,11 @@ def up(
     wanted = [p for p in app_processes(settings) if simulate or p.name != "simulator"]
     apps = programs(settings, wanted)
     if supervise.is_running(lay):  # leave it alone; just make sure it serves
+        db = ("postgres", cluster.is_ready)
+        if settings.ha:
+            db = (ha_stack.last_postgres(settings), ha_stack.database_ready)
         last_kafka = settings.kafka_nodes[-1].name
-        for name, ready in (("postgres", cluster.is_ready), (last_kafka, broker.is_ready)):
+        for name, ready in (db, (last_kafka, broker.is_ready)):
             wait_until(lambda r=ready: r(settings), timeout_s, name)
             _after_ready(settings, name)
         _load_reference_data(settings)
@@ -304,7 +320,8 @@ def up(
     for step in steps:
         for host, port, what, variable in step.ports:
             require_port_free(host, port, what, variable)
-    require_port_free(settings.api_host, settings.api_port, "API", "CITYPULSE_API_PORT")
+    if not settings.ha:  # in HA mode HAProxy's step has the API ports
+        require_port_free(settings.api_host, settings.api_port, "API", "CITYPULSE_API_PORT")
     # `status` checks what `up` was asked to run, not more.
     names = [s.program.name for s in steps] + [p.name for p in apps]
     _selection_file(settings).write_text(json.dumps(names))

@@ -12,6 +12,7 @@ import os
 import pwd
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -217,9 +218,14 @@ def superuser_conninfo(settings: StackSettings, dbname: str = "postgres") -> str
     return f"host={socket_dir(settings)} port={settings.db_port} user=postgres dbname={dbname}"
 
 
-def ensure_role_and_database(settings: StackSettings) -> None:
+def ensure_role_and_database(
+    settings: StackSettings, superuser: Callable[[str], str] | None = None
+) -> None:
+    """`superuser`: the superuser conninfo for a database name (default: this cluster's
+    socket; HA mode passes the primary's)."""
+    su = superuser or (lambda dbname: superuser_conninfo(settings, dbname))
     password = settings.db_password.get_secret_value()
-    with psycopg.connect(superuser_conninfo(settings), autocommit=True) as conn:
+    with psycopg.connect(su("postgres"), autocommit=True) as conn:
         role = sql.Identifier(settings.db_user)
         exists = conn.execute(
             "SELECT 1 FROM pg_roles WHERE rolname = %s", (settings.db_user,)
@@ -237,7 +243,7 @@ def ensure_role_and_database(settings: StackSettings) -> None:
                 )
             )
     # Extensions need a superuser; create them once so migrations can use them.
-    with psycopg.connect(superuser_conninfo(settings, settings.db_name), autocommit=True) as conn:
+    with psycopg.connect(su(settings.db_name), autocommit=True) as conn:
         available = conn.execute(
             "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
         ).fetchone()

@@ -108,3 +108,22 @@ class Browser:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+
+
+def sign_in(page: Page, user: str, password: str, ready: str, timeout_s: float = 20) -> None:
+    """Sign in through the page's own form, then wait for `ready` (what that role sees)."""
+    page.js(
+        f"document.getElementById('user').value={user!r};"
+        f"document.getElementById('pass').value={password!r};"
+        "document.getElementById('login').requestSubmit(); true"
+    )
+    page.wait(ready, timeout_s, f"{user} signed in")
+
+
+def fill_and_submit(page: Page, form: str, values: dict[str, str]) -> None:
+    """Set the named fields of the form matching the CSS selector `form` and submit it."""
+    sets = "".join(f"f.elements[{k!r}].value = {v!r};" for k, v in values.items())
+    page.js(
+        f"(() => {{ const f = document.querySelector({form!r}); {sets}"
+        " f.requestSubmit(); return true; })()"
+    )

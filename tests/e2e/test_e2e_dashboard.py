@@ -28,7 +28,7 @@ from citypulse.config import REPO_ROOT, StackSettings
 from sensors.events import ForecastPoint, PopulationEstimate
 from sensors.publisher import KafkaEventPublisher
 from sensors.registry import load_hotspots
-from tests.e2e.browser import Browser, Page
+from tests.e2e.browser import Browser, Page, sign_in
 from tests.integration.support import settings_env, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -131,13 +131,9 @@ def browsers() -> Iterator[tuple[Browser, Browser]]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def sign_in(page: Page) -> None:
-    page.js(
-        "document.getElementById('user').value='operator';"
-        "document.getElementById('pass').value='operator-dev-password';"
-        "document.getElementById('login').requestSubmit(); true"
-    )
-    page.wait("!document.getElementById('alert-panel').hidden", 10, "the alert panel")
+def sign_in_operator(page: Page) -> None:
+    sign_in(page, "operator", "operator-dev-password",
+            "!document.getElementById('alert-panel').hidden", 10)  # fmt: skip
 
 
 def hue(css_hex: str) -> float:
@@ -233,9 +229,9 @@ def test_dashboard_map_alerts_operator_actions_and_screenshots(
     assert box["w"] >= 12 and box["h"] >= 12 and box["inside"], box
     assert wall.js(f"document.querySelector('.stage-marker[data-code=\"{smallest}\"]').textContent")
 
-    sign_in(wall)
+    sign_in_operator(wall)
     phone = b.open(stack)
-    sign_in(phone)
+    sign_in_operator(phone)
     phone.screen(390, 844, mobile=True)
     phone.js("cpResetView(); true")
     time.sleep(0.5)

@@ -42,7 +42,7 @@ from infra.kannel.settings import KannelGatewaySettings
 from sensors.events import ZoneCount
 from sensors.publisher import KafkaEventPublisher
 from sensors.registry import load_hotspots
-from tests.e2e.browser import Browser, Page
+from tests.e2e.browser import Browser, Page, fill_and_submit, sign_in
 from tests.e2e.support import cli
 from tests.integration.support import settings_env, wait_for
 
@@ -270,17 +270,7 @@ NEW_RECIPIENT = ("구청 상황실 e2e", "010-5555-0101", "+821055550101")
 
 
 def sign_in_as(page: Page, user: str, password: str) -> None:
-    page.js(
-        f"document.getElementById('user').value={user!r};"
-        f"document.getElementById('pass').value={password!r};"
-        "document.getElementById('login').requestSubmit(); true"
-    )
-    page.wait("!document.getElementById('alert-panel').hidden", 20, f"{user} signed in")
-
-
-def fill_and_submit(page: Page, form: str, values: dict[str, str]) -> None:
-    sets = "".join(f"f.elements[{k!r}].value={v!r};" for k, v in values.items())
-    page.js(f"(() => {{ const f=document.querySelector({form!r}); {sets} f.requestSubmit(); }})()")
+    sign_in(page, user, password, "!document.getElementById('alert-panel').hidden")
 
 
 def token(user: str, password: str) -> str:

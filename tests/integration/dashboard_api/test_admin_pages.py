@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.browser import Browser, Page
+from tests.e2e.browser import Browser, Page, fill_and_submit, sign_in
 from tests.integration.dashboard_api.conftest import PASSWORDS, ApiStack
 
 STRONG = "kettle-orbit-7-lantern"
@@ -35,20 +35,7 @@ def browser() -> Iterator[Browser]:
 
 
 def _sign_in(page: Page, user: str) -> None:
-    page.js(
-        f"document.getElementById('user').value={user!r};"
-        f"document.getElementById('pass').value={PASSWORDS[user]!r};"
-        "document.getElementById('login').requestSubmit(); true"
-    )
-    page.wait("document.getElementById('logout').hidden === false", 10, f"{user} signed in")
-
-
-def _fill(page: Page, form: str, values: dict[str, str]) -> None:
-    sets = "".join(f"f.elements[{k!r}].value = {v!r};" for k, v in values.items())
-    page.js(
-        f"(() => {{ const f = document.querySelector({form!r}); {sets}"
-        " f.requestSubmit(); return true; })()"
-    )
+    sign_in(page, user, PASSWORDS[user], "document.getElementById('logout').hidden === false", 10)
 
 
 def _row(recipient_name: str) -> str:
@@ -71,7 +58,7 @@ def test_an_admin_manages_accounts_and_recipients_in_the_page(
     )
 
     # A district office's operator.
-    _fill(page, 'form[data-form="new-account"]', {
+    fill_and_submit(page, 'form[data-form="new-account"]', {
         "username": "jongno.op", "display_name": "종로 운영", "password": STRONG,
         "role": "operator", "agency": "district", "districts": "종로구",
     })  # fmt: skip
@@ -83,21 +70,23 @@ def test_an_admin_manages_accounts_and_recipients_in_the_page(
     # A recipient with quiet hours across midnight; then a bad number is refused plainly.
     page.js("document.querySelector('[data-tab=\"recipients\"]').click(); true")
     page.wait("!document.getElementById('admin-recipients').hidden", 5, "the recipients tab")
-    _fill(page, 'form[data-form="new-recipient"]', {
+    fill_and_submit(page, 'form[data-form="new-recipient"]', {
         "name": "중구 야간", "phone": "010-5551-2411", "tier": "2", "districts": "중구",
         "quiet_from": "22:00", "quiet_until": "07:00",
     })  # fmt: skip
     page.wait(_row("중구 야간"), 10, "the new recipient")
     text = page.js(f"{_row('중구 야간')}.textContent")
     assert "+821055512411" in text and "22:00–07:00" in text
-    _fill(page, 'form[data-form="new-recipient"]', {"name": "유선", "phone": "02-123-4567"})
+    fill_and_submit(
+        page, 'form[data-form="new-recipient"]', {"name": "유선", "phone": "02-123-4567"}
+    )
     page.wait("document.getElementById('admin-msg').className === 'error'", 10, "the refusal")
     assert "Korean mobile" in page.js("document.getElementById('admin-msg').textContent")
 
     # Edit (tier 3, quiet hours cleared), then disable.
     page.js(f"{_row('중구 야간')}.querySelector('[data-action=\"edit\"]').click(); true")
     page.wait("document.querySelector('form[data-form=\"edit-recipient\"]')", 5, "the edit form")
-    _fill(
+    fill_and_submit(
         page, 'form[data-form="edit-recipient"]', {"tier": "3", "quiet_from": "", "quiet_until": ""}
     )
     page.wait(f"{_row('중구 야간')}.cells[2].textContent === '3'", 10, "the edit")

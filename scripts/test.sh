@@ -13,7 +13,8 @@ promtool test rules deploy/prometheus/alerts_test.yml
 promtool check config --syntax-only deploy/prometheus/prometheus.yml
 echo "== pytest"
 set +e
-.venv/bin/pytest -q -p no:cacheprovider tests/unit tests/integration tests/e2e "$@"
+# The slowest tests are listed so CI time (budget 35 min) can be watched from the log.
+.venv/bin/pytest -q -p no:cacheprovider --durations=40 tests/unit tests/integration tests/e2e "$@"
 rc=$?
 # pytest exits 5 when it collected no test; that is a failure of the test command too.
 exit $rc

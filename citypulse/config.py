@@ -80,7 +80,6 @@ class StackSettings(BaseSettings):
     # (population_estimate: Seoul's telecom estimates; zone_count; environment_reading).
     simulate_areas: int = Field(default=120, ge=1)
     simulate_feeds: str = "population_estimate,zone_count,environment_reading"
-    simulate_speed: float = 1.0  # simulated seconds per wall second
     # A drill (citypulse/cli/drill.py) sets these for the processes it starts: its id, and
     # the simulated clock they read instead of the wall clock (citypulse/sim_clock.py).
     drill_id: str = ""

@@ -111,7 +111,7 @@
   // ---- accounts ----------------------------------------------------------------------
   // Link to the city's identity provider (oidc.js): the subject it signs this person in as.
   function oidcLinkForm(u) {
-    if (!oidcOffered()) return null;
+    if (typeof oidcOffered !== "function" || !oidcOffered()) return null;
     const form = el("form", { className: "inline", "data-form": "link-oidc", "data-username": u.username },
       el("input", { name: "subject", value: u.oidc_subject || "", maxLength: 255, placeholder: t("oidcSubject") }),
       el("button", { type: "submit", textContent: t("oidcLink") }));

@@ -252,15 +252,18 @@ def test_the_providers_own_refusal_is_audited(client: TestClient, store: Store) 
 
 
 def test_failures_from_one_address_back_off_like_wrong_passwords(
-    client: TestClient, store: Store
+    provider: FakeProvider, store: Store
 ) -> None:
-    for _ in range(4):  # login_free_failures is 3: the fourth starts the wait
-        _callback(client, {"code": "c", "state": "s"})
-    r = _callback(client, {"code": "c", "state": "s"})
-    assert r.headers["location"] == "/#oidc_error=throttled"
-    assert store.audit[-1]["action"] == "auth.refused"
-    login = client.get("/api/v1/auth/oidc/login", follow_redirects=False)
-    assert login.headers["location"] == "/#oidc_error=throttled"
+    with pytest.MonkeyPatch.context() as mp:
+        # A long first wait, so a slow machine cannot outlast it between two requests.
+        client = TestClient(_app(provider, store, mp, login_backoff_base_s=600), base_url=BASE)
+        for _ in range(4):  # login_free_failures is 3: the fourth starts the wait
+            _callback(client, {"code": "c", "state": "s"})
+        r = _callback(client, {"code": "c", "state": "s"})
+        assert r.headers["location"] == "/#oidc_error=throttled"
+        assert store.audit[-1]["action"] == "auth.refused"
+        login = client.get("/api/v1/auth/oidc/login", follow_redirects=False)
+        assert login.headers["location"] == "/#oidc_error=throttled"
 
 
 def test_a_good_sign_in_clears_the_addresses_failures(

@@ -315,7 +315,7 @@ def test_random_callback_queries_never_give_a_500(provider: FakeProvider) -> Non
     store = Store()
     with pytest.MonkeyPatch.context() as mp:
         # No backoff here: every refusal must be a clear answer, not a throttled one.
-        app = _app(provider, store, mp, login_free_failures=10**9)
+        app = _app(provider, store, mp, login_free_failures=10**9, login_address_lock_after=10**9)
         client = TestClient(app, base_url=BASE)
         _start(client)  # a pending sign-in: random states meet a real cookie
         pending = client.cookies.get(oidc_routes.PENDING_COOKIE) or ""
@@ -329,6 +329,7 @@ def test_random_callback_queries_never_give_a_500(provider: FakeProvider) -> Non
             assert r.status_code != 500
             if r.status_code == 303:
                 assert r.headers["location"].startswith("/#oidc_error=")
+                assert r.headers["location"] != "/#oidc_error=throttled"  # each one checked
             else:
                 assert 400 <= r.status_code < 500, (query, r.status_code)
 
@@ -341,3 +342,26 @@ def test_the_providers_code_and_state_never_reach_a_log_line() -> None:
     assert redact(line) == (
         '127.0.0.1:5 - "GET /api/v1/auth/oidc/callback?[redacted] HTTP/1.1" 303'
     )
+
+
+def test_random_cookies_never_give_a_500(provider: FakeProvider) -> None:
+    """Both cookies are outside input too: anything but ours is a clear refusal."""
+    store = Store()
+    with pytest.MonkeyPatch.context() as mp:
+        app = _app(provider, store, mp, login_free_failures=10**9, login_address_lock_after=10**9)
+        client = TestClient(app, base_url=BASE)
+        cookie_text = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E,
+                                            exclude_characters=';,"\\'), max_size=300)  # fmt: skip
+
+        @settings(max_examples=60, deadline=None)
+        @given(value=st.one_of(cookie_text, st.just("eyJhbGciOiJub25lIn0.e30.")))
+        def check(value: str) -> None:
+            client.cookies.clear()
+            client.cookies.set(oidc_routes.HANDOFF_COOKIE, value, path=oidc_routes.SESSION_PATH)
+            assert client.post("/api/v1/auth/oidc/session").status_code == 401
+            client.cookies.set(oidc_routes.PENDING_COOKIE, value, path=oidc_routes.CALLBACK_PATH)
+            r = _callback(client, {"code": "c", "state": value or "s"})
+            assert r.headers["location"] == "/#oidc_error=bad_state"
+
+        check()
+    assert provider.token_calls == 0

@@ -14,6 +14,7 @@ from dashboard_api.api.routes import (
     live,
     metrics,
     ngsi,
+    oidc,
     opendata,
     playbooks,
     recipients,
@@ -34,3 +35,4 @@ api_router.include_router(exports.router)
 api_router.include_router(playbooks.router)
 api_router.include_router(drills.router)
 api_router.include_router(records.router)  # the record after an incident
+api_router.include_router(oidc.router)  # sign-in through the city's identity provider

@@ -3,7 +3,7 @@ is the stack's section (citypulse/config.py); dashboard_api/main.py reads both o
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.requests import HTTPConnection
 
@@ -71,6 +71,38 @@ class ApiSettings(BaseSettings):
     ngsi_max_body_bytes: int = 1_048_576
     export_rate_per_s: float = 0.2  # history exports per client: one every 5 s sustained
     export_burst: int = 10
+
+    # Sign-in through the city's identity provider (OpenID Connect, docs/security.md):
+    # off while the issuer is empty. Accounts are linked by an admin, never created here.
+    oidc_issuer: str = ""  # e.g. https://sso.seoul.go.kr/realms/staff (discovery below it)
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr | None = None  # None: a public client (PKCE only)
+    oidc_scopes: str = "openid email profile"
+    oidc_account_claim: str = "sub"  # the ID-token claim an account is linked by
+    oidc_button_label: str = ""  # empty: "기관 계정으로 로그인 / Sign in with ..."
+    # The callback URL registered at the IdP; empty: this server's own address.
+    oidc_redirect_url: str = ""
+    oidc_timeout_s: float = 5.0  # one call to the IdP (discovery, keys, token)
+
+    @field_validator("oidc_issuer", "oidc_redirect_url")
+    @classmethod
+    def _https_url(cls, url: str) -> str:
+        local = url.startswith(("http://localhost", "http://127.0.0.1"))
+        if url and not (url.startswith("https://") or local):
+            raise ValueError("an OIDC URL starts with https:// (http:// only for localhost)")
+        return url.rstrip("/")
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> ApiSettings:
+        if self.oidc_issuer and not self.oidc_client_id:
+            raise ValueError("CITYPULSE_OIDC_CLIENT_ID is required with CITYPULSE_OIDC_ISSUER")
+        if "openid" not in self.oidc_scopes.split():
+            raise ValueError("CITYPULSE_OIDC_SCOPES must include openid")
+        return self
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer)
 
 
 def get_api_settings(conn: HTTPConnection) -> ApiSettings:

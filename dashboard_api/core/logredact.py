@@ -16,11 +16,14 @@ _SECRET_QUERY = re.compile(r"\?[^\s\"']*?(?:token|ticket|sig|password|secret)[^\
 REDACTED = "?[redacted]"
 # An acknowledgement link is a credential in the path (dashboard_api/api/phone_ack.py).
 _ACK_LINK = re.compile(r"/a/[^\s\"'?]+")
+# The identity provider's answer: an authorization code and state (api/routes/oidc.py).
+_OIDC_CALLBACK = re.compile(r"(/auth/oidc/callback)\?[^\s\"']*")
 LOGGERS = ("uvicorn.access", "uvicorn.error")
 
 
 def redact(text: str) -> str:
     """`text` with every query string that names a credential replaced by REDACTED."""
+    text = _OIDC_CALLBACK.sub(rf"\1{REDACTED}", text)
     return _ACK_LINK.sub("/a/[redacted]", _SECRET_QUERY.sub(REDACTED, text))
 
 

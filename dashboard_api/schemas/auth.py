@@ -69,3 +69,23 @@ class AccountOut(BaseModel):
     districts: list[str]
     locked_until: datetime | None
     created_at: datetime
+    oidc_subject: str | None = None  # linked identity-provider subject (or claim value)
+
+
+class OidcLink(BaseModel):
+    """The value of the configured ID-token claim (CITYPULSE_OIDC_ACCOUNT_CLAIM)."""
+
+    subject: str = Field(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$")
+
+
+class OidcConfig(BaseModel):
+    """Whether the page offers sign-in through the city's identity provider."""
+
+    enabled: bool
+    label: str = ""  # empty: the page's own words
+
+
+class OidcSession(Token):
+    """The token an identity-provider sign-in earned, handed to the page once."""
+
+    username: str

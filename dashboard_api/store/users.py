@@ -17,7 +17,10 @@ _ACCOUNT = (
     "username, password_hash, role, active, display_name, agency, districts, "
     "failed_logins, locked_until, password_changed_at, created_at"
 )
-_PUBLIC = "username, role, active, display_name, agency, districts, locked_until, created_at"
+_PUBLIC = (
+    "username, role, active, display_name, agency, districts, locked_until, created_at, "
+    "oidc_subject"
+)
 _CREATE = (
     "INSERT INTO dashboard_users (username, password_hash, role, display_name, agency, "
     "districts) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (username) DO NOTHING "
@@ -33,6 +36,25 @@ async def find_account(conn: AsyncConnection[Any], username: str) -> dict[str, A
             (username,),
         )
         return await cur.fetchone()
+
+
+async def find_account_by_oidc(conn: AsyncConnection[Any], subject: str) -> dict[str, Any] | None:
+    """The account an admin linked to this identity-provider subject (or claim value)."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            f"SELECT {_ACCOUNT} FROM dashboard_users WHERE oidc_subject = %s",  # noqa: S608
+            (subject,),
+        )
+        return await cur.fetchone()
+
+
+async def link_oidc(conn: AsyncConnection[Any], username: str, subject: str | None) -> bool:
+    """Link the account to an identity-provider subject (None: unlink). A subject linked
+    to another account raises psycopg.errors.UniqueViolation."""
+    cur = await conn.execute(
+        "UPDATE dashboard_users SET oidc_subject = %s WHERE username = %s", (subject, username)
+    )
+    return cur.rowcount == 1
 
 
 async def list_accounts(conn: AsyncConnection[Any]) -> list[dict[str, Any]]:

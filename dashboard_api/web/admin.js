@@ -109,6 +109,19 @@
   }
 
   // ---- accounts ----------------------------------------------------------------------
+  // Link to the city's identity provider (oidc.js): the subject it signs this person in as.
+  function oidcLinkForm(u) {
+    if (typeof oidcOffered !== "function" || !oidcOffered()) return null;
+    const form = el("form", { className: "inline", "data-form": "link-oidc", "data-username": u.username },
+      el("input", { name: "subject", value: u.oidc_subject || "", maxLength: 255, placeholder: t("oidcSubject") }),
+      el("button", { type: "submit", textContent: t("oidcLink") }));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const path = `/api/v1/users/${encodeURIComponent(u.username)}/oidc`, subject = form.subject.value.trim();
+      if ((await (subject ? adminCall("PUT", path, { subject }) : adminCall("DELETE", path))).ok) refreshAdmin();
+    });
+    return form;
+  }
   function drawAccounts() {
     const head = el("tr", {}, ...["username", "displayName", "role", "agency", "districts", "state", ""].map((k) => el("th", { textContent: k ? t(k) : "" })));
     const rows = admin.accounts.map((u) => {
@@ -128,7 +141,7 @@
         el("td", { textContent: u.username }), el("td", { textContent: u.display_name }),
         el("td", { textContent: t(`role_${u.role}`) }), el("td", { textContent: agencyName(u.agency) }),
         el("td", { textContent: u.districts.join(", ") || t("wholeCity") }), el("td", { textContent: state }),
-        el("td", { className: "actions" }, toggle, reset));
+        el("td", { className: "actions" }, toggle, reset, oidcLinkForm(u)));
     });
     return el("div", { id: "admin-accounts" },
       el("table", { className: "admin-table", id: "accounts-table" }, el("thead", {}, head), el("tbody", {}, ...rows)),

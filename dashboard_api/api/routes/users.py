@@ -10,13 +10,20 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import psycopg
 from fastapi import APIRouter, HTTPException, Path
 
 from dashboard_api.api.audit import audited
 from dashboard_api.api.deps import AdminDep, AreaRowsDep, ConnDep
 from dashboard_api.core.security import hash_password, password_problem
 from dashboard_api.present import contains_phone
-from dashboard_api.schemas.auth import USERNAME_PATTERN, AccountCreate, AccountOut, PasswordReset
+from dashboard_api.schemas.auth import (
+    USERNAME_PATTERN,
+    AccountCreate,
+    AccountOut,
+    OidcLink,
+    PasswordReset,
+)
 from dashboard_api.store import users
 
 router = APIRouter(prefix="/api/v1/users", tags=["admin"])
@@ -93,4 +100,28 @@ async def reset_password(
     password_hash = await asyncio.to_thread(hash_password, body.password)
     async with audited(conn, caller, "user.reset_password", username):
         if not await users.set_password(conn, username, password_hash, now=datetime.now(UTC)):
+            raise HTTPException(404, f"no user {username}")
+
+
+@router.put("/{username}/oidc", status_code=204)
+async def link_oidc(username: Username, body: OidcLink, conn: ConnDep, caller: AdminDep) -> None:
+    """Link the account to the city identity provider's subject (the value of the claim
+    CITYPULSE_OIDC_ACCOUNT_CLAIM names): that person may then sign in through it."""
+    if contains_phone(body.subject):
+        raise HTTPException(422, "a subject must not be a phone number")
+    try:
+        async with audited(conn, caller, "user.link_oidc", username, {"subject": body.subject}):
+            if not await users.link_oidc(conn, username, body.subject):
+                raise HTTPException(404, f"no user {username}")
+    except psycopg.errors.UniqueViolation:
+        raise HTTPException(
+            409, "this subject is linked to another account", {"X-Error-Code": "oidc_linked"}
+        ) from None
+
+
+@router.delete("/{username}/oidc", status_code=204)
+async def unlink_oidc(username: Username, conn: ConnDep, caller: AdminDep) -> None:
+    """Unlink the account from the identity provider (password sign-in is unchanged)."""
+    async with audited(conn, caller, "user.unlink_oidc", username):
+        if not await users.link_oidc(conn, username, None):
             raise HTTPException(404, f"no user {username}")

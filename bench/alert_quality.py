@@ -68,7 +68,12 @@ from sensors.adapters.seoul_logs import iter_five_minute_log  # noqa: E402
 from sensors.events import PopulationEstimate  # noqa: E402
 from sensors.registry import hotspots_by_code  # noqa: E402
 from sensors.replay import load_recorded_logs  # noqa: E402
-from streams.calibration import Calibration, CalibrationPolicy, fit_calibration  # noqa: E402
+from streams.calibration import (  # noqa: E402
+    UNCALIBRATED,
+    Calibration,
+    CalibrationPolicy,
+    fit_calibration,
+)
 from streams.crowd.comfort import LabelledCount  # noqa: E402
 
 DATA = ROOT / ".." / "shared" / "data" / "seoul"  # --data: elsewhere (e.g. a worktree)
@@ -201,6 +206,7 @@ def five_minute_run(
     area_days = len(areas) * days_span
     caution = sum(1 for a in run.crowd if a.severity == Stage.CAUTION)
     higher = [a for a in run.crowd if a.severity >= Stage.ALERT]
+    surges = five_minute_surges(log, areas, cal, hotspots, surges_per_case, book)
     sms_days = sorted({kst_day(start), kst_day(end)})
     sms = sms_figures([run.sms] if run.sms else [], directory, sms_days)
     # per recipient per day over the log's span (31 hours, not two whole days)
@@ -216,17 +222,42 @@ def five_minute_run(
         "areas": len(areas),
         "area_days": round(area_days, 1),
         "readings": len(events),
-        "calibrated_areas": sum(1 for a in areas if a in cal.calibrated),
+        # What the worker's live path says at the log's time (Calibration.covers): a fit
+        # on later history speaks for none of it, so the areas are `uncalibrated`.
+        "fit_span": f"{cal.span_from:%Y-%m-%d}..{cal.span_to:%Y-%m-%d}"
+        if cal.span_from and cal.span_to
+        else None,
+        "calibrated_areas": sum(
+            1 for a in areas if cal.source(a) != UNCALIBRATED and cal.covers(start)
+        ),
         "caution_alerts": caution,
         "caution_per_area_day": round(caution / area_days, 4) if area_days else None,
         "alert_or_above": len(higher),
         "alert_or_above_at": sorted(
             f"{a.at.astimezone(KST):%m-%d %H:%M} {a.key} {a.severity.wire_name}" for a in higher
         ),
+        "caution_at": sorted(
+            f"{a.at.astimezone(KST):%m-%d %H:%M} {a.key} {a.rule.value}"
+            for a in run.crowd
+            if a.severity == Stage.CAUTION
+        ),
         "by_rule": dict(Counter(a.rule.value for a in run.crowd)),
         "technical_alerts": len(run.technical),
         "sms_per_recipient_day": sms,
-        "surges": five_minute_surges(log, areas, cal, hotspots, surges_per_case, book),
+        "surges": surges,
+        # Surges are "3x the area's normal": with no fair normal (no area calibrated for
+        # the log's time) there is nothing to scale and none are run.
+        "targets": {
+            "uninjected_caution_le_0.05_per_area_day": bool(area_days)
+            and caution / area_days <= 0.05,
+            "uninjected_none_at_alert_or_above": not higher,
+            "every_surge_alerted": all(x["alerted"] for x in surges) if surges else None,
+            "area_3x_alerted_within_15_min": all(
+                x["minutes_after_3x"] is not None and x["minutes_after_3x"] <= 15 for x in surges
+            )
+            if surges
+            else None,
+        },
     }
 
 

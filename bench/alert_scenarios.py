@@ -45,6 +45,7 @@ class Raised:
     key: str
     rule: RuleKind
     severity: Stage
+    dedup_key: str = ""  # the alert (row) it opened or raised
 
 
 @dataclass
@@ -102,7 +103,7 @@ def replay(
         for d in changes:
             if not isinstance(d, Fire | Escalate):
                 continue
-            raised = Raised(now, d.subject.key, d.rule, d.severity)
+            raised = Raised(now, d.subject.key, d.rule, d.severity, d.dedup_key)
             technical = d.rule in TECHNICAL_RULES or is_feed(d.subject.key)
             (out.technical if technical else out.crowd).append(raised)
     return out

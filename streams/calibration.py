@@ -87,20 +87,34 @@ class Calibration:
     holdout: Mapping[str, Any]
     fit_id: int | None = None
 
+    def covers(self, at: datetime) -> bool:
+        """Whether this fit can speak for `at`: its history had begun by then. A normal
+        fitted on later history describes the area as it became, not as it was: the 2023
+        5-minute log against the fit of the 2026 hourly log raised 13 주의 and 7 경계
+        above_normal alerts in 135 area-days at areas whose level differs between the years
+        (충정로역 2.4x, 용리단길 2.6x; across 102 areas the median ratio runs 0.14x to
+        2.6x), a level shift, not a crowd (bench/alert_quality.py, docs/benchmarks.md).
+        Live, history is always older than now; a replay or backfill of an older recording
+        into a stack calibrated on newer history is where this answers no."""
+        return self.span_from is None or at >= self.span_from
+
     def source(self, area: str) -> str:
         if area not in self.calibrated:
             return UNCALIBRATED
         return f"calibration:{self.fit_id}" if self.fit_id is not None else "calibration"
 
     def label(self, area: str, people: float, at: datetime) -> ComfortLabel | None:
-        """The calibrated label, or None for an uncalibrated area."""
-        return self.comfort.label(area, people, at) if area in self.calibrated else None
+        """The calibrated label, or None for an uncalibrated area (or a time before the
+        fit's history)."""
+        if area not in self.calibrated or not self.covers(at):
+            return None
+        return self.comfort.label(area, people, at)
 
     def comfort_for(self, area: str) -> ComfortCalibration | None:
         return self.comfort if area in self.calibrated else None
 
     def normal(self, area: str, at: datetime) -> Normal | None:
-        if area not in self.calibrated:
+        if area not in self.calibrated or not self.covers(at):
             return None
         return self.normals.get(
             (area, day_type(at, self.comfort.holidays), at.astimezone(KST).hour)
@@ -108,7 +122,7 @@ class Calibration:
 
     def shape(self, area: str, at: datetime, walkable_m2: float) -> DailyShape | None:
         """The day type's hourly normal as density; None unless every hour is known."""
-        if area not in self.calibrated or walkable_m2 <= 0:
+        if area not in self.calibrated or walkable_m2 <= 0 or not self.covers(at):
             return None
         kind = day_type(at, self.comfort.holidays)
         hourly = [self.normals.get((area, kind, h)) for h in range(24)]
@@ -286,9 +300,13 @@ def model_from_json(
 
 def with_calibration(state: AreaState, cal: Calibration | None, now: datetime) -> AreaState:
     """An area state told which calibration labelled it and how its count compares with
-    the area's normal for this hour and day type."""
-    if cal is None:
-        return state.model_copy(update={"comfort_source": UNCALIBRATED})
+    the area's normal for this hour and day type. A fit whose history began after `now`
+    cannot speak for it: the area says `uncalibrated` (Calibration.covers)."""
+    if cal is None or not cal.covers(now):
+        return state.model_copy(
+            update={"comfort_source": UNCALIBRATED, "normal_people": None, "normal_sd": None,
+                    "normal_ratio": None, "normal_high": None}
+        )  # fmt: skip
     normal = cal.normal(state.area_code, now)
     usual = normal.mean if normal is not None and normal.mean > 0 else None
     return state.model_copy(

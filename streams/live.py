@@ -103,6 +103,8 @@ class LiveStates:
         fused = {z: t.fused(now) for z, t in self._zones_of.get(area_code, {}).items()}
         zones = {z: f for z, f in fused.items() if f is not None}
         cal = self.calibration
+        if cal is not None and not cal.covers(now):
+            cal = None  # fitted on later history: nothing fair to say about now
         state = tracker.update(
             now, thresholds, zones=zones,
             comfort=cal.comfort_for(area_code) if cal else None,

@@ -110,6 +110,16 @@ def _fire(r: AlertRecord, lang: Language) -> str:
 
 def _escalate(r: AlertRecord, lang: Language) -> str:
     area, st, nums, tm = _area(r, lang), _stage(r, lang), _numbers(r, lang), _time(r, lang)
+    h = r.reading.forecast_horizon_min
+    if r.reading.forecast_warning and h is not None:
+        # the forecast warning on the one alert of its key (raised to, or already at, its
+        # stage): say what it foresees, as its own alert's text did
+        fd = r.reading.forecast_density_per_m2 or 0.0
+        return (
+            f"[Crowd FORECAST {st}] {area} SERIOUS(심각) in {h}min ({fd:.1f}/m2) now {nums} {tm}"
+            if lang == "en"
+            else f"[인파예측 {st}] {area} {h}분내 심각 예상({fd:.1f}명/㎡) 현재 {nums} {tm}"
+        )
     return (
         f"[Crowd UP {st}] {area} {nums} {tm}"
         if lang == "en"

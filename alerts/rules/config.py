@@ -85,6 +85,11 @@ class ForecastRule:
     # Only a steady climb is projected: noise after an outage can give a slope, not
     # agreement (AreaState.trend_agreement; None, from an older worker: no projection).
     line_min_agreement: float = 0.6
+    # One alert per key with the stage rule: the warning and the stage crossing it warned
+    # of are one alert (the row whichever opened first), raised when either rule's level
+    # rises past it (one text per higher stage) and closed when both have cleared; not a
+    # second 경계 beside the first. False: two alerts, as before.
+    one_alert_with_stage: bool = True
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,10 @@ class Reading:
     trend_per_min: float | None = None
     forecast_density_per_m2: float | None = None  # forecast rule: the crossing value
     forecast_horizon_min: int | None = None
+    # The change is the forecast rule's warning of 심각 on the one alert of its key (an
+    # escalation of the stage's alert, or a word on it at the same stage): its text names
+    # the horizon.
+    forecast_warning: bool = False
 
 
 @dataclass(frozen=True)

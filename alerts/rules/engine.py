@@ -46,6 +46,10 @@ _FEED_RULES = frozenset({RuleKind.DATA_GAP, RuleKind.DATA_QUALITY})
 # Alerts whose text already carries a fast rise (the trend per minute): while one of the
 # same key is open at or above its severity, the rate-of-rise rule opens no second alert.
 _COVERING_RULES = (RuleKind.STAGE, RuleKind.FORECAST, RuleKind.ABOVE_NORMAL)
+# The forecast warning and the stage it warns of are one alert per key
+# (`ForecastRule.one_alert_with_stage`): its level is the higher of the two rules' levels,
+# its row the one whichever rule opened it (`_KeyState.joint`). On a tie the stage opens.
+_JOINT = (RuleKind.STAGE, RuleKind.FORECAST)
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class _KeyState:
     last_as_of: datetime | None = None
     last_seq: int = -1
     last_reading: Reading | None = None
+    joint: str | None = None  # dedup key of the open stage/forecast alert of this key
+    joint_level: Stage = Stage.NORMAL
 
 
 @dataclass
@@ -115,7 +121,14 @@ class AlertEngine:
         # escalation, no clear, and holds start over.
         blind = state.stale or not state.density_plausible
         changes: list[AlertDecision] = []
+        joint = rules.forecast.one_alert_with_stage
+        warned = False  # the forecast rule rose this state
         for rule in _RULE_ORDER:
+            if joint and rule is RuleKind.RATE_OF_RISE:
+                # both joint rules have stepped: one decision for their one alert
+                change = self._joint_change(ks, rules, reading, now, warned)
+                if change is not None:
+                    changes.append(change)
             tracker = self._tracker(ks, rule, rules)
             if tracker is None:
                 continue
@@ -140,6 +153,9 @@ class AlertEngine:
             hold_s, clear_hold_s = _holds(rules, rule)
             cond = conditions_for(rule, rules, state, tracker.levels)
             previous, level = tracker.step(state.as_of, cond, hold_s, clear_hold_s)
+            if joint and rule in _JOINT:
+                warned = warned or (rule is RuleKind.FORECAST and level > previous)
+                continue  # decided with the other joint rule (_joint_change)
             if level != previous:
                 quality = rule is RuleKind.DATA_QUALITY and level > previous
                 why = _quality_reason(state) if quality else None
@@ -190,14 +206,42 @@ class AlertEngine:
             s = alert.subject
             ks = self._keys.setdefault(s.key, _KeyState(subject=s, trackers={}))
             rules = self.policy.rules_for(s.area_code, s.zone_id, s.district, now)
-            tracker = self._tracker(ks, alert.rule, rules)
+            # The row's own rule (a joint alert's changes may name the other rule).
+            rule = RuleKind(alert.dedup_key.rpartition(":")[2])
+            if rules.forecast.one_alert_with_stage and rule in _JOINT:
+                self._restore_joint(ks, alert.dedup_key, rule, alert.severity, rules)
+                continue
+            tracker = self._tracker(ks, rule, rules)
             if tracker is not None:
                 tracker.level = alert.severity
+
+    def _restore_joint(
+        self, ks: _KeyState, dedup: str, rule: RuleKind, level: Stage, rules: RuleSet
+    ) -> None:
+        """A joint alert back at `level`: its own rule at the most it can say, the other
+        rule at the rest (a forecast row at 심각 got there by the stage)."""
+        ks.joint, ks.joint_level = dedup, level
+        for member in (rule, *(r for r in _JOINT if r is not rule)):
+            tracker = self._tracker(ks, member, rules)
+            if tracker is None:
+                continue
+            fits = [lvl for lvl in tracker.levels if lvl <= level]
+            tracker.level = max(fits, default=Stage.NORMAL)
+            if tracker.level == level:
+                break
 
     def release(self, dedup: str) -> None:
         """An operator resolved the alert by hand: the rule may fire again after its hold."""
         key, _, rule = dedup.rpartition(":")
         ks = self._keys.get(key)
+        if ks is not None and ks.joint == dedup:
+            # the joint alert: both its rules start afresh
+            ks.joint, ks.joint_level = None, Stage.NORMAL
+            for member in _JOINT:
+                if member in ks.trackers:
+                    ks.trackers[member].level = Stage.NORMAL
+                    ks.trackers[member].reset_timers()
+            return
         if ks is not None and RuleKind(rule) in ks.trackers:
             tracker = ks.trackers[RuleKind(rule)]
             tracker.level = Stage.NORMAL
@@ -207,12 +251,14 @@ class AlertEngine:
 
     def open_levels(self) -> dict[str, Stage]:
         """Dedup key -> stage of every alert the engine considers open."""
-        return {
+        out = {
             dedup_key(key, rule): t.level
             for key, ks in self._keys.items()
             for rule, t in ks.trackers.items()
-            if t.level > Stage.NORMAL
+            if t.level > Stage.NORMAL and not (ks.joint is not None and rule in _JOINT)
         }
+        out.update({ks.joint: ks.joint_level for ks in self._keys.values() if ks.joint})
+        return out
 
     def inhibitor_of(self, dedup: str) -> str | None:
         """Dedup key of the open alert that mutes this one (same area, higher, ≥ 심각)."""
@@ -220,10 +266,10 @@ class AlertEngine:
         ks = self._keys.get(key)
         if ks is None:
             return None
-        tracker = ks.trackers.get(RuleKind(rule_name))
-        if tracker is None or tracker.level <= Stage.NORMAL:
+        level = self.open_levels().get(dedup, Stage.NORMAL)
+        if level <= Stage.NORMAL:
             return None
-        return self._inhibitor(ks.subject.area_code, dedup, RuleKind(rule_name), tracker.level)
+        return self._inhibitor(ks.subject.area_code, dedup, RuleKind(rule_name), level)
 
     # -- internals ----------------------------------------------------------------------
 
@@ -263,8 +309,46 @@ class AlertEngine:
         for other in _COVERING_RULES:
             tracker = ks.trackers.get(other)
             if tracker is not None and tracker.level >= rules.rate_of_rise.severity:
+                if other in _JOINT and ks.joint is not None:
+                    return ks.joint  # the row that carries it
                 return dedup_key(ks.subject.key, other)
         return None
+
+    def _joint_change(
+        self, ks: _KeyState, rules: RuleSet, reading: Reading, now: datetime, warned: bool
+    ) -> AlertDecision | None:
+        """The one alert of the stage and forecast rules of this key: opened by the rule
+        that rose first, raised when either rises past its level (the decision names the
+        rule that did), lowered to the higher of the two, closed when both have cleared.
+        The stage reaching the level the warning already holds is not news (경계 after a
+        경계 warning); the warning of 심각 (`warned`: the forecast rule rose) always is:
+        on an alert already at its stage it is an Escalate to the same stage, texted
+        once, with the warning's words (`Reading.forecast_warning`)."""
+        levels = {r: ks.trackers[r].level for r in _JOINT if r in ks.trackers}
+        top = max(levels.values(), default=Stage.NORMAL)
+        warning = replace(reading, forecast_warning=True)
+        if top == ks.joint_level:
+            if warned and ks.joint is not None and top < rules.forecast.target_stage:
+                return Escalate(
+                    dedup_key=ks.joint, rule=RuleKind.FORECAST, subject=ks.subject,
+                    severity=top, previous=top, reading=warning, decided_at=now,
+                    reason=_reason(RuleKind.FORECAST, rules, top, top, warning),
+                )  # fmt: skip
+            return None
+        previous, carrier = ks.joint_level, ks.joint
+        if top == Stage.NORMAL:  # both cleared: the row closes (named by its own rule)
+            if carrier is None:
+                return None
+            ks.joint, ks.joint_level = None, Stage.NORMAL
+            cause = RuleKind(carrier.rpartition(":")[2])
+            return self._decision(ks, cause, rules, previous, top, reading, now, dedup=carrier)
+        cause = next(r for r in _JOINT if levels.get(r) == top)  # stage first on a tie
+        if warned and levels.get(RuleKind.FORECAST) == top:
+            cause, reading = RuleKind.FORECAST, warning  # the warning's words
+        if carrier is None:  # opens: the row is the rising rule's
+            carrier = dedup_key(ks.subject.key, cause)
+        ks.joint, ks.joint_level = carrier, top
+        return self._decision(ks, cause, rules, previous, top, reading, now, dedup=carrier)
 
     def _decision(
         self,
@@ -277,8 +361,9 @@ class AlertEngine:
         now: datetime,
         reason: str | None = None,
         folded_into: str | None = None,
+        dedup: str | None = None,
     ) -> AlertDecision:
-        key = dedup_key(ks.subject.key, rule)
+        key = dedup or dedup_key(ks.subject.key, rule)
         why = reason or _reason(rule, rules, previous, level, reading)
         s = ks.subject
         if previous == Stage.NORMAL:

@@ -45,6 +45,7 @@ def reading_json(r: Reading) -> str:
             "trend_per_min": r.trend_per_min,
             "forecast_density_per_m2": r.forecast_density_per_m2,
             "forecast_horizon_min": r.forecast_horizon_min,
+            **({"forecast_warning": True} if r.forecast_warning else {}),
         }
     )
 
@@ -59,6 +60,7 @@ def _reading(row: Row) -> Reading:
         trend_per_min=raw.get("trend_per_min"),
         forecast_density_per_m2=raw.get("forecast_density_per_m2"),
         forecast_horizon_min=raw.get("forecast_horizon_min"),
+        forecast_warning=bool(raw.get("forecast_warning", False)),
     )
 
 

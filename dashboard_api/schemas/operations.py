@@ -63,12 +63,21 @@ class ThresholdsUpdate(Strict):
     thresholds: ThresholdsBase | None  # None: back to the defaults
 
 
+# A declared crowd (`event_day_profiles.expected_people`, migration 0019: > 0): at most
+# about the largest crowd Seoul gathers (the Yeouido fireworks, about a million).
+MAX_EXPECTED_PEOPLE = 1_000_000
+
+
 class EventDayCreate(Strict):
     name: Annotated[str, Field(min_length=1, max_length=100)]
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     thresholds: ThresholdsBase
     area_codes: Annotated[list[AreaCode], Field(max_length=200)] = []
+    # How many people the event is planned for (a venue's seats, a park's capacity): the
+    # above-normal rule measures the area against it while the day is active
+    # (docs/alerts.md, "Declared crowds"). Whole people, 1..1,000,000; absent: none.
+    expected_people: Annotated[int, Field(strict=True, ge=1, le=MAX_EXPECTED_PEOPLE)] | None = None
 
     @model_validator(mode="after")
     def _window(self) -> EventDayCreate:

@@ -169,6 +169,7 @@ class EventDayOut(Answer):
     thresholds: dict[str, float]
     area_codes: list[str]
     created_by: str
+    expected_people: int | None = None
 
 
 class OperatorAction(Answer):

@@ -42,8 +42,9 @@ open_alerts_by_stage = alert_table.open_count_by_stage
 async def event_days(conn: AsyncConnection[Any]) -> list[dict[str, Any]]:
     return await _rows(
         conn,
-        "SELECT id, name, starts_at, ends_at, thresholds, area_codes, created_by "
-        "FROM event_day_profiles WHERE ends_at > now() - interval '30 days' ORDER BY starts_at",
+        "SELECT id, name, starts_at, ends_at, thresholds, area_codes, created_by, "
+        "expected_people FROM event_day_profiles WHERE ends_at > now() - interval '30 days' "
+        "ORDER BY starts_at",
     )
 
 
@@ -56,14 +57,17 @@ async def create_event_day(
     thresholds: dict[str, float],
     area_codes: list[str],
     created_by: str,
+    expected_people: int | None = None,
 ) -> dict[str, Any]:
     rows = await _rows(
         conn,
         "INSERT INTO event_day_profiles (name, starts_at, ends_at, thresholds, area_codes, "
-        "created_by) VALUES (%s, %s, %s, %s, %s, %s) "
-        "RETURNING id, name, starts_at, ends_at, thresholds, area_codes, created_by",
-        (name, starts_at, ends_at, json.dumps(thresholds), area_codes, created_by),
-    )
+        "created_by, expected_people) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+        "RETURNING id, name, starts_at, ends_at, thresholds, area_codes, created_by, "
+        "expected_people",
+        (name, starts_at, ends_at, json.dumps(thresholds), area_codes, created_by,
+         expected_people),
+    )  # fmt: skip
     return rows[0]
 
 

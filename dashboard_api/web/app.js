@@ -262,6 +262,7 @@ function wireAreaConfig() {
     ev.preventDefault();
     const body = { name: day.name.value, starts_at: kstInput(day.starts.value), ends_at: kstInput(day.ends.value),
                    thresholds: values(), area_codes: [app.selected] };
+    if (day.expected.value !== "") body.expected_people = Number(day.expected.value);  // planned crowd (optional)
     if (await configRequest("POST", "/api/v1/config/event-days", body, "eventDayAdded")) day.reset();
   });
 }

@@ -101,6 +101,7 @@ async def create_event_day(
             thresholds=body.thresholds.model_dump(),
             area_codes=body.area_codes,
             created_by=caller.username,
+            expected_people=body.expected_people,
         )
         line.target = str(profile["id"])
     return profile

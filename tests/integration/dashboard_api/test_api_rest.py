@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -150,13 +151,22 @@ def test_thresholds_and_event_days_are_stored_and_audited(api_stack: ApiStack) -
             "ends_at": "2027-01-01T02:00:00+09:00",
             "area_codes": ["POI009"],
             "thresholds": {"attention": 1, "caution": 1.5, "alert": 2, "serious": 3},
+            "expected_people": 100_000,  # the planned crowd (migration 0019)
         },
     )
     assert ev.status_code == 201, ev.text
+    assert ev.json()["expected_people"] == 100_000
+    refused = httpx.post(
+        f"{url}/event-days", headers=op, timeout=10,
+        json={**json.loads(ev.request.content), "expected_people": -1},
+    )  # fmt: skip
+    assert refused.status_code == 422 and "expected_people" in refused.text
     got = httpx.get(f"{url}/thresholds", headers=op, timeout=10).json()
     areas = [o for o in got["overrides"] if o["zone_id"] is None]
     assert [(o["area_code"], o["thresholds"]["serious"]) for o in areas] == [("POI009", 4)]
-    assert [e["name"] for e in got["event_days"]] == ["Countdown"]
+    assert [(e["name"], e["expected_people"]) for e in got["event_days"]] == [
+        ("Countdown", 100_000)
+    ]
     audit = httpx.get(
         f"{api_stack.base}/api/v1/audit", headers=api_stack.auth("admin"), timeout=10
     ).json()

@@ -97,10 +97,11 @@ def record(
     subject: AlertSubject = SUBJECT,
     density: float = 3.44,
     trend: float | None = 0.12,
+    warning: bool = False,
 ) -> AlertRecord:
     reading = Reading(
         as_of=AS_OF, density_per_m2=density, people=12_345.0, trend_per_min=trend,
-        forecast_density_per_m2=5.26, forecast_horizon_min=20,
+        forecast_density_per_m2=5.26, forecast_horizon_min=20, forecast_warning=warning,
     )  # fmt: skip
     fire = Fire(
         dedup_key=f"{subject.key}:{rule.value}", rule=rule, subject=subject, severity=severity,
@@ -134,6 +135,11 @@ def record(
         (TemplateKind.ESCALATE, "ko", record(severity=Stage.SERIOUS),
          "[인파심각 격상] 이태원 관광특구 3.4명/㎡ 약12,345명 +0.12/분 21:05 #A1042",
          SmsClass("SMS", 73)),
+        # the one alert of a key raised to (or at) 경계 by the forecast warning says what it
+        # foresees; another escalation's reading names no warning (the row above)
+        (TemplateKind.ESCALATE, "ko", record(severity=Stage.ALERT, warning=True),
+         "[인파예측 경계] 이태원 관광특구 20분내 심각 예상(5.3명/㎡) 현재 3.4명/㎡ 약12,345명 "
+         "+0.12/분 21:05 #A1042", SmsClass("LMS", 105)),
         (TemplateKind.DEESCALATE, "ko", record(severity=Stage.CAUTION),
          "[인파주의 하향] 이태원 관광특구 3.4명/㎡ 약12,345명 +0.12/분 21:05 #A1042",
          SmsClass("SMS", 73)),

@@ -14,9 +14,11 @@ from alerts.rules import (
     AreaInfo,
     DistrictGrouper,
     Fire,
+    ForecastRule,
     Mute,
     RuleKind,
     RuleOverride,
+    RuleSet,
     Silence,
     StageRule,
 )
@@ -213,7 +215,14 @@ def test_serious_inhibits_lower_alerts_of_the_same_area() -> None:
 
 
 def test_forecast_warning_is_inhibited_by_actual_serious_but_data_gap_is_not() -> None:
-    eng = AlertEngine(areas=AREAS)
+    # Two alerts per key (the forecast warning not joined to the stage alert): the lower
+    # one is muted; joined (the default) it is the stage alert's own: one Fire at 심각.
+    joined = AlertEngine(areas=AREAS)
+    for t in (0, 60):
+        out = joined.evaluate(make_state(t, 5.5, area="POI009", forecast=((10, 6.0),)), at(t))
+    assert [(d.rule, d.severity) for d in out if isinstance(d, Fire)] == [(RuleKind.STAGE, S)]
+    two = RuleSet(forecast=ForecastRule(one_alert_with_stage=False))
+    eng = AlertEngine(areas=AREAS, policy=AlertPolicy(defaults=two))
     for t in (0, 60):
         out = eng.evaluate(make_state(t, 5.5, area="POI009", forecast=((10, 6.0),)), at(t))
     by_rule = {d.rule: d for d in out if isinstance(d, Fire)}

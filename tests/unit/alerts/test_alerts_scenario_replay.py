@@ -57,10 +57,13 @@ def replay(events: Iterable[SimEvent]) -> list[AlertDecision]:
 
 
 def _stage_changes(decisions: list[AlertDecision], key: str) -> list[tuple[str, Stage]]:
+    """Changes of the stage alert of `key` ("<key>:stage"): the one alert it shares with
+    the forecast warning, whichever of the two opened it."""
+    keys = {key, key.removesuffix(":stage") + ":forecast"}
     return [
         (type(d).__name__, d.severity)
         for d in decisions
-        if isinstance(d, Fire | Escalate | Deescalate | Resolve) and d.dedup_key == key
+        if isinstance(d, Fire | Escalate | Deescalate | Resolve) and d.dedup_key in keys
     ]
 
 
@@ -75,7 +78,10 @@ def test_festival_escalates_in_order_then_deescalates(seed: int) -> None:
     )
     changes = _stage_changes(replay(events), "POI099:stage")
     ups = [s for kind, s in changes if kind in ("Fire", "Escalate")]
-    assert ups == [Stage.CAUTION, Stage.ALERT, Stage.SERIOUS]  # 주의, 경계, 심각 in order
+    higher = [s for i, s in enumerate(ups) if i == 0 or s > ups[i - 1]]
+    assert higher == [Stage.CAUTION, Stage.ALERT, Stage.SERIOUS]  # 주의, 경계, 심각 in order
+    # never down on the way up; a step at the same stage is the warning of 심각 on it
+    assert ups == sorted(ups) and len(ups) - len(higher) <= 1
     after_peak = changes[changes.index(("Escalate", Stage.SERIOUS)) + 1 :]
     downs = [s for kind, s in after_peak if kind == "Deescalate"]
     assert downs == sorted(downs, reverse=True) and downs  # steps down, never up again

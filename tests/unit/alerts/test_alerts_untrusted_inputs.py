@@ -23,6 +23,7 @@ import pytest
 
 from alerts.rules import AlertDecision, AlertEngine, AreaInfo, Escalate, Fire
 from alerts.settings import AlertSettings
+from citypulse.domain.stages import Stage
 from sensors.events import MAX_PEOPLE, CityEvent, PopulationEstimate, ZoneCount
 from sensors.registry import hotspots_by_code
 from streams.live import LiveStates
@@ -59,9 +60,11 @@ def counter(minute: int, cid: str, people: int, zone: str = ZONE, m2: float = ZO
 def run(world: World, minutes: int, fold: bool = True) -> list[AlertDecision]:
     live = LiveStates(HOTSPOTS)
     policy = AlertSettings().policy()
-    if not fold:  # the rate of rise on its own, not folded into the stage alert
+    if not fold:  # the rate of rise and the forecast warning as alerts of their own
         rise = replace(policy.defaults.rate_of_rise, fold_into_open=False)
-        policy = replace(policy, defaults=replace(policy.defaults, rate_of_rise=rise))
+        ahead = replace(policy.defaults.forecast, one_alert_with_stage=False)
+        policy = replace(policy, defaults=replace(policy.defaults, rate_of_rise=rise,
+                                                  forecast=ahead))  # fmt: skip
     engine = AlertEngine(policy, AREAS)
     out: list[AlertDecision] = []
     for m in range(minutes):
@@ -259,6 +262,10 @@ def test_a_real_surge_still_raises_the_trend_alerts() -> None:
     rules = {k.rsplit(":", 1)[1] for k, _, _ in raised(run(world, 60, fold=False), TREND_RULES)}
     assert rules == TREND_RULES
     # As deployed the fast rise is folded into the stage alert already open (its texts
-    # carry the trend): the forecast warning still comes, no second 주의.
-    rules = {k.rsplit(":", 1)[1] for k, _, _ in raised(run(world, 60), TREND_RULES)}
-    assert rules == {"forecast"}
+    # carry the trend): the forecast warning still comes, no second 주의, and it comes
+    # as that alert's own step up to 경계 (one alert per key), not a second alert.
+    deployed = [d for d in run(world, 60) if isinstance(d, Fire | Escalate)]
+    assert {d.rule.value for d in deployed} & TREND_RULES == {"forecast"}
+    warning = next(d for d in deployed if d.rule.value == "forecast")
+    assert isinstance(warning, Escalate) and warning.dedup_key.endswith(":stage")
+    assert warning.severity == Stage.ALERT

@@ -48,14 +48,18 @@ def test_a_30_minute_zone_ramp_is_warned_of_ten_minutes_before_serious() -> None
 @pytest.mark.parametrize("ramp", [30, 60])
 def test_a_zone_ramp_gives_one_escalating_stage_alert_and_no_second_caution(ramp: int) -> None:
     """Through the worker's alert path: the rate of rise, which used to send a second
-    주의 after the stage alert's, is folded into it."""
+    주의 after the stage alert's, is folded into it; the forecast warning of 심각 is that
+    alert's step to 경계 (it used to be a second 경계 beside the stage's own)."""
     case = zone_ramp(AREA, START, ramp, seed=1)
     result = replay(zone_events(case), START, START + timedelta(minutes=case.minutes), HOTSPOTS,
                     None)  # fmt: skip
     crowd = [(r.rule.value, r.severity.name) for r in result.crowd]
     assert ("rate_of_rise", "CAUTION") not in crowd
-    assert [s for rule, s in crowd if rule == "stage"] == ["CAUTION", "ALERT", "SERIOUS"]
-    assert crowd.count(("stage", "CAUTION")) == 1
+    # one alert, one raise per higher stage: 주의 (stage), 경계 (the warning), 심각 (stage)
+    assert crowd == [("stage", "CAUTION"), ("forecast", "ALERT"), ("stage", "SERIOUS")]
+    assert {r.dedup_key for r in result.crowd} == {f"{AREA}/{ZONE_ID}:stage"}
+    lead = ramp_lead(result, case)  # the warning still counts as the warning of 심각
+    assert lead.forecast_min is not None and lead.forecast_min >= 10
 
 
 @pytest.mark.parametrize(

@@ -210,3 +210,25 @@ def test_the_normal_knows_the_most_held_around_its_hour() -> None:
         density_per_m2=0.0, stage="normal", stage_ko="정상",
     )  # fmt: skip
     assert with_calibration(base, cal, at).normal_high == 11_000.0
+
+
+def test_a_fit_on_later_history_does_not_speak_for_an_earlier_time() -> None:
+    """A replay of an older recording into a stack calibrated on newer history: the
+    normal describes the area as it became (the 2023 5-minute log against the 2026 fit
+    raised 7 경계 at areas whose level shifted between the years), so the live path says
+    `uncalibrated` before the fit's history began, and uses the fit from then on."""
+    fit_at = START + timedelta(days=5)
+    cal = fit_calibration(_history("POI009", 5), fit_at)
+    assert cal.span_from is not None
+    live = LiveStates(HOTSPOTS, calibration=cal)
+    before = cal.span_from - timedelta(days=3 * 365)
+    later = START + timedelta(days=9, hours=12)  # a Wednesday after the fit
+    assert not cal.covers(before) and cal.covers(later)
+    assert cal.normal("POI009", before) is None and cal.shape("POI009", before, 100.0) is None
+    assert cal.label("POI009", 2500, before) is None
+    assert _live_state(live, 2500, before) == (None, UNCALIBRATED, None)
+    level, source, ratio = _live_state(live, 2500, later)
+    assert (level, source) == ("약간 붐빔", "calibration") and ratio is not None
+    now = live.state("POI009", None, later)
+    assert now is not None and with_calibration(now, cal, later).normal_people is not None
+    assert with_calibration(now, cal, before).normal_people is None

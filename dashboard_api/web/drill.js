@@ -19,17 +19,24 @@
   const drillId = new URLSearchParams(location.search).get("drill");
   const validId = drillId && /^[a-z0-9]{1,16}$/.test(drillId) ? drillId : null;
   const base = validId ? `/api/v1/drills/${validId}` : null;
-  const simTime = (iso) => (iso ? `${kstTime(iso)} KST` : "");
+  // A drill's times are simulated: the date too (a drill may rehearse another day).
+  const simTime = (iso) => (iso
+    ? `${new Date(iso).toLocaleDateString("sv-SE", { timeZone: "Asia/Seoul" })} ${kstTime(iso)} KST` : "");
 
   function headers(extra = {}) {
     const token = sessionStorage.getItem("cp-token");
     return token ? { ...extra, Authorization: `Bearer ${token}` } : extra;
   }
 
-  function post(path, body) {
-    return fetch(`${base}${path}`, {
-      method: "POST", headers: headers({ "Content-Type": "application/json" }), body: JSON.stringify(body),
-    });
+  let busy = 0;  // acknowledgements and ticks on their way: no refresh meanwhile
+
+  async function post(path, body) {
+    busy += 1;
+    try {
+      return await fetch(`${base}${path}`, {
+        method: "POST", headers: headers({ "Content-Type": "application/json" }), body: JSON.stringify(body),
+      });
+    } finally { busy -= 1; }
   }
 
   async function loadDrills() {
@@ -76,11 +83,16 @@
     if (main) main.prepend(panel); else document.body.append(panel);
   }
 
+  let renders = 0;  // the last render started wins: an older answer never paints over it
+
   async function renderDrill() {
+    const seq = ++renders;
     const panel = document.getElementById("drill-record");
     const r = await fetch(base, { headers: headers() });
+    if (seq !== renders) return;
     if (!r.ok) { panel.replaceChildren(el("h2", "", say("record")), el("p", "", `${r.status}`)); return; }
     const record = await r.json();
+    if (seq !== renders) return;
     const nodes = [el("h2", "", say("record"))];
     if (!record.alerts.length) nodes.push(el("p", "", say("none")));
     for (const a of record.alerts) nodes.push(alertItem(a, record.actions.filter((x) => String(x.target) === String(a.id))));
@@ -168,4 +180,10 @@
   });
   // app.js announces a sign-in: the drills and a drill's alerts need the token.
   document.addEventListener("cp-signed-in", start);
+  // The drill runs on: its alerts again every 15 s (not while an action is on its way).
+  if (validId) {
+    setInterval(() => {
+      if (sessionStorage.getItem("cp-token") && !busy) renderDrill();
+    }, 15000);
+  }
 })();

@@ -204,8 +204,9 @@ def operator_acts_in_the_drill(drill_id: str) -> tuple[int, str]:
         page.js(f"{switch}.value = {drill_id!r};"
                 f" {switch}.dispatchEvent(new Event('change')); true")  # fmt: skip
         item = f"document.querySelector('[data-drill-alert=\"{alert_id}\"]')"
-        wait_for(lambda: shows(page, f"location.search === '?drill={drill_id}' && {item}"), 30,
-                 "the drill's page")  # fmt: skip
+        ready = "document.body.dataset.ready === 'true'"
+        wait_for(lambda: shows(page, f"location.search === '?drill={drill_id}' && {ready}"
+                               f" && {item}"), 30, "the drill's page")  # fmt: skip
         banner = page.js("document.querySelector('.drill-banner').textContent")
         assert "훈련" in banner and drill_id in banner, banner
         assert page.js("document.body.classList.contains('drill-mode')") is True

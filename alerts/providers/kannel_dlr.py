@@ -35,6 +35,7 @@ _SIG_HEX_CHARS = 32  # 128 bits of HMAC-SHA256: no forging by guessing
 # message_id travels inside a URL Kannel rewrites: '%' would read as an escape code.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_REPLY_CHARS = 512  # an SMPP receipt text is about 160; the rest is kept out of the audit
 
 DLR_QUERY = "type=%d&reply=%A&foreign_id=%F&smsc=%i&ts=%T"
@@ -125,7 +126,9 @@ def parse_kannel_dlr(params: Mapping[str, str], now: datetime, secret: str) -> D
     ):
         raise DlrParseError(f"DLR type must be 1-{DLR_MASK_ALL}: {raw_type[:20]!r}")
     dlr_type = int(raw_type)
-    reply = params.get("reply", "")[:MAX_REPLY_CHARS]
+    # The receipt text quotes the message's start: an LMS's "[subject]\n", or any control
+    # character (NUL, which PostgreSQL's text refuses); kept as spaces.
+    reply = _CONTROL.sub(" ", params.get("reply", "")[:MAX_REPLY_CHARS])
     status = status_for_type(dlr_type)
     error_code = None
     receipt = parse_receipt_text(reply)
@@ -141,6 +144,6 @@ def parse_kannel_dlr(params: Mapping[str, str], now: datetime, secret: str) -> D
         status=status,
         provider_status=f"type={dlr_type} {reply}".strip(),
         at=now,
-        provider_message_id=params.get("foreign_id") or None,
+        provider_message_id=_CONTROL.sub(" ", params.get("foreign_id", "")) or None,
         error_code=error_code,
     )

@@ -285,3 +285,13 @@ def test_any_drill_value_is_a_4xx_or_its_own_outbox(drill: str, message_id: str)
         assert drills.reports == [("ab12", message_id)]
     else:
         assert drills.reports == []
+
+
+def test_control_characters_of_a_receipt_text_are_kept_as_spaces() -> None:
+    # An LMS's receipt quotes "[subject]\n"; PostgreSQL's text refuses NUL.
+    outbox = FakeOutbox()
+    reply = "id:7 stat:DELIVRD err:000 text:[DRILL]\n[DRILL] \x00x"
+    answer = _client(outbox).get(DLR_PATH, params=_signed("42", type="1", reply=reply))
+    assert answer.status_code == 200, answer.text
+    assert outbox.reports[0].status == "delivered"
+    assert outbox.reports[0].provider_status.endswith("text:[DRILL] [DRILL]  x")

@@ -30,14 +30,16 @@ class DeliveryRecorder:
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._lock = asyncio.Lock()
 
-    async def record(self, report: DeliveryReport, *, handed_to: str | None = None) -> None:
+    async def record(
+        self, report: DeliveryReport, *, handed_to: str | None = None, schema: str | None = None
+    ) -> None:
         async with self._lock:
             if self._conn is None or self._conn.closed:
                 self._conn = await psycopg.AsyncConnection.connect(
                     self.conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S
                 )
             try:
-                await store_report(self._conn, report, handed_to=handed_to)
+                await store_report(self._conn, report, handed_to=handed_to, schema=schema)
             except (psycopg.OperationalError, asyncio.CancelledError):
                 # Cancelled (the caller's deadline) mid-query leaves the connection busy.
                 await self._conn.close()
@@ -53,19 +55,28 @@ _recorders: dict[tuple[str, int], DeliveryRecorder] = {}
 
 
 async def record_delivery_report(
-    conninfo: str, report: DeliveryReport, *, handed_to: str | None = None
+    conninfo: str,
+    report: DeliveryReport,
+    *,
+    handed_to: str | None = None,
+    schema: str | None = None,
 ) -> None:
+    """`schema`: a drill's (its outbox, never the live one: alerts/tables/outbox.py)."""
     loop = id(asyncio.get_running_loop())  # a connection belongs to the loop that made it
     recorder = _recorders.get((conninfo, loop))
     if recorder is None:
         recorder = _recorders[(conninfo, loop)] = DeliveryRecorder(conninfo)
-    await recorder.record(report, handed_to=handed_to)
+    await recorder.record(report, handed_to=handed_to, schema=schema)
 
 
 async def store_report(
-    conn: psycopg.AsyncConnection[Any], report: DeliveryReport, *, handed_to: str | None = None
+    conn: psycopg.AsyncConnection[Any],
+    report: DeliveryReport,
+    *,
+    handed_to: str | None = None,
+    schema: str | None = None,
 ) -> None:
     await outbox.record_report(
         conn, report.message_id, report.provider_message_id, report.status,
-        report.provider_status, handed_to=handed_to,
+        report.provider_status, handed_to=handed_to, schema=schema,
     )  # fmt: skip

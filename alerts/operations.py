@@ -52,12 +52,15 @@ async def get_alert(conn: Conn, alert_id: int) -> dict[str, Any]:
     return alert
 
 
-async def _change(conn: Conn, alert_id: int, change: Any, *args: Any) -> dict[str, Any]:
+async def _change(
+    conn: Conn, alert_id: int, change: Any, *args: Any, now: datetime | None = None
+) -> dict[str, Any]:
+    """`now`: the wall clock unless given (a drill's simulated time, as its worker's)."""
     async with conn.transaction():
         record = await alert_table.lock_by_id(conn, alert_id)
         if record is None:
             raise AlertNotFound(alert_id)
-        now = datetime.now(UTC)
+        now = now or datetime.now(UTC)
         tr: Transition = change(record, *args, now)
         if tr.record is not record:
             await alert_table.write_transition(conn, tr)
@@ -81,19 +84,23 @@ def _resolve(record: AlertRecord, actor: str, reason: str, now: datetime) -> Tra
 
 
 async def acknowledge_alert(
-    conn: Conn, alert_id: int, actor: str, note: str = ""
+    conn: Conn, alert_id: int, actor: str, note: str = "", *, now: datetime | None = None
 ) -> dict[str, Any]:
     """Stops reminders and the tier chain; a higher stage later reopens it."""
-    return await _change(conn, alert_id, _ack, actor, note)
+    return await _change(conn, alert_id, _ack, actor, note, now=now)
 
 
-async def resolve_alert(conn: Conn, alert_id: int, actor: str, reason: str) -> dict[str, Any]:
+async def resolve_alert(
+    conn: Conn, alert_id: int, actor: str, reason: str, *, now: datetime | None = None
+) -> dict[str, Any]:
     """Closes it by hand and texts the notified tiers that it is over."""
-    return await _change(conn, alert_id, _resolve, actor, reason)
+    return await _change(conn, alert_id, _resolve, actor, reason, now=now)
 
 
-async def comment_alert(conn: Conn, alert_id: int, actor: str, text: str) -> dict[str, Any]:
-    return await _change(conn, alert_id, comment, actor, text)
+async def comment_alert(
+    conn: Conn, alert_id: int, actor: str, text: str, *, now: datetime | None = None
+) -> dict[str, Any]:
+    return await _change(conn, alert_id, comment, actor, text, now=now)
 
 
 def _silence_dict(s: dict[str, Any]) -> dict[str, Any]:

@@ -51,6 +51,7 @@ from dashboard_api.live.alert_feed import AlertFeed
 from dashboard_api.live.hub import AreaStateHub
 from dashboard_api.opendata.broker_settings import BrokerPushSettings
 from dashboard_api.opendata.push import broker_push
+from dashboard_api.store.drills import schema_of as drill_schema
 from dashboard_api.store.users import seed_user
 from dashboard_api.webapp import install_web
 from sensors.registry import load_hotspots
@@ -166,9 +167,17 @@ def create_app(
         await record_delivery_report(stack.db_conninfo, report, handed_to=KannelProvider.name)
         metrics.delivery_reports.labels(status=report.status).inc()
 
-    # Kannel calls back here with delivery reports (the signed dlr-url of every sendsms).
+    async def _record_drill_dlr(drill_id: str, report: DeliveryReport) -> None:
+        await record_delivery_report(
+            stack.db_conninfo, report, handed_to=KannelProvider.name, schema=drill_schema(drill_id)
+        )
+        metrics.delivery_reports.labels(status=report.status).inc()
+
+    # Kannel calls back here with delivery reports (the signed dlr-url of every sendsms),
+    # a drill's with `drill=<id>` (its own secret and outbox).
     dlr_router = build_kannel_dlr_router(
         _record_dlr,
+        on_drill_report=_record_drill_dlr,
         secret=sms.dlr_secret,
         allowed_sources=sms.dlr_allowed_sources,
         limiter=RateLimiter(sms.dlr_rate_per_s, sms.dlr_burst),

@@ -13,16 +13,22 @@ import asyncio
 import ipaddress
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import SecretStr
 
-from alerts.providers.base import ReportSink
+from alerts.providers.base import DeliveryReport, ReportSink
 from alerts.providers.clock import Clock, utc_now
-from alerts.providers.kannel_dlr import DlrParseError, DlrSignatureError, parse_kannel_dlr
+from alerts.providers.kannel_dlr import (
+    DlrParseError,
+    DlrSignatureError,
+    drill_dlr_secret,
+    drill_of,
+    parse_kannel_dlr,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +61,14 @@ def source_allowed(host: str | None, allowed: tuple[Network, ...]) -> bool:
     return any(address in network for network in allowed)
 
 
+DrillReportSink = Callable[[str, DeliveryReport], Awaitable[None]]
+
+
 def build_kannel_dlr_router(
     on_report: ReportSink,
     *,
     secret: SecretStr,
+    on_drill_report: DrillReportSink | None = None,
     allowed_sources: Iterable[str] = (),
     limiter: RateLimit | None = None,
     clock: Clock = utc_now,
@@ -80,9 +90,14 @@ def build_kannel_dlr_router(
             raise HTTPException(403, "not a configured SMS gateway address")
         if len(request.scope.get("query_string", b"")) > MAX_QUERY_BYTES:
             raise HTTPException(414, "delivery report too long")
+        params = dict(request.query_params)
         try:
+            # A drill's report (`drill=<id>`): signed with that drill's secret, recorded
+            # in that drill's outbox only (on_drill_report), never in the live one.
+            drill_id = drill_of(params)
+            key = secret.get_secret_value()
             report = parse_kannel_dlr(
-                dict(request.query_params), clock(), secret.get_secret_value()
+                params, clock(), drill_dlr_secret(key, drill_id) if drill_id else key
             )
         except DlrSignatureError as exc:
             log.warning("refused a delivery report from %s: %s", client, exc)
@@ -91,7 +106,12 @@ def build_kannel_dlr_router(
             raise HTTPException(400, str(exc)) from exc
         try:
             async with asyncio.timeout(SINK_TIMEOUT_S):
-                await on_report(report)
+                if drill_id is None:
+                    await on_report(report)
+                elif on_drill_report is None:
+                    raise LookupError(f"no drills here: {drill_id}")
+                else:
+                    await on_drill_report(drill_id, report)
         except LookupError as exc:
             raise HTTPException(404, "no message handed to the gateway has this id") from exc
         except Exception as exc:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from psycopg import sql
+from psycopg import errors, sql
 
 from alerts.messages import SMS_MAX_BYTES
 from alerts.providers.base import SmsKind
@@ -227,14 +227,18 @@ _HANDED_TO = "SELECT id FROM sms_outbox WHERE id = %s AND provider = %s AND atte
 
 async def record_report(
     conn: Conn, message_id: str | None, provider_message_id: str | None, status: str,
-    provider_status: str, *, handed_to: str | None = None,
+    provider_status: str, *, handed_to: str | None = None, schema: str | None = None,
 ) -> None:  # fmt: skip
     """Keep a delivery report; a final one settles its message unless already final.
     Idempotent: a late report never moves a message back.
 
     `handed_to`: the gateway the report came from over an open channel (Kannel's
-    callback); a report naming a message not handed to it raises UnknownMessage."""
+    callback); a report naming a message not handed to it raises UnknownMessage.
+    `schema`: a drill's schema, whose outbox the report is for (its tables only, for this
+    transaction; a schema that is not there raises UnknownMessage, never falls through)."""
     async with conn.transaction():
+        if schema is not None:
+            await _into_schema(conn, schema)
         if handed_to is not None:
             digits = message_id or ""
             found = None
@@ -266,6 +270,17 @@ async def record_report(
                 "AND status NOT IN ('delivered', 'failed')",
                 (final, outbox_id),
             )
+
+
+async def _into_schema(conn: Conn, schema: str) -> None:
+    """The rest of this transaction reads and writes `schema`'s outbox: its table locked
+    first (so it cannot be dropped meanwhile), then the search_path set to it alone."""
+    ident = sql.Identifier(schema)
+    try:
+        await conn.execute(sql.SQL("LOCK TABLE {}.sms_outbox IN ROW EXCLUSIVE MODE").format(ident))
+    except (errors.UndefinedTable, errors.InvalidSchemaName):
+        raise UnknownMessage(f"no outbox in schema {schema[:40]!r}") from None
+    await conn.execute(sql.SQL("SET LOCAL search_path TO {}, public").format(ident))
 
 
 # A drill's schema (citypulse/cli/drill.py): every row starts with the exercise marker of

@@ -5,6 +5,7 @@ action is the state, every row is history). Pure logic: alerts/playbooks.py."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, cast
 
 from alerts.playbooks import DEFAULT_ACTIONS, AreaType, PlaybookAction, PlaybookBook
@@ -76,15 +77,17 @@ async def record_tick(
     ticked: bool,
     username: str,
     display_name: str,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
-    """One tick (or untick) by a person; returns the stored row."""
+    """One tick (or untick) by a person; returns the stored row. `at`: the database's
+    now unless given (a drill's simulated time)."""
     rows = await fetch_rows(
         conn,
         "INSERT INTO playbook_ticks (alert_id, action_key, stage, area_type, agency, text_ko, "
-        "text_en, ticked, username, display_name) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING *",
+        "text_en, ticked, username, display_name, at) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, coalesce(%s, now())) RETURNING *",
         (alert_id, action.key, action.stage.wire_name, action.area_type, action.agency,
-         action.text_ko, action.text_en, ticked, username, display_name),
+         action.text_ko, action.text_en, ticked, username, display_name, at),
     )  # fmt: skip
     return rows[0]
 

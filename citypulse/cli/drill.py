@@ -15,8 +15,12 @@ A drill `<id>` has:
 - every text marked: a trigger on the drill schema's outbox starts each body with
   `[훈련] ` (Korean recipients) or `[DRILL] ` (English), whichever path wrote it.
 The live city's schema, topics, consumer groups, API and dashboard are never touched.
-Acknowledgement links are off in a drill (they would point at the live API) and delivery
-reports are signed with a secret of the drill's own, so the live API refuses them.
+Acknowledgement links are off in a drill (they would point at the live API). Delivery
+reports come back to the live API's DLR route with `drill=<id>`, signed with the drill's
+own secret (derived from the live one): the API records them in the drill's outbox only.
+Operators act in a drill from the page (`?drill=<id>`): acknowledgements and playbook ticks
+go to the drill's schema, in its simulated time (dashboard_api/api/routes/drills.py), which
+`drill_clock` in the drill's schema holds.
 """
 
 from __future__ import annotations
@@ -36,15 +40,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
 
+from alerts.providers.kannel_dlr import DRILL_PARAM, drill_dlr_secret
+from alerts.providers.settings import SmsSettings
 from citypulse.config import REPO_ROOT, StackSettings
 from citypulse.domain.korea_time import KST
 from citypulse.domain.phones import mask_phone
 from citypulse.processes import Daemon, ProcessError
 from citypulse.settings import Settings
+from citypulse.sim_clock import SimulatedClock
 from citypulse.topics import ALL_TOPICS, CITY_EVENTS
 
 log = logging.getLogger(__name__)
@@ -119,9 +127,17 @@ def marker_arg(drill_id: str) -> list[str]:
 
 
 def process_env(
-    stack: StackSettings, sim_start: datetime, wall_start: float, speed: float
+    stack: StackSettings,
+    sim_start: datetime,
+    wall_start: float,
+    speed: float,
+    sms: SmsSettings | None = None,
 ) -> dict[str, str]:
-    """What the drill's processes read instead of the live values."""
+    """What the drill's processes read instead of the live values (`sms`: the live SMS
+    section, whose DLR callback and secret the drill's are made from)."""
+    live_sms = sms or SmsSettings()
+    callback = live_sms.dlr_callback_url
+    separator = "&" if urlsplit(callback).query else "?"
     return {
         "CITYPULSE_DRILL_ID": stack.drill_id,
         "CITYPULSE_TOPIC_PREFIX": stack.topic_prefix,
@@ -135,9 +151,13 @@ def process_env(
         "CITYPULSE_DISPATCH_METRICS_PORT": "0",
         # An acknowledgement link would acknowledge the live alert of the same id.
         "CITYPULSE_SMS_ACK_LINK_BASE_URL": "",
-        # Kannel's delivery reports go to the live API's route; signed with a secret of the
-        # drill's own they are refused there, never matched to a live outbox row.
-        "CITYPULSE_SMS_DLR_SECRET": secrets.token_urlsafe(24),
+        # Kannel's delivery reports go to the live API's route, with `drill=<id>` and signed
+        # with the drill's own secret (derived from the live one, so the API can check it):
+        # the API records them in the drill's outbox, never matches them to a live row.
+        "CITYPULSE_SMS_DLR_CALLBACK_URL": f"{callback}{separator}{DRILL_PARAM}={stack.drill_id}",
+        "CITYPULSE_SMS_DLR_SECRET": drill_dlr_secret(
+            live_sms.dlr_secret.get_secret_value(), stack.drill_id
+        ),
     }
 
 
@@ -215,6 +235,16 @@ def prepare(live: StackSettings, drill: StackSettings) -> None:
     broker.ensure_topics(drill)
 
 
+def save_clock(drill: StackSettings, scenario: str, clock: SimulatedClock) -> None:
+    """The drill's clock in its schema: the API times operators' actions in the drill by it."""
+    from dashboard_api.store import drills as drill_store
+
+    with_conn(
+        drill.db_conninfo,
+        lambda c: drill_store.save_clock(c, drill.drill_id, scenario, clock),
+    )
+
+
 def wait_worker(drill: StackSettings, deadline: float) -> bool:
     ident = sql.Identifier(drill.db_schema)
     while time.time() < deadline:
@@ -255,7 +285,8 @@ def cmd_start(args: argparse.Namespace, config: Settings) -> int:
     wall_start = time.time() + args.warmup_s
     start = args.start or datetime.fromtimestamp(wall_start, KST)
     sim_start = start.astimezone(KST).replace(second=0, microsecond=0)
-    env = process_env(drill, sim_start, wall_start, args.speed)
+    env = process_env(drill, sim_start, wall_start, args.speed, config.sms)
+    save_clock(drill, args.scenario, SimulatedClock(sim_start, wall_start, args.speed))
     # Faust reads WEB_PORT (which a live worker's environment may fix): a port of its own.
     env["WEB_PORT"] = str(free_port())
     py = [sys.executable, *marker_arg(drill_id)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -33,10 +34,14 @@ async def audited(
     action: str,
     target: str = "",
     data: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> AsyncIterator[AuditLine]:
     """`async with audited(conn, caller, "x.create", data=...) as line:` make the change,
-    then set `line.target` if only the change knows it (a new row's id)."""
+    then set `line.target` if only the change knows it (a new row's id). `at`: when it
+    happened, if not the database's now (a drill's simulated time)."""
     async with conn.transaction():
         line = AuditLine(action, target, data or {})
         yield line
-        await record_action(conn, caller.username, caller.role, line.action, line.target, line.data)
+        await record_action(
+            conn, caller.username, caller.role, line.action, line.target, line.data, at
+        )

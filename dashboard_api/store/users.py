@@ -151,11 +151,14 @@ async def record_action(
     action: str,
     target: str,
     data: dict[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> None:
+    """One operator audit line; `at` is the database's now unless given (a drill's
+    simulated time: its wall time is then in `data`)."""
     await conn.execute(
-        "INSERT INTO operator_audit (actor, role, action, target, data) "
-        "VALUES (%s, %s, %s, %s, %s)",
-        (actor, role, action, target, json.dumps(data or {}, default=str)),
+        "INSERT INTO operator_audit (at, actor, role, action, target, data) "
+        "VALUES (coalesce(%s, now()), %s, %s, %s, %s, %s)",
+        (at, actor, role, action, target, json.dumps(data or {}, default=str)),
     )
 
 

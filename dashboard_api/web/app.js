@@ -296,6 +296,7 @@ async function afterSignIn() {
   if (isOperator()) { await loadAlerts(api, false); await loadAlertExtras(api); }
   renderAlertPanel(); renderAreaConfig(); renderAdmin(); renderPlaybookEditor();
   reconnectLive();
+  document.dispatchEvent(new Event("cp-signed-in"));  // drill.js
 }
 
 function logout() {

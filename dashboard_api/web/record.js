@@ -23,6 +23,7 @@ const rt = (key) => RECORD_TEXT[typeof lang === "string" && lang === "en" ? "en"
 
 // Where a record comes from: {alert: 12} or {areas: "POI004", from: "...", to: "..."}.
 function recordPath(scope, suffix = "") {
+  if (scope.drill) return `/api/v1/drills/${encodeURIComponent(scope.drill)}/alerts/${encodeURIComponent(scope.alert)}/record${suffix}`;
   if (scope.alert) return `/api/v1/alerts/${encodeURIComponent(scope.alert)}/record${suffix}`;
   const q = new URLSearchParams({ areas: scope.areas, from: scope.from, to: scope.to });
   return `/api/v1/records${suffix}?${q}`;

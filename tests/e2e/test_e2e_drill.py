@@ -1,9 +1,12 @@
 """`citypulse drill start alley_crush --speed 60` on a running stack (`up`, real Kannel):
 two drills of the same scenario and seed side by side each reach 경계 and 심각 for the
 crushed alley within two wall-clock minutes, text only their own recipients, every text
-marked [훈련] / [DRILL], through the real gateway; they make the same decisions, dead-letter
-nothing as duplicate or future; and the live city's alerts, audit, outbox, dead letters,
-input topic and dashboard state are as they were before.
+marked [훈련] / [DRILL], through the real gateway, and Kannel's delivery reports mark them
+delivered in the drill's outbox; in Chromium an operator switches the page to a drill,
+sees its banner, acknowledges the alley's alert and ticks a playbook action, and the
+drill's record lists both at their simulated times; the drills make the same decisions,
+dead-letter nothing as duplicate or future; and the live city's alerts, audits, playbook
+ticks, outbox, dead letters, input topic and dashboard state are as they were before.
 """
 
 from __future__ import annotations
@@ -11,10 +14,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +34,7 @@ from citypulse.config import REPO_ROOT, StackSettings
 from citypulse.processes import port_open
 from infra.kannel import gateway
 from infra.kannel.settings import KannelGatewaySettings
+from tests.e2e.browser import Browser, Page, sign_in
 from tests.e2e.support import cli
 from tests.e2e.test_e2e_startup import Sms, free_port, kannel_sent
 from tests.integration.support import settings_env, wait_for
@@ -52,6 +59,9 @@ DRILLS = {
     "e2ea": {"+821000000101": "ko", "+821000000102": "en"},
     "e2eb": {"+821000000201": "ko", "+821000000202": "en"},
 }
+STATUSES = "SELECT id, status FROM {s}.sms_outbox ORDER BY id"
+LIVE_TABLES = ("alerts", "alert_audit", "sms_outbox", "delivery_reports", "operator_audit",
+               "playbook_ticks")  # fmt: skip
 LIVE_NUMBERS = {"+821000000001", "+821000000002", "+821000000003", "+821000000009"}  # `up`'s
 
 
@@ -107,9 +117,13 @@ def live_snapshot() -> dict[str, Any]:
     with psycopg.connect(STACK.db_conninfo) as conn:
         tables = {
             t: conn.execute(
-                sql.SQL("SELECT count(*), coalesce(max(id), 0) FROM {}").format(sql.Identifier(t))
+                sql.SQL("SELECT count(*), coalesce(max(id), 0) FROM {} WHERE {}").format(
+                    sql.Identifier(t),
+                    # Signing in (the test's own, the page's) is audited live; nothing else.
+                    sql.SQL("action NOT LIKE 'auth.%%'" if t == "operator_audit" else "TRUE"),
+                )
             ).fetchone()
-            for t in ("alerts", "alert_audit", "sms_outbox", "delivery_reports")
+            for t in LIVE_TABLES
         }
         dead = conn.execute("SELECT reason, count FROM dead_letter_counts ORDER BY 1").fetchall()
         readings = conn.execute("SELECT count(*) FROM crowd_readings").fetchone()
@@ -125,10 +139,11 @@ def live_snapshot() -> dict[str, Any]:
     return {"tables": tables, "dead": dead, "readings": readings, "topic": ends, "areas": areas}
 
 
+OPERATOR, OPERATOR_PASSWORD = "operator", "operator-dev-password"  # `up`'s
+
+
 def operator_get(path: str) -> Any:
-    form = urllib.parse.urlencode(
-        {"username": "operator", "password": "operator-dev-password"}
-    ).encode()
+    form = urllib.parse.urlencode({"username": OPERATOR, "password": OPERATOR_PASSWORD}).encode()
     with urllib.request.urlopen(f"{STACK.api_url}/api/v1/auth/token", form, timeout=10) as r:  # noqa: S310
         token = json.loads(r.read())["access_token"]
     req = urllib.request.Request(  # noqa: S310
@@ -154,6 +169,65 @@ def drill_rows(drill_id: str, query: str) -> list[tuple[Any, ...]]:
 
 def texts_to(sent: list[Sms], numbers: dict[str, str]) -> list[Sms]:
     return [s for s in sent if s.to in numbers]
+
+
+def drill_texts_delivered(drill_id: str) -> bool:
+    """Every text the drill handed to Kannel is `delivered` by Kannel's delivery report
+    (which comes back to the live API with the drill's id and signature)."""
+    rows = dict(drill_rows(drill_id, "SELECT status, count(*) FROM {s}.sms_outbox GROUP BY 1"))
+    return bool(rows.get("delivered")) and not rows.get("sent") and not rows.get("sending")
+
+
+def shows(page: Page, expression: str) -> bool:
+    """`expression` holds on the page; False while it navigates (no context to ask)."""
+    try:
+        return bool(page.js(f"!!({expression})"))
+    except (RuntimeError, TimeoutError):
+        return False
+
+
+def operator_acts_in_the_drill(drill_id: str) -> tuple[int, str]:
+    """In Chromium: the operator signs in, switches the page to the drill, sees its banner,
+    acknowledges the crushed alley's open alert and ticks its playbook's first action.
+    Returns the alert and the action ticked."""
+    open_zone = sorted(
+        (a for a in operator_get(f"/api/v1/drills/{drill_id}")["alerts"]
+         if a["zone_id"] == ZONE and a["status"] == "open"),
+        key=lambda a: a["stage"] != "serious",
+    )  # fmt: skip
+    assert open_zone, f"no open alert for {ZONE} in drill {drill_id}"
+    alert_id = int(open_zone[0]["id"])
+    profile = Path(tempfile.mkdtemp(prefix="cp-e2e-drill-"))
+    browser = Browser(profile)
+    try:
+        page = browser.open(STACK.api_url)
+        switch = "document.querySelector('select.drill-switch')"
+        listed = f"{switch} && [...{switch}.options].some((o) => o.value === {drill_id!r})"
+        sign_in(page, OPERATOR, OPERATOR_PASSWORD, listed)
+        assert page.js("!!document.querySelector('.drill-banner')") is False  # the live city
+        page.js(f"{switch}.value = {drill_id!r};"
+                f" {switch}.dispatchEvent(new Event('change')); true")  # fmt: skip
+        item = f"document.querySelector('[data-drill-alert=\"{alert_id}\"]')"
+        ready = "document.body.dataset.ready === 'true'"
+        wait_for(lambda: shows(page, f"location.search === '?drill={drill_id}' && {ready}"
+                               f" && {item}"), 30, "the drill's page")  # fmt: skip
+        banner = page.js("document.querySelector('.drill-banner').textContent")
+        assert "훈련" in banner and drill_id in banner, banner
+        assert page.js("document.body.classList.contains('drill-mode')") is True
+        page.js(f"{item}.querySelector('button.drill-ack').click(); true")
+        ticks = f"{item}.querySelector('input[data-drill-playbook-action]')"
+        page.wait(f"{item} && {item}.dataset.acknowledgedBy === {OPERATOR!r} && {ticks}"
+                  f" && !{ticks}.disabled", 20, "the acknowledgement")  # fmt: skip
+        key = str(page.js(f"{ticks}.dataset.drillPlaybookAction"))
+        page.js(f"{ticks}.click(); true")
+        first = f"{item}.querySelector('input[data-drill-playbook-action=\"{key}\"]')"
+        page.wait(f"{first} && {first}.checked && !{first}.disabled"
+                  f" && {item}.querySelector('[data-drill-action=\"playbook.tick\"]')", 20,
+                  "the ticked action in the drill's record")  # fmt: skip
+    finally:
+        browser.close()
+        shutil.rmtree(profile, ignore_errors=True)
+    return alert_id, key
 
 
 def test_two_drills_rehearse_a_crush_without_touching_the_live_city(
@@ -194,6 +268,11 @@ def test_two_drills_rehearse_a_crush_without_touching_the_live_city(
 
     wait_for(serious_texted, 60, "the drills' 심각 texts through Kannel",
              lambda: str(kannel_sent(kannel_dir)))  # fmt: skip
+    # While the crushed alley's 심각 alert is open, an operator acts in the first drill from
+    # the page (acknowledging changes no decision: the drills still compare below).
+    acted = time.monotonic()
+    alert_id, key = operator_acts_in_the_drill(next(iter(DRILLS)))
+    acted_s = time.monotonic() - acted
     # Both simulations finish (75 simulated minutes), then their last states settle.
     wait_for(simulations_done, 120, "the drills' simulators to finish", explain)
     time.sleep(5)
@@ -223,12 +302,39 @@ def test_two_drills_rehearse_a_crush_without_touching_the_live_city(
 
     assert live_snapshot() == before
 
-    # The page's view of a drill: its incident record, in simulated time (2026-06-13).
-    record = operator_get(f"/api/v1/drills/{next(iter(DRILLS))}")
+    # The page's view of a drill: its incident record, in simulated time (2026-06-13),
+    # with what the operator did there: the acknowledgement and the tick, each at its
+    # simulated time, the wall time beside it, the person and the drill named.
+    first = next(iter(DRILLS))
+    record = operator_get(f"/api/v1/drills/{first}")
     zone_alerts = [a for a in record["alerts"] if a["zone_id"] == ZONE]
     assert zone_alerts and zone_alerts[0]["opened_at"].startswith("2026-06-13"), record
+    acked = next(a for a in record["alerts"] if a["id"] == alert_id)
+    assert acked["acknowledged_by"] == OPERATOR, acked
+    assert acked["acknowledged_at"].startswith("2026-06-13"), acked
+    lines = {x["action"]: x for x in record["actions"] if x["target"] == str(alert_id)}
+    assert {"alert.acknowledge", "playbook.tick"} <= set(lines), record["actions"]
+    for line in lines.values():
+        assert line["actor"] == OPERATOR and line["data"]["drill"] == first, line
+        assert line["at"].startswith("2026-06-13"), line  # simulated
+        assert line["data"]["wall_at"][:10] == datetime.now(UTC).date().isoformat(), line
+    assert lines["playbook.tick"]["data"]["action_key"] == key
+    # The same record as live incidents get (dashboard_api/record), in simulated time.
+    entries = operator_get(f"/api/v1/drills/{first}/alerts/{alert_id}/record")["entries"]
+    kinds = {(e["kind"], e["time"][:10]) for e in entries if OPERATOR in e["who"]}
+    assert {("acknowledgement", "2026-06-13"), ("action", "2026-06-13")} <= kinds, entries
     assert {d["id"] for d in operator_get("/api/v1/drills")} == set(DRILLS)
+
+    # Kannel's delivery reports for the drills' texts reach the drills' outboxes.
+    for drill_id in DRILLS:
+        wait_for(lambda d=drill_id: drill_texts_delivered(d), 60,
+                 f"drill {drill_id}'s texts delivered",
+                 lambda d=drill_id: str(drill_rows(d, STATUSES)))  # fmt: skip
     assert live_snapshot() == before
+    sys.stderr.write(
+        f"drill e2e: 경계 and 심각 in {reached_s:.1f} s; the page's "
+        f"acknowledgement and tick in {acted_s:.1f} s\n"
+    )
 
     for drill_id in DRILLS:
         stopped = cli(stack, "drill", "stop", drill_id, "--drop")

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
 from alerts import operations
 from alerts.exceptions import AlertNotFound, InvalidSilence, InvalidTransition
+from dashboard_api.api.acting import LIVE, Where
 from dashboard_api.api.audit import audited
 from dashboard_api.api.deps import (
     AreaRowsDep,
@@ -35,7 +36,12 @@ Status = Literal["open", "acknowledged", "resolved", "auto_resolved"]
 
 
 Alert = dict[str, Any]
-AlertChange = Callable[[ConnDep, int, str, str], Awaitable[Alert]]
+
+
+class AlertChange(Protocol):
+    def __call__(
+        self, conn: ConnDep, alert_id: int, actor: str, text: str, /, *, now: datetime | None = None
+    ) -> Awaitable[Alert]: ...
 
 
 _AUDITED_AS: dict[AlertChange, str] = {
@@ -57,12 +63,15 @@ async def _act(
     body: BaseModel,
     change: AlertChange,
     text: str,
+    where: Where = LIVE,
 ) -> Alert:
     """One alert change by `caller` (with `text`: note, reason or comment) and its audit
-    line, in one transaction; domain errors as 404 and 409."""
+    line, in one transaction, in the live city or a drill (`where`: its simulated time);
+    domain errors as 404 and 409."""
+    data = where.audit(body.model_dump())
     try:
-        async with audited(conn, caller, _AUDITED_AS[change], str(alert_id), body.model_dump()):
-            return await change(conn, alert_id, caller.username, text)
+        async with audited(conn, caller, _AUDITED_AS[change], str(alert_id), data, where.at):
+            return await change(conn, alert_id, caller.username, text, now=where.at)
     except AlertNotFound:
         raise HTTPException(404, f"no alert {alert_id}", _code("alert_not_found")) from None
     except InvalidTransition as exc:
@@ -118,8 +127,16 @@ async def acknowledge(
     alert_id: int, body: AcknowledgeCreate, db: ConnDep, who: Operator, rows: AreaRows
 ) -> Alert:
     """Acknowledge an open alert: stops escalation and reminders."""
+    return await acknowledge_as(db, who, rows, alert_id, body, LIVE)
+
+
+async def acknowledge_as(
+    db: ConnDep, who: UserPublic, rows: AreaRows, alert_id: int, body: AcknowledgeCreate,
+    where: Where,
+) -> Alert:  # fmt: skip
+    """The acknowledgement, live or in a drill (routes/drills.py): same checks, same path."""
     await _in_districts(db, who, rows, alert_id)
-    return await _act(db, who, alert_id, body, operations.acknowledge_alert, body.note)
+    return await _act(db, who, alert_id, body, operations.acknowledge_alert, body.note, where)
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertDetail)

@@ -21,6 +21,7 @@ from alerts.playbooks import (
 )
 from alerts.tables import playbooks as playbook_table
 from citypulse.domain.stages import Stage
+from dashboard_api.api.acting import LIVE, Where
 from dashboard_api.api.audit import audited
 from dashboard_api.api.deps import AdminDep, AreaRowsDep, ConnDep, OperatorDep, require_district
 from dashboard_api.schemas.auth import UserPublic
@@ -153,6 +154,13 @@ async def alert_playbook(
 ) -> dict[str, Any]:
     """The checklist for this alert's stage and area type, with what is ticked, by whom
     and when, and every tick and untick so far."""
+    return await playbook_of(conn, caller, rows, alert_id)
+
+
+async def playbook_of(
+    conn: ConnDep, caller: UserPublic, rows: list[dict[str, Any]], alert_id: int
+) -> dict[str, Any]:
+    """An alert's checklist, live or in a drill (inside routes/drills.py's transaction)."""
     out, _, _ = await _alert_playbook(conn, rows, await _alert(conn, alert_id), caller)
     return out
 
@@ -163,6 +171,14 @@ async def tick_action(
 ) -> dict[str, Any]:
     """Tick (or, with `ticked: false`, untick) one action of the alert's checklist; the
     operator audit names the person. A district's operator ticks only in its districts."""
+    return await tick_as(conn, caller, rows, alert_id, body, LIVE)
+
+
+async def tick_as(
+    conn: ConnDep, caller: UserPublic, rows: list[dict[str, Any]], alert_id: int,
+    body: TickCreate, where: Where,
+) -> dict[str, Any]:  # fmt: skip
+    """The tick, live or in a drill (routes/drills.py: `where` has its simulated time)."""
     alert = await _alert(conn, alert_id)
     _, actions, district = await _alert_playbook(conn, rows, alert, caller)
     require_district(caller, district, f"alert {alert_id}")
@@ -177,9 +193,9 @@ async def tick_action(
         "agency": action.agency, "display_name": caller.display_name,
         "stage": action.stage.wire_name, "area_type": action.area_type,
     }  # fmt: skip
-    async with audited(conn, caller, verb, str(alert_id), data):
+    async with audited(conn, caller, verb, str(alert_id), where.audit(data), where.at):
         await playbook_table.record_tick(
-            conn, alert_id, action, body.ticked, caller.username, caller.display_name
+            conn, alert_id, action, body.ticked, caller.username, caller.display_name, where.at
         )
     out, _, _ = await _alert_playbook(conn, rows, alert, caller)
     return out

@@ -54,11 +54,19 @@ def _generated(caller: UserPublic) -> tuple[datetime, str]:
     return datetime.now(UTC), who
 
 
-async def _alert(conn: ConnDep, alert_id: int, caller: UserPublic, rows: AreaRowsDep) -> Record:
+async def alert_record_of(
+    conn: ConnDep,
+    alert_id: int,
+    caller: UserPublic,
+    rows: AreaRowsDep,
+    now: datetime | None = None,
+) -> Record:
+    """One alert's record (routes/drills.py: a drill's, with `now` its simulated now)."""
+    generated = _generated(caller)
     try:
         return await alert_record(
             conn, alert_id, area_names=_names(rows), show_phones=caller.role == "admin",
-            generated=_generated(caller),
+            generated=(now or generated[0], generated[1]),
         )  # fmt: skip
     except AlertNotFound:
         raise HTTPException(
@@ -102,12 +110,19 @@ async def _pdf(record: Record) -> Response:
     return _file(body, record, "pdf", "application/pdf")
 
 
+async def record_file(record: Record, suffix: str) -> Response:
+    """The record as a download: `csv` or `pdf`."""
+    if suffix == "pdf":
+        return await _pdf(record)
+    return _file(record_csv(record), record, "csv", "text/csv; charset=utf-8")
+
+
 @router.get("/alerts/{alert_id}/record", response_model=RecordOut)
 async def get_alert_record(
     alert_id: AlertId, conn: ConnDep, caller: OperatorDep, rows: AreaRowsDep
 ) -> dict[str, Any]:
     """One alert's record: crowd figures as stored, decisions, texts, acknowledgements."""
-    return (await _alert(conn, alert_id, caller, rows)).public()
+    return (await alert_record_of(conn, alert_id, caller, rows)).public()
 
 
 @router.get("/alerts/{alert_id}/record.csv", response_class=Response, responses=CSV)
@@ -115,7 +130,7 @@ async def get_alert_record_csv(
     alert_id: AlertId, conn: ConnDep, caller: OperatorDep, rows: AreaRowsDep
 ) -> Response:
     """One alert's record as CSV (one row per entry)."""
-    record = await _alert(conn, alert_id, caller, rows)
+    record = await alert_record_of(conn, alert_id, caller, rows)
     return _file(record_csv(record), record, "csv", "text/csv; charset=utf-8")
 
 
@@ -124,7 +139,7 @@ async def get_alert_record_pdf(
     alert_id: AlertId, conn: ConnDep, caller: OperatorDep, rows: AreaRowsDep
 ) -> Response:
     """One alert's record as a printable PDF (A4)."""
-    return await _pdf(await _alert(conn, alert_id, caller, rows))
+    return await _pdf(await alert_record_of(conn, alert_id, caller, rows))
 
 
 @router.get("/records", response_model=RecordOut)

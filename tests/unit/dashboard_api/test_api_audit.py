@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import pytest
@@ -47,9 +48,21 @@ async def test_the_audit_line_follows_the_change_with_the_target_it_named() -> N
         line.target = "17"
     (change, _), (audit_sql, params) = conn.committed
     assert change.startswith("INSERT INTO silences") and "operator_audit" in audit_sql
-    actor, role, action, target, data = params
+    at, actor, role, action, target, data = params
     assert (actor, role, action, target) == ("김관제", "operator", "silence.create", "17")
     assert json.loads(data) == {"reason": "parade"}
+    assert at is None  # the database's now: only a drill passes its simulated time
+
+
+async def test_a_drill_change_is_audited_at_its_simulated_time() -> None:
+    conn = FakeConn()
+    simulated = datetime(2026, 6, 13, 10, 30, tzinfo=UTC)
+    db = cast(AsyncConnection[Any], conn)
+    async with audited(db, CALLER, "alert.acknowledge", "5", {"drill": "ab1"}, simulated):
+        await conn.execute("UPDATE alerts ...")
+    (_, _), (audit_sql, params) = conn.committed
+    assert "coalesce(%s, now())" in audit_sql
+    assert params[0] == simulated and json.loads(params[-1]) == {"drill": "ab1"}
 
 
 async def test_a_failed_change_leaves_no_audit_line() -> None:

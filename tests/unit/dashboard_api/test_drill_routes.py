@@ -1,5 +1,6 @@
-"""GET /api/v1/drills/{id}: a hostile or unknown drill id is a clear 4xx, never a 500,
-and never reaches a read of the live tables (no such schema: no search_path is set)."""
+"""/api/v1/drills/{id}[/alerts/{n}/...]: a hostile or unknown drill id is a clear 4xx,
+never a 500, and never reaches a read or write of any table (no such schema: no
+search_path is set, no lock taken), whether reading the record or acting in the drill."""
 
 from __future__ import annotations
 
@@ -66,3 +67,36 @@ def test_an_unknown_drill_is_404_and_a_bad_id_422() -> None:
     assert client.get("/api/v1/drills/nosuch").status_code == 404
     assert client.get("/api/v1/drills/DROP%20TABLE").status_code == 422
     assert client.get("/api/v1/drills/" + "a" * 17).status_code == 422
+
+
+ACTING = (
+    ("POST", "/alerts/1/acknowledge", {"note": ""}),
+    ("POST", "/alerts/1/playbook/ticks", {"action_key": "alert.alley.one-way"}),
+    ("GET", "/alerts/1/playbook", None),
+    ("GET", "/alerts/1/record", None),
+    ("GET", "/alerts/1/record.pdf", None),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.text(min_size=1, max_size=40).filter(lambda t: t not in KNOWN and t.strip("/.") != ""),
+    st.sampled_from(ACTING),
+)
+def test_acting_in_anything_but_a_drill_is_a_clear_4xx(
+    text: str, route: tuple[str, str, dict[str, str] | None]
+) -> None:
+    method, path, body = route
+    CONN.queries.clear()
+    r = client.request(method, f"/api/v1/drills/{quote(text, safe='')}{path}", json=body)
+    assert 400 <= r.status_code < 500, (text, r.status_code, r.text)
+    assert not [q for q in CONN.queries if "search_path" in q or "LOCK" in q]
+
+
+def test_acting_in_an_unknown_drill_is_404_and_a_bad_id_or_alert_422() -> None:
+    for method, path, body in ACTING:
+        assert client.request(method, f"/api/v1/drills/nosuch{path}", json=body).status_code == 404
+        bad = client.request(method, f"/api/v1/drills/x%3Bdrop{path}", json=body)
+        assert bad.status_code == 422
+    assert client.post("/api/v1/drills/e2ea/alerts/0/acknowledge", json={}).status_code == 422
+    assert client.get("/api/v1/drills/e2ea/alerts/1/record.xls").status_code == 422

@@ -64,6 +64,15 @@ def test_oversized_bodies_and_control_characters_are_refused_before_a_route() ->
         assert r.status_code == 400, query
 
 
+def test_a_delivery_report_quoting_an_lms_subject_line_reaches_its_route() -> None:
+    # An SMSC's receipt text quotes the message: "[DRILL]\n[DRILL] ..." for an LMS. The
+    # route checks the signature (403 here: unsigned) and cleans the text itself.
+    client = TestClient(_app())
+    query = "message_id=6&type=1&reply=id%3A1%20stat%3ADELIVRD%20text%3A%5BDRILL%5D%0A%5BDR"
+    r = client.get(f"/sms/dlr/kannel?{query}")
+    assert r.status_code == 403, r.text
+
+
 def test_a_chunked_body_without_a_declared_size_is_refused_past_the_limit() -> None:
     app = _app(max_body_bytes=1000)
     assert any(m.cls is BodyLimit for m in app.user_middleware)  # the API installs it

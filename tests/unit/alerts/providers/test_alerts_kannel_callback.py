@@ -17,7 +17,7 @@ from alerts.delivery import UnknownMessage
 from alerts.providers.base import DeliveryReport
 from alerts.providers.kannel_callback import DLR_PATH, build_kannel_dlr_router, source_allowed
 from alerts.providers.kannel_callback import parse_sources as sources
-from alerts.providers.kannel_dlr import dlr_signature
+from alerts.providers.kannel_dlr import dlr_signature, drill_dlr_secret
 from dashboard_api.core.ratelimit import RateLimiter
 
 SECRET = "unit-test-dlr-secret"  # noqa: S105
@@ -194,3 +194,104 @@ def test_raw_query_bytes_never_answer_5xx(raw: bytes) -> None:
     answer = _CLIENT.get(f"{DLR_PATH}?{query}")
     assert 400 <= answer.status_code < 500
     assert outbox.reports == []
+
+
+# -- a drill's reports (`drill=<id>`, signed with the drill's own secret) ------------------
+
+
+class FakeDrillOutboxes:
+    """Drill `ab12` handed 42 to Kannel; no other drill exists."""
+
+    def __init__(self) -> None:
+        self.reports: list[tuple[str, str]] = []
+
+    async def __call__(self, drill_id: str, report: DeliveryReport) -> None:
+        if drill_id != "ab12" or report.message_id not in HANDED_OVER:
+            raise UnknownMessage(report.message_id)
+        self.reports.append((drill_id, report.message_id))
+
+
+def _drill_client(live: FakeOutbox, drills: FakeDrillOutboxes | None) -> TestClient:
+    app = FastAPI()
+    app.include_router(
+        build_kannel_dlr_router(live, secret=SecretStr(SECRET), on_drill_report=drills)
+    )
+    return TestClient(app, raise_server_exceptions=False)
+
+
+def _drill_signed(drill_id: str, message_id: str, **params: str) -> dict[str, str]:
+    sig = dlr_signature(drill_dlr_secret(SECRET, drill_id), message_id)
+    return {"message_id": message_id, "drill": drill_id, "sig": sig, **params}
+
+
+@pytest.mark.parametrize(
+    ("params", "code", "to_drill"),
+    [
+        (_drill_signed("ab12", "42", type="1"), 200, True),
+        ({**_drill_signed("ab12", "42", type="1"), "drill": "cd34"}, 403, False),
+        ({**_signed("42", type="1"), "drill": "ab12"}, 403, False),  # live sig, drill's row
+        (
+            {k: v for k, v in _drill_signed("ab12", "42", type="1").items() if k != "drill"},
+            403,
+            False,
+        ),  # a drill's sig for the live row of the same id
+        (_drill_signed("cd34", "42", type="1"), 404, False),  # signed, no such drill
+        (_drill_signed("ab12", "43", type="1"), 404, False),
+        ({**_drill_signed("ab12", "42", type="1"), "drill": "AB12"}, 400, False),
+        ({**_drill_signed("ab12", "42", type="1"), "drill": "x; DROP SCHEMA public"}, 400, False),
+        ({**_drill_signed("ab12", "42", type="1"), "drill": ""}, 400, False),
+    ],
+    ids=[
+        "delivered",
+        "other_drill",
+        "live_sig",
+        "drill_sig_live",
+        "no_drill",
+        "unknown_id",
+        "upper",
+        "injection",
+        "empty",
+    ],
+)
+def test_a_drills_report_reaches_only_that_drills_outbox(
+    params: dict[str, str], code: int, to_drill: bool
+) -> None:
+    live, drills = FakeOutbox(), FakeDrillOutboxes()
+    answer = _drill_client(live, drills).get(DLR_PATH, params=params)
+    assert answer.status_code == code, answer.text
+    assert live.reports == []
+    assert drills.reports == ([("ab12", "42")] if to_drill else [])
+
+
+def test_without_a_drill_sink_a_drills_report_is_a_404() -> None:
+    live = FakeOutbox()
+    answer = _drill_client(live, None).get(DLR_PATH, params=_drill_signed("ab12", "42", type="1"))
+    assert answer.status_code == 404 and live.reports == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(drill=st.text(max_size=40), message_id=st.sampled_from(["41", "42", "43"]))
+def test_any_drill_value_is_a_4xx_or_its_own_outbox(drill: str, message_id: str) -> None:
+    live, drills = FakeOutbox(), FakeDrillOutboxes()
+    try:
+        sig = dlr_signature(drill_dlr_secret(SECRET, drill), message_id)
+    except ValueError:
+        sig = dlr_signature(SECRET, message_id)  # not a drill id: the live signature
+    params = {"message_id": message_id, "drill": drill, "sig": sig, "type": "1"}
+    answer = _drill_client(live, drills).get(f"{DLR_PATH}?{urlencode(params, quote_via=quote)}")
+    assert 200 <= answer.status_code < 500, answer.text
+    assert live.reports == []
+    if answer.status_code == 200:
+        assert drills.reports == [("ab12", message_id)]
+    else:
+        assert drills.reports == []
+
+
+def test_control_characters_of_a_receipt_text_are_kept_as_spaces() -> None:
+    # An LMS's receipt quotes "[subject]\n"; PostgreSQL's text refuses NUL.
+    outbox = FakeOutbox()
+    reply = "id:7 stat:DELIVRD err:000 text:[DRILL]\n[DRILL] \x00x"
+    answer = _client(outbox).get(DLR_PATH, params=_signed("42", type="1", reply=reply))
+    assert answer.status_code == 200, answer.text
+    assert outbox.reports[0].status == "delivered"
+    assert outbox.reports[0].provider_status.endswith("text:[DRILL] [DRILL]  x")

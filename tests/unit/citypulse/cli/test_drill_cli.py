@@ -11,6 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from alerts.providers.kannel_dlr import drill_dlr_secret
+from alerts.providers.settings import SmsSettings
 from citypulse.cli import drill
 from citypulse.config import StackSettings
 
@@ -51,10 +53,22 @@ def test_the_processes_read_the_drill_namespace_and_clock_and_no_live_link() -> 
     )
     assert read.clock_sim_start == start and read.clock_speed == 60.0
     assert env["CITYPULSE_SMS_ACK_LINK_BASE_URL"] == ""  # no link to the live API
-    assert (
-        env["CITYPULSE_SMS_DLR_SECRET"]
-        != drill.process_env(d, start, 1_000.0, 60.0)["CITYPULSE_SMS_DLR_SECRET"]
+
+
+def test_a_drills_delivery_reports_name_it_and_carry_a_signature_of_its_own() -> None:
+    start = datetime(2026, 6, 10, 8, 0, tzinfo=UTC)
+    live = SmsSettings(dlr_callback_url="http://api:8000/sms/dlr/kannel", dlr_secret="s3cret")  # noqa: S106
+    envs = {
+        d: drill.process_env(drill.drill_stack(LIVE, d), start, 1_000.0, 60.0, live)
+        for d in ("ab12", "cd34")
+    }
+    assert envs["ab12"]["CITYPULSE_SMS_DLR_CALLBACK_URL"] == (
+        "http://api:8000/sms/dlr/kannel?drill=ab12"
     )
+    secrets = {e["CITYPULSE_SMS_DLR_SECRET"] for e in envs.values()}
+    assert len(secrets) == 2 and "s3cret" not in secrets  # neither the live one nor shared
+    # The API, knowing only the live secret, checks a drill's reports.
+    assert envs["cd34"]["CITYPULSE_SMS_DLR_SECRET"] == drill_dlr_secret("s3cret", "cd34")
 
 
 @given(st.text(max_size=40))

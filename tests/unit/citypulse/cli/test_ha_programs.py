@@ -64,8 +64,8 @@ def test_kafka_nodes_start_before_the_apps_and_stop_together(tmp_path: Path) -> 
 
 @pytest.mark.parametrize(
     ("program", "base", "site"),
-    [("kafka-a2", "kafka", "a"), ("worker-b", "worker", "b"), ("api", "api", None),
-     ("restart-listener", "restart-listener", None)],
+    [("kafka-a1", "kafka", "a"), ("kafka-c1", "kafka", "c"), ("worker-b", "worker", "b"),
+     ("api", "api", None), ("restart-listener", "restart-listener", None)],
 )  # fmt: skip
 def test_base_name_and_site(program: str, base: str, site: str | None) -> None:
     assert (ha.base_name(program), ha.site_of(program)) == (base, site)

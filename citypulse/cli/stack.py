@@ -377,7 +377,10 @@ def health(settings: StackSettings) -> dict[str, object]:
             body: dict[str, object] = json.loads(resp.read())
             return body
     except urllib.error.HTTPError as exc:
-        err_body: dict[str, object] = json.loads(exc.read() or b"{}")
+        try:
+            err_body: dict[str, object] = json.loads(exc.read() or b"{}")
+        except ValueError:  # HA mode: HAProxy's own 503 page while no API answers yet
+            return {"status": "down", "error": f"HTTP {exc.code}, not the API's answer"}
         return err_body
     except (urllib.error.URLError, OSError, ValueError) as exc:
         return {"status": "down", "error": str(exc)}

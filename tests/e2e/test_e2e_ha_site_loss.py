@@ -59,7 +59,7 @@ from tests.integration.support import settings_env, wait_for
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.kannel,
-    pytest.mark.timeout(1500),
+    pytest.mark.timeout(900),
     pytest.mark.skipif(not os.environ.get("CITYPULSE_TEST_HA"), reason="CITYPULSE_TEST_HA=1"),
 ]
 
@@ -210,11 +210,18 @@ def lose_site(site: str) -> list[str]:
                 os.killpg(pid, signal.SIGKILL)
             except ProcessLookupError:
                 os.kill(pid, signal.SIGKILL)
-    for name in names:
-        # Already stopped or exited: down is what we want.
-        with contextlib.suppress(xmlrpc.client.Fault):
-            rpc.stopProcess(name, False)
-    return names
+    # Keep them down: stop each until supervisord reports it STOPPED (a kill it saw as an
+    # exit is restarted a moment later; stopping an exited one is refused meanwhile).
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        up = [n for n in names if rpc.getProcessInfo(n)["statename"] != "STOPPED"]
+        if not up:
+            return names
+        for name in up:
+            with contextlib.suppress(xmlrpc.client.Fault):
+                rpc.stopProcess(name, False)
+        time.sleep(0.5)
+    raise AssertionError(f"site {site} not kept down: {[rpc.getProcessInfo(n) for n in names]}")
 
 
 def restore_site(names: list[str]) -> None:

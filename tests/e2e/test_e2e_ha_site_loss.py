@@ -298,17 +298,22 @@ def cross_severe(area: str, zone: str, stop: threading.Event) -> datetime:
 
 
 def first_state_after(since: float, timeout_s: float) -> float | None:
-    """Seconds from `since` (time.time()) until a websocket through HAProxy receives an
-    area-state delta, reconnecting as the dashboard does."""
+    """Seconds from `since` (time.time()) until a websocket through HAProxy receives
+    changed area states (not only a connection's snapshot), reconnecting as the dashboard
+    does."""
     url = f"ws://{STACK.api_host}:{STACK.api_port}/ws/areas"
     deadline = time.time() + timeout_s
     while time.time() < deadline:
         try:
             with connect(url, open_timeout=3) as ws:
+                first = True  # a connection's first states frame is its snapshot
                 while time.time() < deadline:
                     frame = json.loads(ws.recv(timeout=3))
-                    if frame.get("type") == "delta" and frame.get("items"):
-                        return time.time() - since
+                    # /ws/areas: {"type":"states","states":[...]}, or a heartbeat
+                    if frame.get("type") == "states" and frame.get("states"):
+                        if not first:
+                            return time.time() - since
+                        first = False
         except (ConnectionClosed, OSError, TimeoutError):
             time.sleep(0.5)
     return None

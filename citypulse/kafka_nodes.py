@@ -1,8 +1,10 @@
 """Which Kafka nodes the stack has: one on its own, three in HA mode (CITYPULSE_HA=1).
 
-In HA mode two sites are rehearsed on one machine: nodes 1 and 2 at site "a", node 3 at
-site "b" (each node's `broker.rack`). Every node is broker and controller, so the KRaft
-quorum is the three of them and survives the loss of any one, and of site "b" whole.
+In HA mode two sites are rehearsed on one machine, with a witness location beside them:
+node 1 at site "a", node 2 at site "b", node 3 at the witness "c" (each node's
+`broker.rack`; the witness also holds pg_auto_failover's monitor). Every node is broker
+and controller, so the KRaft quorum is the three of them: the loss of any one location,
+either whole site included, leaves two voters (a majority) and two in-sync replicas.
 Node n listens on the single node's ports plus NODE_PORT_STEP * (n - 1): with the
 defaults 19092/19093, 19102/19103 and 19112/19113. Topics get three replicas and
 `min.insync.replicas=2`: a write acknowledged with acks=all is on two nodes at least.
@@ -13,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 NODE_PORT_STEP = 10
-HA_RACKS = ("a", "a", "b")  # node 1, 2, 3
+HA_RACKS = ("a", "b", "c")  # node 1, 2, 3: site a, site b, the witness
 HA_REPLICATION_FACTOR = 3
 HA_MIN_INSYNC_REPLICAS = 2
 
@@ -29,7 +31,7 @@ class KafkaNode:
     @property
     def name(self) -> str:
         """The supervisord program: "kafka" alone, else the site and the node's number
-        there ("kafka-a1", "kafka-a2", "kafka-b1")."""
+        there ("kafka-a1", "kafka-b1", "kafka-c1")."""
         if self.rack is None:
             return "kafka"
         nth = HA_RACKS[: self.node_id].count(self.rack)

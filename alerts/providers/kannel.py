@@ -2,6 +2,12 @@
 
 Delivery reports come back later on our HTTP callback (kannel_callback.py), matched by
 the message_id we put in each message's dlr-url and signed with the DLR secret.
+
+With a second gateway (`fallback_sendsms_url`, HA mode's other site) a message that the
+current gateway did not take for sure (unreachable, or a retryable refusal) goes to the
+other one at once, and the provider stays with whichever took it. A request sent and left
+unanswered is not sent to the other: the first gateway may have it (the dispatcher's
+uncertain grace decides), so no message goes out twice.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ class KannelConfig:
     sender: str | None = None  # None: the sendsms-user's default-sender
     smsc_id: str | None = None  # None: Kannel routes
     timeout_s: float = 10.0
+    fallback_sendsms_url: str = ""  # a second gateway (the other site's); "": none
 
 
 def classify_sendsms_answer(status_code: int, body: str) -> SubmitResult:
@@ -59,6 +66,8 @@ class KannelProvider:
         self._config = config
         self._client = client or httpx.AsyncClient(timeout=config.timeout_s)
         self._owns_client = client is None
+        self._urls = [u for u in (config.sendsms_url, config.fallback_sendsms_url) if u]
+        self._current = 0  # index into _urls of the gateway that last took a message
 
     def sendsms_params(self, message: OutgoingSms) -> dict[str, str]:
         cfg = self._config
@@ -82,10 +91,23 @@ class KannelProvider:
         return params
 
     async def send(self, message: OutgoingSms) -> SubmitResult:
+        result = SubmitResult.retry("no Kannel gateway configured")
+        for attempt in range(len(self._urls)):
+            index = (self._current + attempt) % len(self._urls)
+            result = await self._send_to(self._urls[index], message)
+            if result.accepted or not result.retryable or result.uncertain:
+                if result.accepted and index != self._current:
+                    log.warning("Kannel: now sending through gateway %d of %d (%s)",
+                                index + 1, len(self._urls), self._urls[index])  # fmt: skip
+                    self._current = index
+                return result
+        return result
+
+    async def _send_to(self, url: str, message: OutgoingSms) -> SubmitResult:
         try:
-            response = await self._client.get(
-                self._config.sendsms_url, params=self.sendsms_params(message)
-            )
+            response = await self._client.get(url, params=self.sendsms_params(message))
+        except httpx.ConnectTimeout as exc:  # never connected (a site gone): nothing sent
+            return SubmitResult.retry(f"Kannel unreachable: {type(exc).__name__}: {exc}")
         except (httpx.TimeoutException, httpx.RemoteProtocolError) as exc:
             # Sent, no answer: Kannel may have taken it. The dispatcher waits for its report
             # (the uncertain grace) before sending again, rather than sending it twice.
@@ -103,12 +125,15 @@ class KannelProvider:
         return result
 
     async def reachable(self) -> bool:
-        """smsbox answers an empty sendsms request (with a 4xx): no message, no credentials."""
-        try:
-            await self._client.get(self._config.sendsms_url, timeout=PROBE_TIMEOUT_S)
-        except httpx.TransportError:
-            return False
-        return True
+        """smsbox answers an empty sendsms request (with a 4xx): no message, no credentials.
+        With two gateways, either answering will do."""
+        for url in self._urls:
+            try:
+                await self._client.get(url, timeout=PROBE_TIMEOUT_S)
+            except httpx.TransportError:
+                continue
+            return True
+        return False
 
     async def aclose(self) -> None:
         if self._owns_client:

@@ -33,6 +33,8 @@ class SmsSettings(BaseSettings):
     sender: str | None = None  # our registered call-back number
 
     kannel_sendsms_url: str = "http://127.0.0.1:13013/cgi-bin/sendsms"
+    # A second Kannel (HA mode: the other site's): takes what the first surely did not.
+    kannel_fallback_sendsms_url: str = ""
     kannel_username: str = "citypulse"
     kannel_password: SecretStr = SecretStr("citypulse-dev")
     dlr_callback_url: str = "http://127.0.0.1:8000/sms/dlr/kannel"

@@ -1,10 +1,12 @@
 """HA mode (CITYPULSE_HA=1): two sites rehearsed on one machine, under one supervisord.
 
-Site "a" runs Kafka nodes 1 and 2, site "b" node 3 (`citypulse.kafka_nodes`); each site
+Site "a" runs Kafka node 1, site "b" node 2 and the witness location "c" node 3
+(`citypulse.kafka_nodes`) and pg_auto_failover's monitor (`pg-monitor`); each site
 runs one stream worker (both in the one consumer group), one outbox dispatcher (the
 outbox's leases keep two from sending a message twice) and one watchdog. Programs carry
 their site in their name (`kafka-a1`, `worker-b`, `dispatcher-a`, `watchdog-b`), so a
-whole site is every program ending in `-a` or `-a<n>`. Every process gets the bootstrap
+whole site is every program ending in `-a` or `-a<n>` (the witness: `kafka-c1` and
+`pg-monitor`). Every process gets the bootstrap
 list of all three nodes (StackSettings.kafka_bootstrap), so any one node may be gone.
 
 `stack.py` asks this module what to run; nothing here starts anything itself.
@@ -21,7 +23,7 @@ from citypulse.processes import port_open
 from infra.kafka import cluster
 
 SITES = ("a", "b")
-_SITE_SUFFIX = re.compile(r"-[ab]\d*$")
+_SITE_SUFFIX = re.compile(r"-[abc]\d*$")  # c: the witness location
 
 Ports = tuple[tuple[str, int, str, str], ...]
 Step = tuple[supervise.Program, Callable[[], bool], Ports]  # stack.InfraStep's fields

@@ -8,7 +8,9 @@ Each piece is a supervisord program, restarted when it exits like every other.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from pathlib import Path
 
 import psycopg
 
@@ -16,6 +18,9 @@ from citypulse.cli import supervise
 from citypulse.config import StackSettings
 from infra.db import ha
 from infra.haproxy import config as haproxy
+from infra.kannel.settings import KannelGatewaySettings
+
+KANNEL_SITE_PORT_STEP = 100  # site b's Kannel: site a's ports + 100
 
 Ports = tuple[tuple[str, int, str, str], ...]  # host, port, what, variable: free before
 Step = tuple[supervise.Program, Callable[[], bool], Ports]
@@ -108,3 +113,33 @@ def api_sites(settings: StackSettings) -> list[tuple[str, int, dict[str, str]]]:
     environment of `up`: a JSON list cannot pass through supervisord's environment line,
     which drops double quotes."""
     return [(b.name, b.port, {}) for b in haproxy.backends(settings)]
+
+
+def kannel_sites(
+    settings: StackSettings, kannel: KannelGatewaySettings
+) -> list[tuple[str, Path, KannelGatewaySettings]]:
+    """(site, var dir, settings) of each site's Kannel gateway (bearerbox, smsbox and the
+    carrier stand-in): site a on the configured ports, site b on them + 100."""
+    step = KANNEL_SITE_PORT_STEP
+    b = kannel.model_copy(update={
+        "admin_port": kannel.admin_port + step, "smsbox_port": kannel.smsbox_port + step,
+        "sendsms_port": kannel.sendsms_port + step, "smsc_port": kannel.smsc_port + step,
+    })  # fmt: skip
+    return [("a", settings.var_dir / "kannel-a", kannel), ("b", settings.var_dir / "kannel-b", b)]
+
+
+def dispatcher_sms_env(
+    programs: list[supervise.Program], sites: list[tuple[str, Path, KannelGatewaySettings]]
+) -> list[supervise.Program]:
+    """Each site's dispatcher sends through its own site's Kannel and, when that one is
+    gone, through the other's (alerts/providers/kannel.py)."""
+    urls = {site: k.sendsms_url for site, _, k in sites}
+    out = []
+    for p in programs:
+        if p.name.startswith("dispatcher-") and (own := p.name[-1]) in urls:
+            other = next(u for s, u in urls.items() if s != own)
+            env = {**p.env, "CITYPULSE_SMS_KANNEL_SENDSMS_URL": urls[own],
+                   "CITYPULSE_SMS_KANNEL_FALLBACK_SENDSMS_URL": other}  # fmt: skip
+            p = dataclasses.replace(p, env=env)
+        out.append(p)
+    return out

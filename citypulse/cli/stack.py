@@ -244,15 +244,20 @@ def infra_steps(settings: StackSettings, kannel: KannelGatewaySettings | None) -
     steps = [*db, *_kafka_steps(s)]
     if kannel is not None:
         gateway.install_if_missing()
-        commands = gateway.supervised_commands(s.var_dir / "kannel", kannel)
-        for n, (name, argv, host, port) in enumerate(commands):
-            steps.append(
-                InfraStep(
-                    kannel_program(KANNEL_NAMES.get(name, name), argv, 4 + n),
-                    lambda h=host, p=port: port_open(h, p),  # type: ignore[misc]
-                    ((host, port, f"Kannel's {name}", "CITYPULSE_KANNEL_*_PORT"),),
+        # HA mode: one gateway per site ("bearerbox-a", ..., "carrier-standin-b").
+        gateways = [("", s.var_dir / "kannel", kannel)]
+        if s.ha:
+            gateways = [(f"-{site}", d, k) for site, d, k in ha_stack.kannel_sites(s, kannel)]
+        for suffix, var_dir, k in gateways:
+            commands = gateway.supervised_commands(var_dir, k)
+            for n, (name, argv, host, port) in enumerate(commands):
+                steps.append(
+                    InfraStep(
+                        kannel_program(KANNEL_NAMES.get(name, name) + suffix, argv, 4 + n),
+                        lambda h=host, p=port: port_open(h, p),  # type: ignore[misc]
+                        ((host, port, f"Kannel's {name}{suffix}", "CITYPULSE_KANNEL_*_PORT"),),
+                    )
                 )
-            )
     if s.ha:
         steps.append(InfraStep(*ha_stack.haproxy_step(s)))
     return steps
@@ -305,6 +310,8 @@ def up(
     lay = layout(settings)
     wanted = [p for p in app_processes(settings) if simulate or p.name != "simulator"]
     apps = programs(settings, wanted)
+    if settings.ha and kannel is not None:  # each site's dispatcher: its own Kannel first
+        apps = ha_stack.dispatcher_sms_env(apps, ha_stack.kannel_sites(settings, kannel))
     if supervise.is_running(lay):  # leave it alone; just make sure it serves
         db = ("postgres", cluster.is_ready)
         if settings.ha:
@@ -370,7 +377,10 @@ def health(settings: StackSettings) -> dict[str, object]:
             body: dict[str, object] = json.loads(resp.read())
             return body
     except urllib.error.HTTPError as exc:
-        err_body: dict[str, object] = json.loads(exc.read() or b"{}")
+        try:
+            err_body: dict[str, object] = json.loads(exc.read() or b"{}")
+        except ValueError:  # HA mode: HAProxy's own 503 page while no API answers yet
+            return {"status": "down", "error": f"HTTP {exc.code}, not the API's answer"}
         return err_body
     except (urllib.error.URLError, OSError, ValueError) as exc:
         return {"status": "down", "error": str(exc)}

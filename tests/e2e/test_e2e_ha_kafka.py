@@ -42,7 +42,7 @@ STACK = StackSettings(
 _STATUS = re.compile(r"^(?P<name>\S+)\s+(?:up|DOWN)\s+(?P<state>\S+)\s+pid=(?P<pid>\S+)\s+"
                      r"restarts=(?P<restarts>\d+)", re.MULTILINE)  # fmt: skip
 KILLED_IN_TURN = [
-    "kafka-a1", "kafka-a2", "kafka-b1", "worker-a", "worker-b",
+    "kafka-a1", "kafka-b1", "kafka-c1", "worker-a", "worker-b",
     "dispatcher-a", "dispatcher-b", "watchdog-a", "watchdog-b",
 ]  # fmt: skip
 

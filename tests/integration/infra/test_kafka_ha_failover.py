@@ -35,11 +35,12 @@ from streams.sink import StaleOffsets
 from tests.integration.support import wait_for
 
 # HA mode's processes: run with CITYPULSE_TEST_HA=1, outside CI's budget. It passed when
-# run alone (via it.sh) but failed in the fresh-clone CI run of 2026-12-02 13:11 UTC, for a
-# reason not yet found (issue 17 says so).
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("CITYPULSE_TEST_HA"), reason="CITYPULSE_TEST_HA=1"
-)
+# run alone (via it.sh) but failed in the fresh-clone CI run of 2026-12-02 13:11 UTC: the
+# three nodes did not register within 120 s on the loaded machine (now 300 s).
+pytestmark = [
+    pytest.mark.timeout(600),
+    pytest.mark.skipif(not os.environ.get("CITYPULSE_TEST_HA"), reason="CITYPULSE_TEST_HA=1"),
+]
 
 log = logging.getLogger(__name__)
 # Above the single-node test broker's 29092/29093; the nodes use +10 and +20 as well.
@@ -58,7 +59,7 @@ def ha_kafka() -> Iterator[StackSettings]:
     )
     cluster.stop(settings, timeout_s=5)  # one left over from an interrupted run
     shutil.rmtree(cluster.ha_dir(settings), ignore_errors=True)  # a fresh cluster each run
-    cluster.start(settings)
+    cluster.start(settings, timeout_s=300)  # three JVMs: slow on a loaded 2-core machine
     yield settings
     for node in settings.kafka_nodes:  # the data goes with it: no need for a clean stop
         cluster.kill_node(settings, node)

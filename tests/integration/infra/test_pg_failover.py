@@ -30,10 +30,11 @@ from tests.integration.support import wait_for
 
 PORTS = {"db_monitor_port": 25440, "db_port": 25441, "db_standby_port": 25442}
 # HA mode's processes: run with CITYPULSE_TEST_HA=1, outside CI's budget. It passed when
-# run alone (via it.sh) but failed in the fresh-clone CI run of 2026-12-02 13:11 UTC, for a
-# reason not yet found (issue 17 says so).
+# run alone (via it.sh) but failed in the fresh-clone CI run of 2026-12-02 13:11 UTC: the
+# supervised-kill test, which ran before it, used the same three ports (now its own), and
+# the machine was loaded (the waits are longer now; the failover time is printed).
 pytestmark = [
-    pytest.mark.timeout(150),
+    pytest.mark.timeout(300),
     pytest.mark.skipif(not os.environ.get("CITYPULSE_TEST_HA"), reason="CITYPULSE_TEST_HA=1"),
 ]
 
@@ -160,7 +161,7 @@ def _kill_and_see_promotion(
     wait_for(lambda: len(acked) >= 100, 20, "writes before the kill")
     killed_at = time.monotonic()
     pair.kill(a)  # SIGKILL to site a's keeper and postmaster: a site lost
-    wait_for(lambda: bool(times) and times[-1] > killed_at + 0.5 and ha.primary(s) == b, 60,
+    wait_for(lambda: bool(times) and times[-1] > killed_at + 0.5 and ha.primary(s) == b, 120,
              "writes through the promoted standby", pair.explain)  # fmt: skip
     first_after = next(t for t in times if t > killed_at + 0.05)
     wait_for(lambda: len(acked) >= len([t for t in times if t <= first_after]) + 50, 20,

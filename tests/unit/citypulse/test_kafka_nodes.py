@@ -17,11 +17,11 @@ def test_single_node_keeps_its_name_and_ports() -> None:
     assert topic_replication(False) == (1, {})
 
 
-def test_ha_mode_has_two_nodes_at_site_a_and_one_at_site_b() -> None:
+def test_ha_mode_has_one_node_at_each_site_and_one_at_the_witness() -> None:
     s = StackSettings(ha=True, kafka_port=19092, kafka_controller_port=19093)
     nodes = s.kafka_nodes
-    assert [n.name for n in nodes] == ["kafka-a1", "kafka-a2", "kafka-b1"]
-    assert [n.rack for n in nodes] == ["a", "a", "b"]
+    assert [n.name for n in nodes] == ["kafka-a1", "kafka-b1", "kafka-c1"]
+    assert [n.rack for n in nodes] == ["a", "b", "c"]
     assert [n.node_id for n in nodes] == [1, 2, 3]
     assert [n.port for n in nodes] == [19092, 19092 + NODE_PORT_STEP, 19092 + 2 * NODE_PORT_STEP]
     assert [n.controller_port - n.port for n in nodes] == [1, 1, 1]
@@ -51,6 +51,17 @@ def test_ha_topics_have_three_replicas_and_need_two_in_sync() -> None:
 
 
 def test_an_explicit_server_list_is_what_clients_get() -> None:
-    s = StackSettings(ha=True, kafka_servers=" kafka-a1:9092, kafka-a2:9092 ,kafka-b1:9092,")
-    assert s.kafka_bootstrap == "kafka-a1:9092,kafka-a2:9092,kafka-b1:9092"
-    assert [n.name for n in s.kafka_nodes] == ["kafka-a1", "kafka-a2", "kafka-b1"]  # local ones
+    s = StackSettings(ha=True, kafka_servers=" kafka-a1:9092, kafka-b1:9092 ,kafka-c1:9092,")
+    assert s.kafka_bootstrap == "kafka-a1:9092,kafka-b1:9092,kafka-c1:9092"
+    assert [n.name for n in s.kafka_nodes] == ["kafka-a1", "kafka-b1", "kafka-c1"]  # local ones
+
+
+@pytest.mark.parametrize("lost", ["a", "b", "c"])
+def test_losing_any_one_location_leaves_a_quorum_and_enough_replicas(lost: str) -> None:
+    """Site a, site b or the witness gone whole: a majority of the voters and
+    min.insync.replicas of every partition's replicas (one per node) are left."""
+    nodes = StackSettings(ha=True).kafka_nodes
+    left = [n for n in nodes if n.rack != lost]
+    replicas, config = topic_replication(True)
+    assert len(left) > len(nodes) // 2
+    assert min(len(left), replicas) >= int(config["min.insync.replicas"])

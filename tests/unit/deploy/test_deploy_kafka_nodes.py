@@ -1,5 +1,6 @@
-"""deploy/kafka/: the three nodes of a real two-site cluster are what HA mode rehearses
-(infra/kafka/cluster.py's node_properties), with real host names and standard ports."""
+"""deploy/kafka/: the three nodes of a real cluster (site a, site b, the witness c) are
+what HA mode rehearses (infra/kafka/cluster.py's node_properties), with real host names
+and standard ports."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def nodes_of(files: list[dict[str, str]]) -> tuple[KafkaNode, ...]:
     return tuple(sorted(out, key=lambda n: n.node_id))
 
 
-def test_three_nodes_two_at_site_a_one_at_site_b() -> None:
+def test_three_nodes_one_per_location() -> None:
     files = [read(p) for p in FILES]
     nodes = nodes_of(files)
     assert [n.rack for n in nodes] == list(HA_RACKS)

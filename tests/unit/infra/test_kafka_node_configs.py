@@ -20,7 +20,7 @@ def props(tmp_path: Path) -> list[dict[str, str]]:
 def test_each_node_has_its_own_id_rack_ports_and_data_dir(tmp_path: Path) -> None:
     nodes = props(tmp_path)
     assert [p["node.id"] for p in nodes] == ["1", "2", "3"]
-    assert [p["broker.rack"] for p in nodes] == ["a", "a", "b"]
+    assert [p["broker.rack"] for p in nodes] == ["a", "b", "c"]
     assert [p["listeners"] for p in nodes] == [
         "PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093",
         "PLAINTEXT://127.0.0.1:19102,CONTROLLER://127.0.0.1:19103",
@@ -63,7 +63,7 @@ def test_rendered_file_has_one_line_per_setting(tmp_path: Path) -> None:
     s = StackSettings(ha=True, var_dir=tmp_path)
     path = cluster.write_properties(s, s.kafka_nodes[2])
     lines = path.read_text().splitlines()
-    assert "broker.rack=b" in lines and "node.id=3" in lines
+    assert "broker.rack=c" in lines and "node.id=3" in lines
     assert len(lines) == len({line.split("=", 1)[0] for line in lines})
 
 

@@ -322,3 +322,61 @@ async def test_probe_sends_nothing_and_reads_any_answer_as_reachable(
         assert await KannelProvider(CONFIG, client=client).reachable() is reachable
     (request,) = seen
     assert request.url.query == b""  # no number, no text, no credentials
+
+
+TWO = KannelConfig(
+    sendsms_url="http://kannel-a:13013/cgi-bin/sendsms",
+    username="citypulse",
+    password=SecretStr("s3cret"),
+    dlr_callback_url="http://127.0.0.1:8000/sms/dlr/kannel",
+    dlr_secret=SecretStr(SECRET),
+    fallback_sendsms_url="http://kannel-b:13013/cgi-bin/sendsms",
+)
+
+
+@pytest.mark.parametrize(
+    ("site_a", "sent_to_b"),
+    [
+        (httpx.ConnectError("refused"), True),  # site a gone: b takes it at once
+        (httpx.ConnectTimeout("no route"), True),  # never connected: nothing sent to a
+        (httpx.Response(503, text="4: Temporal failure"), True),  # a refused it for now
+        (httpx.ReadTimeout("slow"), False),  # a may have it: not sent twice
+        (httpx.RemoteProtocolError("disconnected"), False),
+        (httpx.Response(202, text="0: Accepted for delivery"), False),
+        (httpx.Response(403, text="Authorization failed for sendsms"), False),  # final
+    ],
+)
+async def test_a_second_gateway_takes_what_the_first_surely_did_not(
+    site_a: httpx.Response | Exception, sent_to_b: bool
+) -> None:
+    hosts: list[str] = []
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        hosts.append(request.url.host)
+        if request.url.host == "kannel-b":
+            return httpx.Response(202, text="0: Accepted for delivery")
+        if isinstance(site_a, Exception):
+            raise site_a
+        return site_a
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(reply)) as client:
+        provider = KannelProvider(TWO, client=client)
+        first = await provider.send(OutgoingSms("m-1", "+821012345678", "x"))
+        await provider.send(OutgoingSms("m-2", "+821012345678", "y"))
+    if sent_to_b:
+        assert first.accepted
+        assert hosts == ["kannel-a", "kannel-b", "kannel-b"]  # and it stays with b
+    else:
+        assert hosts[:1] == ["kannel-a"] and "kannel-b" not in hosts[:1]
+        assert hosts.count("kannel-b") == 0
+
+
+@pytest.mark.parametrize("b_answers", [True, False])
+async def test_with_two_gateways_either_answering_is_reachable(b_answers: bool) -> None:
+    def reply(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "kannel-a" or not b_answers:
+            raise httpx.ConnectError("refused")
+        return httpx.Response(403, text="Authorization failed for sendsms")
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(reply)) as client:
+        assert await KannelProvider(TWO, client=client).reachable() is b_answers

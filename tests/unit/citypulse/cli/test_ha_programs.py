@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from citypulse.cli import ha
+from citypulse.cli import ha, ha_stack
 from citypulse.cli.stack import app_processes, kafka_program, programs
 from citypulse.config import StackSettings
+from infra.kannel.settings import KannelGatewaySettings
 
 
 def ha_settings(tmp_path: Path, **kw: object) -> StackSettings:
@@ -64,8 +65,25 @@ def test_kafka_nodes_start_before_the_apps_and_stop_together(tmp_path: Path) -> 
 
 @pytest.mark.parametrize(
     ("program", "base", "site"),
-    [("kafka-a2", "kafka", "a"), ("worker-b", "worker", "b"), ("api", "api", None),
-     ("restart-listener", "restart-listener", None)],
+    [("kafka-a1", "kafka", "a"), ("kafka-c1", "kafka", "c"), ("worker-b", "worker", "b"),
+     ("api", "api", None), ("restart-listener", "restart-listener", None)],
 )  # fmt: skip
 def test_base_name_and_site(program: str, base: str, site: str | None) -> None:
     assert (ha.base_name(program), ha.site_of(program)) == (base, site)
+
+
+def test_each_site_has_its_kannel_and_its_dispatcher_falls_back_to_the_other(
+    tmp_path: Path,
+) -> None:
+    s = ha_settings(tmp_path)
+    sites = ha_stack.kannel_sites(s, KannelGatewaySettings())
+    ports = [(k.admin_port, k.smsbox_port, k.sendsms_port, k.smsc_port) for _, _, k in sites]
+    assert len({p for four in ports for p in four}) == 8  # no port shared by the two
+    assert len({d for _, d, _ in sites}) == 2
+    apps = ha_stack.dispatcher_sms_env(programs(s, app_processes(s)), sites)
+    env = {p.name: p.env for p in apps}
+    url = {site: k.sendsms_url for site, _, k in sites}
+    for own, other in (("a", "b"), ("b", "a")):
+        assert env[f"dispatcher-{own}"]["CITYPULSE_SMS_KANNEL_SENDSMS_URL"] == url[own]
+        assert env[f"dispatcher-{own}"]["CITYPULSE_SMS_KANNEL_FALLBACK_SENDSMS_URL"] == url[other]
+    assert all("CITYPULSE_SMS_KANNEL_SENDSMS_URL" not in env[n] for n in env if "dispatch" not in n)

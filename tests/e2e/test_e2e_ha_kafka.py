@@ -17,12 +17,12 @@ from functools import partial
 
 import psycopg
 import pytest
-from kafka import KafkaAdminClient, KafkaProducer
+from kafka import KafkaProducer
 
 from citypulse.cli.stack import health
 from citypulse.config import REPO_ROOT, StackSettings
 from citypulse.topics import CITY_EVENTS
-from tests.e2e.support import cli
+from tests.e2e.support import cli, fully_replicated
 from tests.hostile_events import valid_event
 from tests.integration.support import settings_env, wait_for
 
@@ -96,24 +96,6 @@ def _send_event(event_id: str) -> None:
         producer.close()
 
 
-def _fully_replicated() -> bool:
-    """Every partition of every project topic has all three nodes in sync."""
-    try:
-        admin = KafkaAdminClient(bootstrap_servers=STACK.kafka_bootstrap, request_timeout_ms=5000)
-    except Exception:  # not answering yet
-        return False
-    try:
-        topics = [t for t in admin.list_topics() if t.startswith(f"{STACK.topic_prefix}.")]
-        described = admin.describe_topics(topics)
-        return bool(topics) and all(
-            len(p["isr_nodes"]) == 3 for t in described for p in t["partitions"]
-        )
-    except Exception:  # metadata in flux
-        return False
-    finally:
-        admin.close()
-
-
 def test_each_process_killed_in_turn_is_restarted_and_service_goes_on(
     stack: dict[str, str],
 ) -> None:
@@ -126,7 +108,7 @@ def test_each_process_killed_in_turn_is_restarted_and_service_goes_on(
     before = status(stack)
     assert set(KILLED_IN_TURN) <= set(before), before
     for name in KILLED_IN_TURN:
-        wait_for(_fully_replicated, 120, "all three nodes in every ISR")
+        wait_for(lambda: fully_replicated(STACK), 120, "all three nodes in every ISR")
         state, pid, restarts = status(stack)[name]
         assert state == "RUNNING" and pid is not None, (name, status(stack))
         os.kill(pid, signal.SIGKILL)

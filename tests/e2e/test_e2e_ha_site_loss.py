@@ -39,7 +39,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from kafka import KafkaAdminClient
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
@@ -52,7 +51,7 @@ from infra.kannel import gateway
 from infra.kannel.settings import KannelGatewaySettings
 from sensors.events import ZoneCount, encode_event
 from sensors.registry import load_hotspots
-from tests.e2e.support import cli
+from tests.e2e.support import cli, fully_replicated
 from tests.integration.alerts.conftest import Kannel, free_port, sms_env
 from tests.integration.support import settings_env, wait_for
 
@@ -233,23 +232,6 @@ def restore_site(names: list[str]) -> None:
                     rpc.startProcess(name, False)
 
 
-def _fully_replicated() -> bool:
-    try:
-        admin = KafkaAdminClient(bootstrap_servers=STACK.kafka_bootstrap, request_timeout_ms=5000)
-    except Exception:  # not answering yet
-        return False
-    try:
-        topics = [t for t in admin.list_topics() if t.startswith(f"{STACK.topic_prefix}.")]
-        described = admin.describe_topics(topics)
-        return bool(topics) and all(
-            len(p["isr_nodes"]) == 3 for t in described for p in t["partitions"]
-        )
-    except Exception:  # metadata in flux
-        return False
-    finally:
-        admin.close()
-
-
 def _query(sql: str, *args: object) -> list[tuple[Any, ...]]:
     try:
         with psycopg.connect(STACK.db_conninfo, connect_timeout=3) as conn:
@@ -322,7 +304,7 @@ def first_state_after(since: float, timeout_s: float) -> float | None:
 def test_either_site_is_lost_during_a_surge_and_service_goes_on(
     stack: dict[str, str], kannel: dict[str, Kannel]
 ) -> None:
-    wait_for(_fully_replicated, 120, "all three Kafka nodes in every ISR")
+    wait_for(lambda: fully_replicated(STACK), 120, "all three Kafka nodes in every ISR")
     surge = Surge(f"surge{uuid.uuid4().hex[:6]}")
     surge.start()
     report: dict[str, dict[str, float]] = {}
@@ -359,7 +341,8 @@ def test_either_site_is_lost_during_a_surge_and_service_goes_on(
             assert states_s is not None and states_s <= 30, report
             assert sms_s <= 60, report
             restore_site(names)
-            wait_for(_fully_replicated, 300, f"site {site}'s Kafka node back in every ISR")
+            back = f"site {site}'s Kafka node back in every ISR"
+            wait_for(lambda: fully_replicated(STACK), 300, back)
             wait_for(lambda: all(pg_ha.node_ready(STACK, x) for x in pg_ha.sites(STACK)), 300,
                      f"site {site}'s PostgreSQL back as standby",
                      lambda: str(pg_ha.states(STACK)))  # fmt: skip

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
@@ -30,20 +30,22 @@ _CREATE = (
 
 async def find_account(conn: AsyncConnection[Any], username: str) -> dict[str, Any] | None:
     """The account, enabled or not (the caller decides what a disabled one may do)."""
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(
-            f"SELECT {_ACCOUNT} FROM dashboard_users WHERE username = %s",  # noqa: S608
-            (username,),
-        )
-        return await cur.fetchone()
+    return await _account_where(conn, "username", username)
 
 
 async def find_account_by_oidc(conn: AsyncConnection[Any], subject: str) -> dict[str, Any] | None:
     """The account an admin linked to this identity-provider subject (or claim value)."""
+    return await _account_where(conn, "oidc_subject", subject)
+
+
+async def _account_where(
+    conn: AsyncConnection[Any], column: Literal["username", "oidc_subject"], value: str
+) -> dict[str, Any] | None:
+    # `column` is one of two literals (both unique columns), never input.
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            f"SELECT {_ACCOUNT} FROM dashboard_users WHERE oidc_subject = %s",  # noqa: S608
-            (subject,),
+            f"SELECT {_ACCOUNT} FROM dashboard_users WHERE {column} = %s",  # noqa: S608
+            (value,),
         )
         return await cur.fetchone()
 

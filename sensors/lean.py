@@ -203,13 +203,17 @@ def decode_lean_many(raws: Sequence[bytes | None]) -> list[LeanEvent] | None:
     populations = list(compress(events, map(is_, kinds, repeat(LeanPopulationEstimate))))
     if len(zones) + len(populations) != len(events):
         return None  # no other kind decodes here
-    # str.isprintable() of the concatenation is that of every part.
-    strings = list(map(_event_id, events))
-    strings += map(_source, events)
-    strings += map(_zone_id, zones)
-    strings += map(_counter_id, zones)
-    if not "".join(strings).isprintable():
-        return None
+    # Printable strings. ASCII records with no escape and no DEL decode to strings of
+    # 0x20-0x7E only (JSON, and msgspec, refuse a raw control character in a string):
+    # all printable, no need to look. Otherwise str.isprintable() of the concatenation,
+    # which is that of every part.
+    if not joined.isascii() or joined.find(b"\\") >= 0 or joined.find(b"\x7f") >= 0:
+        strings = list(map(_event_id, events))
+        strings += map(_source, events)
+        strings += map(_zone_id, zones)
+        strings += map(_counter_id, zones)
+        if not "".join(strings).isprintable():
+            return None
     if not all(map(le, map(_people_min, populations), map(_people_max, populations))):
         return None
     # The quote proof, summed: each record's required keys and string values, then each

@@ -251,7 +251,9 @@ def test_a_run_is_vouched_for_whole_exactly_when_each_record_is(raws: list[bytes
         dumps(zone())[:-1] + b',"count":5}',  # a required key twice
         dumps(zone(event_time="2026-11-30T05:00:00.0000009+00:00")),
         dumps(population(people_min=300)),
-        dumps(zone(source="a\x7f")),
+        dumps(zone(source="a\x7f")),  # DEL, raw: ASCII with no escape
+        dumps(zone(source="a\\u0007")).replace(b"\\\\", b"\\"),  # an escaped control
+        dumps(zone(source="a\u0085")),  # a C1 control, raw
         None,
         b"",
     ],
@@ -259,8 +261,10 @@ def test_a_run_is_vouched_for_whole_exactly_when_each_record_is(raws: list[bytes
 def test_one_record_the_fast_door_leaves_sends_the_whole_run_back(odd: bytes | None) -> None:
     # Beside records that give no optional key, whose quotes leave room for the odd
     # one's extra key if the sum were not checked key by key.
+    # All ASCII but for the odd one, so the printable check is not made for another.
     bare = {k: v for k, v in zone().items() if k not in ("v", "confidence")}
-    run = [dumps(bare), dumps(population()), odd, dumps(bare)]
+    ascii_population = dumps(population(congestion_level=None))
+    run = [dumps(bare), ascii_population, odd, dumps(bare)]
     assert decode_lean_many([r for r in run if r is not odd]) is not None
     assert decode_lean_many(run) is None
 

@@ -237,7 +237,10 @@ def decode_lean_many(raws: Sequence[bytes | None]) -> list[LeanEvent] | None:
             break
         # bytes.find, not `in`: bytes.__contains__ first tries its argument as an int
         # and raises and clears a TypeError inside (about 2,000 instructions a call).
-        where = list(map(bytes.find, raws, repeat(name)))  # type: ignore[arg-type]
+        try:
+            where = list(map(bytes.find, raws, repeat(name)))  # type: ignore[arg-type]
+        except TypeError:  # not bytes (a bytearray): left to the record-by-record path
+            return None
         extra -= len(where) - where.count(-1)
     return None if extra else events
 

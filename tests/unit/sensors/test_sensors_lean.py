@@ -269,6 +269,13 @@ def test_one_record_the_fast_door_leaves_sends_the_whole_run_back(odd: bytes | N
     assert decode_lean_many(run) is None
 
 
+def test_a_run_of_other_buffers_is_left_whole_without_raising() -> None:
+    raw = dumps(zone())
+    assert decode_lean_many([raw, raw]) is not None
+    assert decode_lean_many([bytearray(raw), raw]) is None  # type: ignore[list-item]
+    assert decode_lean_many([memoryview(raw), raw]) is None  # type: ignore[list-item]
+
+
 def test_years_are_bounded_as_the_strict_door_bounds_them() -> None:
     ok = dumps(zone(event_time="2099-12-31T23:59:59.999999+00:00"))
     assert decode_lean(ok) is not None

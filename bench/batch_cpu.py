@@ -12,9 +12,10 @@ number on every run: the count for 21,000 events minus the count for 1,000 (star
 divided by 20,000, minus the same count of a run that only builds the test records and
 their batches. That is `instructions_per_event`: the worker's own share, what it spends on
 records Kafka hands it already built. Until 2026-12-02 the bench's headline figure
-included building the test records (8,000 instructions an event at the end, 30,000
-before); that figure is still printed as `with_record_build_instructions_per_event`, to
-compare with the rows of docs/benchmarks.md from before.
+included building the test records (about 8,800 instructions an event with the
+grouping into batches, 30,000 before the templates); that figure is still printed as
+`with_record_build_instructions_per_event`, to compare with the rows of
+docs/benchmarks.md from before.
 
     python bench/batch_cpu.py [--events 100000] [--instructions]
 """

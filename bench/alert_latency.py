@@ -91,6 +91,7 @@ async def run(args: argparse.Namespace, settings: StackSettings, work: Path) -> 
         by_district.setdefault(h.district, h.code)
     probes = [(a, f"{a}-BENCH{i}") for i, a in enumerate(list(by_district.values())[: args.probes])]
     crossed: dict[str, datetime] = {}
+    missing: dict[str, object] = {}
 
     async def probe(i: int, area: str, zone: str) -> None:
         await asyncio.sleep(5 + i * args.spacing)
@@ -121,6 +122,14 @@ async def run(args: argparse.Namespace, settings: StackSettings, work: Path) -> 
             if len(rows) == len(probes) or time.monotonic() > deadline:
                 break
             await asyncio.sleep(1)
+        if len(rows) < len(probes):  # where the missing ones stopped
+            cur = await conn.execute("SELECT count(*) FROM alerts WHERE zone_id LIKE '%%-BENCH%%'")
+            opened = (await cur.fetchone() or (0,))[0]
+            cur = await conn.execute(
+                "SELECT status, count(*), max(last_error) FROM sms_outbox GROUP BY 1"
+            )
+            outbox = [list(map(str, r)) for r in await cur.fetchall()]
+            missing = {"alerts_opened": opened, "outbox": outbox}
     stop.set()
     sent_bg = await loader
     watch.stop.set()
@@ -150,6 +159,7 @@ async def run(args: argparse.Namespace, settings: StackSettings, work: Path) -> 
         "state_to_decision_p99_s": pct(engine, 0.99),
         "decision_to_kannel_p50_s": pct(deliver, 0.5),
         "decision_to_kannel_p99_s": pct(deliver, 0.99),
+        **({"missing": missing} if missing else {}),
     }  # fmt: skip
 
 
@@ -180,6 +190,7 @@ def main() -> int:
     env = {**settings_env(settings), "CITYPULSE_ALERT_STAGE_HOLD_S": str(args.hold)}
     worker = Daemon(f"{tag}-worker", work / "run", work / "log")
     dispatcher = Daemon(f"{tag}-dispatcher", work / "run", work / "log")
+    result: dict[str, object] | None = None
     try:
         (work / "w").mkdir()
         faust = [sys.executable, "-m", "faust", "-A", "streams.app", "worker", "-l", "warn"]
@@ -193,6 +204,9 @@ def main() -> int:
     finally:
         dispatcher.stop(timeout_s=20)
         worker.stop(timeout_s=20)
+        if result is None or result.get("missing"):  # the logs say why
+            for daemon in (worker, dispatcher):
+                print(f"--- {daemon.log_file}:\n{daemon.log_tail(30)}", file=sys.stderr)
         gateway.stop(work / "kannel")
         broker.delete_topics(settings, names)
         drop_schema(settings.db_conninfo, tag)

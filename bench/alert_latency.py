@@ -95,7 +95,10 @@ async def run(args: argparse.Namespace, settings: StackSettings, work: Path) -> 
 
     async def probe(i: int, area: str, zone: str) -> None:
         await asyncio.sleep(5 + i * args.spacing)
-        for n, density in enumerate([1.0] * 5 + [6.0] * int(args.hold + 15)):
+        # Straight in at 6.0: a counter going from 1.0 to 6.0 persons/m² within a second
+        # is a jump no crowd makes, which the worker judges implausible (the zone's state
+        # then raises the technicians' data_quality alert, never a crowd stage).
+        for n, density in enumerate([6.0] * int(args.hold + 15)):
             t = datetime.now(UTC)
             if density > 5 and zone not in crossed:
                 crossed[zone] = t

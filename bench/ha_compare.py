@@ -17,6 +17,7 @@ their ratio. Everything it started is stopped and its data removed at the end.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import shutil
@@ -31,6 +32,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
 
 from citypulse.config import StackSettings  # noqa: E402
 from infra.db import cluster as pg  # noqa: E402
@@ -102,11 +105,17 @@ def single_stack() -> Iterator[StackSettings]:
         _fresh(SINGLE)
 
 
+# Each running pg_autoctl service of the HA stack by node name ("monitor", "a", "b"):
+# the failover measurement kills one.
+PG_SERVICES: dict[str, subprocess.Popen[bytes]] = {}
+
+
 @contextmanager
 def ha_stack() -> Iterator[StackSettings]:
     s = HA
     _fresh(s)
     procs: list[subprocess.Popen[bytes]] = []
+    PG_SERVICES.clear()
     try:
         ha.init(s)
         a, b = ha.sites(s)
@@ -120,6 +129,7 @@ def ha_stack() -> Iterator[StackSettings]:
                 ha.command(s, node), env={**os.environ, **ha.env(s)}, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True,
             ))  # fmt: skip
+            PG_SERVICES[node.name] = procs[-1]
             _wait(node.name, ready, 90)
         ha.ensure_role_and_database(s)
         kafka_cluster.start(s, timeout_s=180)
@@ -127,7 +137,10 @@ def ha_stack() -> Iterator[StackSettings]:
     finally:
         kafka_cluster.stop(s, timeout_s=30)
         for proc in reversed(procs):
-            os.killpg(proc.pid, signal.SIGINT)  # pg_autoctl: fast shutdown
+            try:
+                os.killpg(proc.pid, signal.SIGINT)  # pg_autoctl: fast shutdown
+            except ProcessLookupError:  # killed by the failover measurement
+                continue
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -157,7 +170,77 @@ def _bench_once(script: str, args: list[str], s: StackSettings) -> dict[str, Any
     lines = [line for line in res.stdout.splitlines() if line.startswith("{")]
     if res.returncode != 0 or not lines:
         return {"error": (res.stdout + res.stderr)[-1500:]}
-    return dict(json.loads(lines[-1]))
+    out = dict(json.loads(lines[-1]))
+    if out.get("missing"):  # what its worker and dispatcher logged
+        out["log_tails"] = res.stderr[-4000:]
+    return out
+
+
+def _writable_again(s: StackSettings) -> bool:
+    """A write commits through the clients' conninfo (read-write: the primary only)."""
+    try:
+        with psycopg.connect(s.db_conninfo, connect_timeout=2) as conn:
+            conn.execute("SELECT txid_current()")  # an xid: refused by a standby
+        return True
+    except psycopg.Error:
+        return False
+
+
+def pg_failover_s(s: StackSettings) -> dict[str, Any]:
+    """SIGKILL the PostgreSQL primary's whole pg_autoctl service (keeper and postmaster);
+    seconds until a write commits again through the clients' multi-host conninfo."""
+    primary = ha.primary(s)
+    if primary is None or not _writable_again(s):
+        return {"error": f"no primary to kill: {ha.states(s)}"}
+    killed = time.monotonic()
+    os.killpg(PG_SERVICES[primary.name].pid, signal.SIGKILL)
+    while not _writable_again(s):
+        if time.monotonic() - killed > 180:
+            return {"killed": primary.name, "error": f"no primary after 180 s: {ha.states(s)}"}
+        time.sleep(0.2)
+    return {"killed": primary.name, "writable_again_s": round(time.monotonic() - killed, 1)}
+
+
+async def _kafka_failover_s(s: StackSettings) -> dict[str, Any]:
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    topic, partitions = "bench-failover", 8
+    admin = AIOKafkaAdminClient(bootstrap_servers=s.kafka_bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, partitions, 3)])
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks="all",
+                                enable_idempotence=True, request_timeout_ms=60_000,
+                                metadata_max_age_ms=5_000)  # fmt: skip
+    await producer.start()
+    try:
+
+        async def every_partition() -> None:
+            sends = [await producer.send(topic, b"probe", partition=p) for p in range(partitions)]
+            await asyncio.gather(*sends)
+
+        await asyncio.wait_for(every_partition(), 60)  # leaders known, all in sync
+        node = s.kafka_nodes[0]
+        killed = time.monotonic()
+        kafka_cluster.kill_node(s, node)
+        # Each round waits for every partition; the first round after the kill is the
+        # one that sat out the leader elections of the killed node's partitions.
+        await asyncio.wait_for(every_partition(), 180)
+        return {"killed": node.name, "all_partitions_acked_s": round(time.monotonic() - killed, 1)}
+    finally:
+        await producer.stop()
+
+
+def kafka_failover_s(s: StackSettings) -> dict[str, Any]:
+    """SIGKILL one Kafka node; seconds until an acks=all send to each partition of a
+    replication-3 topic (a third of them led by that node) is acknowledged again."""
+    try:
+        return asyncio.run(_kafka_failover_s(s))
+    except Exception as exc:  # reported, not fatal: the other figures stand
+        return {"error": repr(exc)[:500]}
 
 
 def measure(s: StackSettings, args: argparse.Namespace) -> dict[str, Any]:
@@ -182,6 +265,9 @@ def main() -> int:
         with stack() as s:
             up_s = time.monotonic() - t0
             results[mode] = {"services_up_s": round(up_s, 1), **measure(s, args)}
+            if s.ha:  # last: the stack is torn down after it
+                results[mode]["failover"] = {"kafka": kafka_failover_s(s),
+                                             "postgres": pg_failover_s(s)}  # fmt: skip
         print(mode, json.dumps(results[mode]), flush=True)
     rows = []
     for mode in ("single", "ha"):
@@ -198,6 +284,7 @@ def main() -> int:
     single_max, ha_max = rows[0][1], rows[1][1]
     if single_max and ha_max:
         print(f"HA / single ingest max: {ha_max / single_max:.2f}")
+    print(f"HA failover: {json.dumps(results['ha'].get('failover'))}")
     print(json.dumps(results))
     return 0
 

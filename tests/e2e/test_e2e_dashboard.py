@@ -36,10 +36,10 @@ SHOTS = REPO_ROOT / "docs" / "screenshots"
 STACK = StackSettings(
     env="test",
     var_dir=REPO_ROOT / "var" / "e2e-dashboard",
-    kafka_port=49092,
-    kafka_controller_port=49093,
-    db_port=45532,
-    api_port=48000,
+    kafka_port=31092,
+    kafka_controller_port=31093,
+    db_port=31432,
+    api_port=31000,
 )
 # Persons/m² handed out over the areas in turn: a varied city, mostly 정상, some 관심/주의.
 CALM = (0.4, 0.6, 0.8, 0.5, 1.1, 0.7, 1.2, 1.7, 0.9, 1.6, 2.3)
@@ -78,7 +78,7 @@ def seoul_forecast(people: float, at: datetime) -> tuple[ForecastPoint, ...]:
 
 def cli(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
     # WEB_PORT: Faust binds its (disabled) web port anyway; keep clear of other stacks.
-    env = {**os.environ, **settings_env(STACK), "WEB_PORT": "48066"}
+    env = {**os.environ, **settings_env(STACK), "WEB_PORT": "31066"}
     return subprocess.run(
         [sys.executable, "-m", "citypulse.cli", *args],
         capture_output=True,

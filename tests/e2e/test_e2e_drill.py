@@ -49,8 +49,8 @@ pytestmark = [
 ]
 
 STACK = StackSettings(
-    env="test", var_dir=REPO_ROOT / "var" / "e2e" / "drill", kafka_port=39192,
-    kafka_controller_port=39193, db_port=35532, api_port=38100,
+    env="test", var_dir=REPO_ROOT / "var" / "e2e" / "drill", kafka_port=32092,
+    kafka_controller_port=32093, db_port=32432, api_port=32000,
 )  # fmt: skip
 AREA, ZONE = "POI004", "POI004-Z2"  # alley_crush's default alley (이태원 관광특구)
 SEED, START = "11", "2026-06-13T19:00:00+09:00"  # a Saturday evening, simulated
@@ -86,7 +86,7 @@ def kannel() -> Iterator[tuple[Path, KannelGatewaySettings]]:
 def stack(kannel: tuple[Path, KannelGatewaySettings]) -> Iterator[dict[str, str]]:
     _, k = kannel
     env = {
-        **os.environ, **settings_env(STACK), "WEB_PORT": "48168",
+        **os.environ, **settings_env(STACK), "WEB_PORT": "32068",
         "CITYPULSE_SMS_PROVIDER": "kannel",
         "CITYPULSE_SMS_KANNEL_SENDSMS_URL": k.sendsms_url,
         "CITYPULSE_SMS_KANNEL_USERNAME": k.sendsms_username,

@@ -35,8 +35,8 @@ pytestmark = [
 ]
 
 STACK = StackSettings(
-    env="test", ha=True, var_dir=REPO_ROOT / "var" / "e2e" / "ha-kafka", kafka_port=39292,
-    kafka_controller_port=39293, db_port=35532, api_port=38100, kafka_heap_mb=384,
+    env="test", ha=True, var_dir=REPO_ROOT / "var" / "e2e" / "ha-kafka", kafka_port=32192,
+    kafka_controller_port=32193, db_port=32532, api_port=32100, kafka_heap_mb=384,
     dispatch_metrics_port=0,
 )  # fmt: skip
 _STATUS = re.compile(r"^(?P<name>\S+)\s+(?:up|DOWN)\s+(?P<state>\S+)\s+pid=(?P<pid>\S+)\s+"

@@ -65,9 +65,9 @@ pytestmark = [
 ]
 
 STACK = StackSettings(
-    env="test", ha=True, var_dir=REPO_ROOT / "var" / "e2e" / "ha-site-loss", kafka_port=39392,
-    kafka_controller_port=39393, db_port=35641, db_standby_port=35642, db_monitor_port=35640,
-    api_port=38200, api_port_a=38201, api_port_b=38202, kafka_heap_mb=384,
+    env="test", ha=True, var_dir=REPO_ROOT / "var" / "e2e" / "ha-site-loss", kafka_port=32292,
+    kafka_controller_port=32293, db_port=32641, db_standby_port=32642, db_monitor_port=32640,
+    api_port=32600, api_port_a=32601, api_port_b=32602, kafka_heap_mb=384,
     dispatch_metrics_port=0,
 )  # fmt: skip
 RATE = float(os.environ.get("CITYPULSE_TEST_SURGE_RATE", "5000"))

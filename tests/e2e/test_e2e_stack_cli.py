@@ -23,8 +23,8 @@ from sensors.publisher import KafkaEventPublisher
 from tests.integration.support import settings_env, wait_for
 
 E2E = StackSettings(
-    env="test", var_dir=REPO_ROOT / "var" / "e2e", kafka_port=39092, kafka_controller_port=39093,
-    db_port=35432, api_port=38000,
+    env="test", var_dir=REPO_ROOT / "var" / "e2e", kafka_port=30092, kafka_controller_port=30093,
+    db_port=30432, api_port=30000,
 )  # fmt: skip
 
 

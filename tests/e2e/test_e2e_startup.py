@@ -49,8 +49,8 @@ from tests.integration.support import settings_env, wait_for
 pytestmark = [pytest.mark.e2e, pytest.mark.kannel, pytest.mark.timeout(900)]
 
 STACK = StackSettings(
-    env="test", var_dir=REPO_ROOT / "var" / "e2e" / "startup", kafka_port=39092,
-    kafka_controller_port=39093, db_port=35432, api_port=38000,
+    env="test", var_dir=REPO_ROOT / "var" / "e2e" / "startup", kafka_port=30092,
+    kafka_controller_port=30093, db_port=30432, api_port=30000,
 )  # fmt: skip
 SIMULATED_AREAS = 20  # the first 20 hotspots; the crowd is reported in one beyond them
 GRACE_S = 30  # CITYPULSE_ALERT_STARTUP_GRACE_S, shortened from 300 for the test
@@ -122,7 +122,7 @@ def kannel() -> Iterator[tuple[Path, KannelGatewaySettings]]:
 def stack(kannel: tuple[Path, KannelGatewaySettings]) -> Iterator[dict[str, str]]:
     _, k = kannel
     env = {
-        **os.environ, **settings_env(STACK), "WEB_PORT": "48068",
+        **os.environ, **settings_env(STACK), "WEB_PORT": "30068",
         "CITYPULSE_SMS_PROVIDER": "kannel",
         "CITYPULSE_SMS_KANNEL_SENDSMS_URL": k.sendsms_url,
         "CITYPULSE_SMS_KANNEL_USERNAME": k.sendsms_username,

@@ -37,8 +37,8 @@ from tests.integration.support import settings_env, wait_for
 pytestmark = [pytest.mark.e2e, pytest.mark.kannel, pytest.mark.timeout(900)]
 
 STACK = StackSettings(
-    env="test", var_dir=REPO_ROOT / "var" / "e2e" / "supervised", kafka_port=39092,
-    kafka_controller_port=39093, db_port=35432, api_port=38000,
+    env="test", var_dir=REPO_ROOT / "var" / "e2e" / "supervised", kafka_port=30092,
+    kafka_controller_port=30093, db_port=30432, api_port=30000,
 )  # fmt: skip
 LAYOUT = supervise.Layout(STACK.run_dir, STACK.log_dir)
 ONCALL = "+821000000901"  # the watchdog's only number: every SMS to it is the watchdog's
@@ -78,7 +78,7 @@ def kannel() -> Iterator[tuple[Path, KannelGatewaySettings]]:
 def env(kannel: tuple[Path, KannelGatewaySettings]) -> dict[str, str]:
     _, k = kannel
     return {
-        **os.environ, **settings_env(STACK), "WEB_PORT": "48067",
+        **os.environ, **settings_env(STACK), "WEB_PORT": "30067",
         "CITYPULSE_SMS_PROVIDER": "kannel",
         "CITYPULSE_KANNEL_ADMIN_PORT": str(k.admin_port),
         "CITYPULSE_KANNEL_SMSBOX_PORT": str(k.smsbox_port),

@@ -23,7 +23,7 @@ from infra.db.backup import manifest_path
 from tests.integration.support import run_cli
 
 Db = psycopg.Connection[tuple[object, ...]]
-SHARED_PORTS = {29092, 29093, 25432, 39092, 49092, 45532, 48000}  # other test services
+SHARED_PORTS = {29092, 29093, 25432, 30092, 31092, 31432, 31000}  # other test services
 WRITE_BATCH = 40  # readings per writer transaction
 SEED_DAYS = 3
 SEED_PER_DAY = 40_000  # enough that the dump takes a while

@@ -39,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 from kafka import KafkaAdminClient  # noqa: E402
+from kafka.errors import KafkaError  # noqa: E402
 
 from bench.live_load import AreaStateReader, LiveLoad, produce_paced  # noqa: E402
 from citypulse.config import StackSettings  # noqa: E402
@@ -190,7 +191,15 @@ def wait_members(s: StackSettings, n: int, timeout_s: float = 120) -> None:
     admin = KafkaAdminClient(bootstrap_servers=s.kafka_bootstrap)
     try:
         while time.monotonic() < deadline:
-            group = admin.describe_groups([group_id])[group_id]
+            try:
+                group = admin.describe_groups([group_id])[group_id]
+            except KafkaError as exc:
+                # A broker started a moment ago has no group coordinator yet
+                # (__consumer_offsets is still being created): ask again.
+                if not exc.retriable:
+                    raise
+                time.sleep(0.5)
+                continue
             # Assignments are only decoded once the group is stable.
             if group["group_state"] == "Stable" and n == sum(
                 1

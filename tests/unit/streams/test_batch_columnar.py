@@ -158,6 +158,20 @@ def run(
     return seen
 
 
+def count_lean_runs(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """What each call of `BatchProcessor._lean_run` returned, in order (True: the run was
+    taken whole)."""
+    taken: list[bool] = []
+    lean_run = BatchProcessor._lean_run
+
+    def counting(self: BatchProcessor, *args: Any) -> bool:
+        taken.append(lean_run(self, *args))
+        return taken[-1]
+
+    monkeypatch.setattr(BatchProcessor, "_lean_run", counting)
+    return taken
+
+
 @pytest.mark.parametrize("rate", [0.0, 0.003, 0.05])
 @pytest.mark.parametrize("seed", range(12))
 def test_the_columnar_path_gives_what_the_loop_gives(
@@ -167,14 +181,7 @@ def test_the_columnar_path_gives_what_the_loop_gives(
     # Odd seeds remember few ids, so generations turn over within the batches too.
     policy = ValidationPolicy(recent_ids=seed * 40 + 200) if seed % 2 else ValidationPolicy()
     feed = batches(seed, rate)
-    taken = []
-    lean_run = BatchProcessor._lean_run
-
-    def counting(self: BatchProcessor, *args: Any) -> bool:
-        taken.append(lean_run(self, *args))
-        return taken[-1]
-
-    monkeypatch.setattr(BatchProcessor, "_lean_run", counting)
+    taken = count_lean_runs(monkeypatch)
     columnar = run(BatchProcessor(hotspots, policy), feed)
     monkeypatch.setattr(streams.batch, "_LEAN_RUN", 10**9)
     one_by_one = run(BatchProcessor(hotspots, policy), feed)
@@ -190,14 +197,7 @@ def test_a_clean_run_is_taken_whole_and_a_defect_sends_it_record_by_record(
 ) -> None:
     feed = Feed(1, 0.0)
     values = [json.dumps(feed.good()).encode() for _ in range(30)]
-    taken = []
-    lean_run = BatchProcessor._lean_run
-
-    def counting(self: BatchProcessor, *args: Any) -> bool:
-        taken.append(lean_run(self, *args))
-        return taken[-1]
-
-    monkeypatch.setattr(BatchProcessor, "_lean_run", counting)
+    taken = count_lean_runs(monkeypatch)
     processor = BatchProcessor(hotspots_by_code())
     recs = [RawRecord("t", 0, i, b"k", v) for i, v in enumerate(values)]
     assert len(processor.process(recs, {}, NOW).readings) == 30

@@ -47,19 +47,17 @@ T0 = datetime(2026, 11, 30, 5, 0, tzinfo=UTC)
 
 def records(count: int) -> list[RawRecord]:
     """The bench's records: every hotspot in turn, a telecom estimate and two zone counts
-    each, 20 µs apart from T0. The bytes are those `datetime.isoformat()` and an f-string
-    per event gave before (tests/unit/bench/test_bench_batch_cpu.py), built from
-    templates: the build is counted in `instructions_per_event`, so it should cost little
-    beside the worker's share."""
+    each, 20 µs apart from T0. The bytes are those `encode_event` gives (the project's
+    producers: tests/unit/bench/test_bench_batch_cpu.py), built from templates: the build
+    is not counted in `instructions_per_event`, but it should cost little beside it."""
     codes = sorted(hotspots_by_code())
     head = T0.isoformat()[:17].encode()  # "2026-11-30T05:00:"
-    zone = ',"kind":"zone_count","area_code":"{}","zone_id":"Z{}","counter_id":"c{}",'
+    zone = ',"area_code":"{}","zone_id":"Z{}","counter_id":"c{}","count":200,"walkable_m2":500.0}}'
     bodies = [
         [
-            f',"kind":"population_estimate","area_code":"{code}","people_min":100,'
-            '"people_max":200}'.encode()
+            f',"area_code":"{code}","people_min":100,"people_max":200}}'.encode()
             if kind == 0
-            else (zone.format(code, kind, kind) + '"count":200,"walkable_m2":500.0}').encode()
+            else zone.format(code, kind, kind).encode()
             for kind in range(3)
         ]
         for code in codes
@@ -67,19 +65,24 @@ def records(count: int) -> list[RawRecord]:
     keys = [code.encode() for code in codes]
     if count * 20 >= 60_000_000:
         raise ValueError("the templates cover one minute of events (3,000,000)")
-    # One format per event: the time twice, with and without a fraction of a second.
-    start = b'{"v":1,"event_id":"b%d","source":"bench","event_time":"' + head
-    fraction = start + b'%02d.%06d+00:00","ingest_time":"' + head + b'%02d.%06d+00:00"%s'
-    whole = start + b'%02d+00:00","ingest_time":"' + head + b'%02d+00:00"%s'
+    # One format per kind and event: the time twice, with and without a fraction of a second.
+    fraction, whole = [], []
+    for kind in ("population_estimate", "zone_count", "zone_count"):
+        start = b'{"kind":"%s","v":1,"event_id":"b%%d","source":"bench","event_time":"' % (
+            kind.encode()
+        )
+        fraction.append(start + head + b'%02d.%06d+00:00","ingest_time":"' + head
+                        + b'%02d.%06d+00:00"%s')  # fmt: skip
+        whole.append(start + head + b'%02d+00:00","ingest_time":"' + head + b'%02d+00:00"%s')
     out = []
     n = len(codes)
     for i in range(count):
         second, micro = divmod(20 * i, 1_000_000)
-        code = i % n
+        code, kind = i % n, i % 3
         if micro:
-            value = fraction % (i, second, micro, second, micro, bodies[code][i % 3])
+            value = fraction[kind] % (i, second, micro, second, micro, bodies[code][kind])
         else:
-            value = whole % (i, second, second, bodies[code][i % 3])
+            value = whole[kind] % (i, second, second, bodies[code][kind])
         out.append(RawRecord("city-events", i % 8, i, keys[code], value))
     return out
 

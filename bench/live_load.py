@@ -28,21 +28,22 @@ class LiveLoad:
     def __init__(self, prefix: str = "b") -> None:
         hotspots = hotspots_by_code()
         self.prefix, self.seq = prefix, 0
-        self.templates: list[tuple[bytes, str]] = []
+        self.templates: list[tuple[bytes, str, str]] = []  # key, kind, the keys after the times
         for code, spot in sorted(hotspots.items()):
             people = int(spot.walkable_m2 * 0.4)  # calm: no alert work in the worker
             self.templates.append(
                 (
                     code.encode(),
-                    f'"kind":"population_estimate","area_code":"{code}",'
-                    f'"people_min":{people},"people_max":{people + 100}}}',
+                    "population_estimate",
+                    f'"area_code":"{code}","people_min":{people},"people_max":{people + 100}}}',
                 )
             )
             for z in range(1, ZONES_PER_AREA + 1):
                 self.templates.append(
                     (
                         code.encode(),
-                        f'"kind":"zone_count","area_code":"{code}","zone_id":"Z{z}",'
+                        "zone_count",
+                        f'"area_code":"{code}","zone_id":"Z{z}",'
                         f'"counter_id":"c{z}","count":200,"walkable_m2":{ZONE_M2}}}',
                     )
                 )
@@ -50,11 +51,13 @@ class LiveLoad:
             decode_event(value)  # the bench must send valid events only
 
     def make(self) -> tuple[bytes, bytes]:
-        key, body = self.templates[self.seq % len(self.templates)]
+        key, kind, body = self.templates[self.seq % len(self.templates)]
         self.seq += 1
         now = datetime.now(UTC).isoformat()
+        # The keys in encode_event's order, the kind first (sensors/events.py).
         head = (
-            f'{{"v":1,"event_id":"{self.prefix}{self.seq}","source":"bench","event_time":"{now}",'
+            f'{{"kind":"{kind}","v":1,"event_id":"{self.prefix}{self.seq}","source":"bench",'
+            f'"event_time":"{now}",'
         )
         return key, f'{head}"ingest_time":"{now}",{body}'.encode()
 

@@ -33,9 +33,10 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from itertools import compress, repeat
 from operator import attrgetter, is_, le
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import msgspec
+import numpy as np
 from msgspec import Meta, Struct
 
 from citypulse.domain.comfort import ComfortLabel
@@ -49,11 +50,20 @@ _Version = Annotated[int, Meta(ge=1, le=1)]
 
 
 # gc=False: they hold strings, numbers and times only, so the collector need not track them.
+# The fields in the order encode_event writes the keys (sensors/events.py), keyword-only so
+# that order may put a default first: msgspec looks for each key from the field after the
+# last one found, so keys in field order are found at the first try.
 class LeanPopulationEstimate(
-    Struct, tag_field="kind", tag="population_estimate", forbid_unknown_fields=True, gc=False
+    Struct,
+    tag_field="kind",
+    tag="population_estimate",
+    forbid_unknown_fields=True,
+    gc=False,
+    kw_only=True,
 ):
     """sensors.events.PopulationEstimate without a forecast, as msgspec decodes it."""
 
+    v: _Version = 1
     event_id: _EventId
     source: _Name
     event_time: _Time
@@ -61,7 +71,6 @@ class LeanPopulationEstimate(
     area_code: str
     people_min: _People
     people_max: _People
-    v: _Version = 1
     congestion_level: ComfortLabel | None = None
     replaced: bool = False
 
@@ -74,10 +83,11 @@ class LeanPopulationEstimate(
 
 
 class LeanZoneCount(
-    Struct, tag_field="kind", tag="zone_count", forbid_unknown_fields=True, gc=False
+    Struct, tag_field="kind", tag="zone_count", forbid_unknown_fields=True, gc=False, kw_only=True
 ):
     """sensors.events.ZoneCount as msgspec decodes it."""
 
+    v: _Version = 1
     event_id: _EventId
     source: _Name
     event_time: _Time
@@ -87,7 +97,6 @@ class LeanZoneCount(
     counter_id: _Name
     count: _People
     walkable_m2: Annotated[float, Meta(ge=1.0, le=100_000_000.0)]
-    v: _Version = 1
     confidence: Annotated[float, Meta(ge=0.0, le=1.0)] = 1.0
 
     def partition_key(self) -> str:
@@ -106,6 +115,9 @@ _POPULATION_QUOTES = 2 * (8 + 6)
 _POPULATION_OPTIONAL: tuple[bytes, ...] = (b'"v":', b'"congestion_level":', b'"replaced":')
 _ZONE_QUOTES = 2 * (10 + 8)
 _ZONE_OPTIONAL: tuple[bytes, ...] = (b'"v":', b'"confidence":')
+# From this many bytes a run's two scans go through numpy (`_scan_run`), below it through
+# the regex and bytes.count: numpy's fixed cost per call is that of about 16 KB.
+_NUMPY_SCAN_BYTES = 16_384
 _FIRST = datetime(2000, 1, 1, tzinfo=UTC)
 _END = datetime(2100, 1, 1, tzinfo=UTC)
 
@@ -161,29 +173,48 @@ def decode_lean(raw: bytes | None) -> LeanEvent | None:
     return event
 
 
+class LeanRun(NamedTuple):
+    """A run of records the fast door vouches for: the events, each one's event time, and
+    the zone counts among them (the caller's checks need both; built once, here)."""
+
+    events: list[LeanEvent]
+    event_times: list[datetime]
+    zones: list[LeanZoneCount]
+
+
 def decode_lean_many(raws: Sequence[bytes | None]) -> list[LeanEvent] | None:
     """`[decode_lean(raw) for raw in raws]` when the fast door vouches for every one of
-    them, else None (the caller then takes each record as `decode_lean` and the strict
-    door would): the same checks, each made once over the whole run of records in C
-    (`map`, `min`, one scan of all the bytes) instead of once per record in Python.
+    them, else None: `decode_lean_run`'s events."""
+    run = decode_lean_run(raws)
+    return None if run is None else run.events
+
+
+def decode_lean_run(raws: Sequence[bytes | None]) -> LeanRun | None:
+    """The events of `[decode_lean(raw) for raw in raws]` when the fast door vouches for
+    every one of them, else None (the caller then takes each record as `decode_lean` and
+    the strict door would): the same checks, each made once over the whole run of
+    records in C (`map`, `min`, one scan of all the bytes) instead of once per record in
+    Python. Each pass over the run costs a few hundred instructions a record
+    (bench/batch_cpu.py --instructions), so there are as few as the checks allow.
 
     Every check is exact, not a heuristic. The records are scanned joined by a NUL byte,
     which is neither a dot nor a digit, so no match spans two records: a dot and seven
     digits are found iff one record holds them. The quote proof of `decode_lean`
     summed over the records holds iff it holds for each, because each record's quotes are
     at least its bound (see the module's docstring): a sum can only be equal when every
-    term is.
+    term is. An empty record is not looked for: msgspec refuses it as it refuses any
+    bytes that are not one JSON value.
     """
     if not raws:
-        return []
+        return LeanRun([], [], [])
     try:
-        lengths = list(map(len, raws))  # type: ignore[arg-type]  # None: TypeError
-        if min(lengths) == 0 or max(lengths) > MAX_EVENT_BYTES:
+        if max(map(len, raws)) > MAX_EVENT_BYTES:  # type: ignore[arg-type]  # None: TypeError
             return None
         joined = b"\0".join(raws)  # type: ignore[arg-type]
     except TypeError:
         return None
-    if _SEVEN_DIGITS(joined) is not None:
+    seven_digits, quotes = _scan_run(joined)
+    if seven_digits:
         return None
     try:
         events = list(map(_decode, raws))  # type: ignore[arg-type]
@@ -199,10 +230,19 @@ def decode_lean_many(raws: Sequence[bytes | None]) -> list[LeanEvent] | None:
     ):
         return None
     kinds = list(map(type, events))
-    zones = list(compress(events, map(is_, kinds, repeat(LeanZoneCount))))
-    populations = list(compress(events, map(is_, kinds, repeat(LeanPopulationEstimate))))
-    if len(zones) + len(populations) != len(events):
+    zone_count = kinds.count(LeanZoneCount)
+    population_count = kinds.count(LeanPopulationEstimate)
+    if zone_count + population_count != len(events):
         return None  # no other kind decodes here
+    zones: list[LeanZoneCount]
+    populations: list[LeanPopulationEstimate]
+    if not population_count:
+        zones, populations = events, []  # type: ignore[assignment]
+    elif not zone_count:
+        zones, populations = [], events  # type: ignore[assignment]
+    else:
+        zones = list(compress(events, map(is_, kinds, repeat(LeanZoneCount))))  # type: ignore[arg-type]
+        populations = list(compress(events, map(is_, kinds, repeat(LeanPopulationEstimate))))  # type: ignore[arg-type]
     # Printable strings. ASCII records with no escape and no DEL decode to strings of
     # 0x20-0x7E only (JSON, and msgspec, refuse a raw control character in a string):
     # all printable, no need to look. Otherwise str.isprintable() of the concatenation,
@@ -220,9 +260,9 @@ def decode_lean_many(raws: Sequence[bytes | None]) -> list[LeanEvent] | None:
     # optional key given (a record that decoded holds only its own kind's).
     labels = list(map(_congestion, populations))
     extra, odd = divmod(
-        joined.count(b'"')
-        - _ZONE_QUOTES * len(zones)
-        - _POPULATION_QUOTES * len(populations)
+        quotes
+        - _ZONE_QUOTES * zone_count
+        - _POPULATION_QUOTES * population_count
         - 2 * (len(labels) - labels.count(None)),
         2,
     )
@@ -242,7 +282,23 @@ def decode_lean_many(raws: Sequence[bytes | None]) -> list[LeanEvent] | None:
         except TypeError:  # not bytes (a bytearray): left to the record-by-record path
             return None
         extra -= len(where) - where.count(-1)
-    return None if extra else events
+    return None if extra else LeanRun(events, times, zones)
+
+
+def _scan_run(joined: bytes) -> tuple[bool, int]:
+    """Whether `joined` holds a dot followed by seven digits, and how many quotes it holds:
+    `_SEVEN_DIGITS(joined) is not None, joined.count(b'"')`, in one pass of numpy's
+    vector loops over a large run (about a tenth of the instructions of the regex and
+    the count, which step byte by byte; bench/batch_cpu.py --instructions)."""
+    if len(joined) < _NUMPY_SCAN_BYTES:
+        return _SEVEN_DIGITS(joined) is not None, joined.count(b'"')
+    a = np.frombuffer(joined, dtype=np.uint8)
+    quotes = int(np.count_nonzero(a == 34))
+    digit = (a - 48) < 10  # uint8 wraps below "0": one compare for "0" to "9"
+    two = digit[:-1] & digit[1:]  # a digit at i and at i + 1
+    four = two[:-2] & two[2:]  # digits at i to i + 3
+    seven = four[:-3] & four[3:]  # digits at i to i + 6
+    return bool(np.any((a[:-7] == 46) & seven[1:])), quotes
 
 
 _event_times = attrgetter("event_time")

@@ -49,11 +49,9 @@ class EventRenderer:
             tuple(z.area_code.encode() for z in devices.zones),
             tuple(s.area_code.encode() for s in devices.sensors),
         )
-        self._population_mid = tuple(
-            f'"kind":"population_estimate","area_code":{_js(a)},' for a in devices.areas
-        )
+        self._population_mid = tuple(f'"area_code":{_js(a)},' for a in devices.areas)
         self._zone_mid = tuple(
-            f'"kind":"zone_count","area_code":{_js(z.area_code)},"zone_id":{_js(z.zone_id)},'
+            f'"area_code":{_js(z.area_code)},"zone_id":{_js(z.zone_id)},'
             f'"counter_id":{_js(z.counter_id)},"count":'
             for z in devices.zones
         )
@@ -62,8 +60,7 @@ class EventRenderer:
             for z in devices.zones
         )
         self._sensor_mid = tuple(
-            f'"kind":"environment_reading","sensor_id":{_js(s.sensor_id)},'
-            f'"area_code":{_js(s.area_code)},'
+            f'"sensor_id":{_js(s.sensor_id)},"area_code":{_js(s.area_code)},'
             for s in devices.sensors
         )
 
@@ -109,7 +106,7 @@ class EventRenderer:
     def encode(self, em: Emission) -> bytes:
         """Exactly `encode_event(self.event(em))`, without building the model."""
         head = (
-            f'{{"v":1,"event_id":{_js(em.event_id)},"source":"{SOURCE}",'
+            f'{{"kind":"{em.kind}","v":1,"event_id":{_js(em.event_id)},"source":"{SOURCE}",'
             f'"event_time":"{_iso(em.event_time)}","ingest_time":"{_iso(em.ingest_time)}",'
         )
         v = em.values

@@ -11,8 +11,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sensors.events import EventDecodeError, PopulationEstimate, ZoneCount, decode_event
-from sensors.lean import LeanPopulationEstimate, LeanZoneCount, decode_lean, decode_lean_many
+from sensors.events import (
+    EventDecodeError,
+    PopulationEstimate,
+    ZoneCount,
+    decode_event,
+    encode_event,
+)
+from sensors.lean import (
+    _NUMPY_SCAN_BYTES,
+    _SEVEN_DIGITS,
+    LeanPopulationEstimate,
+    LeanZoneCount,
+    _scan_run,
+    decode_lean,
+    decode_lean_many,
+)
 from tests.hostile_events import HostileFeed, named
 
 AREA_CODE = re.compile(r"POI\d{3}")
@@ -288,3 +302,46 @@ def test_the_fast_structs_have_the_strict_models_fields() -> None:
     for lean, strict in ((LeanZoneCount, ZoneCount), (LeanPopulationEstimate, PopulationEstimate)):
         fields = set(strict.model_fields) - {"kind", "forecast"}
         assert set(lean.__struct_fields__) == fields
+
+
+def test_the_fast_structs_fields_are_in_the_order_encode_event_writes_the_keys() -> None:
+    """msgspec finds keys in field order at the first try (sensors/lean.py): a field
+    moved in a strict model must move in its fast twin too."""
+    at = datetime(2026, 11, 30, 5, tzinfo=UTC)
+    head = {"event_id": "e", "source": "s", "event_time": at, "ingest_time": at}
+    zone_event = ZoneCount(
+        **head, area_code="POI001", zone_id="Z", counter_id="c", count=1, walkable_m2=9.0
+    )
+    population_event = PopulationEstimate(**head, area_code="POI001", people_min=1, people_max=2)
+    for lean, event in ((LeanZoneCount, zone_event), (LeanPopulationEstimate, population_event)):
+        keys = [k for k, _ in json.loads(encode_event(event), object_pairs_hook=list)]
+        assert keys[0] == "kind"  # the tag first: msgspec reads the object once
+        assert [k for k in keys[1:] if k != "forecast"] == list(lean.__struct_fields__)
+
+
+_SCAN_PIECES = st.sampled_from(
+    [b".", b"0", b"9", b"/", b":", b'"', b"x", b"\0", b"\x7f", b".123456", b".1234567", b"\xff"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_SCAN_PIECES, max_size=40), st.integers(0, 2), st.integers(0, 40))
+def test_a_large_runs_scan_finds_what_the_regex_and_count_find(
+    pieces: list[bytes], where: int, cut: int
+) -> None:
+    """Runs of 16 KB and more are scanned with numpy (`_scan_run`): the same answers as
+    the regex and bytes.count, wherever the seven digits or quotes fall, at either end too."""
+    pad = b"x" * _NUMPY_SCAN_BYTES
+    tail = b"".join(pieces)
+    joined = [pad + tail, tail + pad, pad[: len(pad) // 2] + tail + pad[len(pad) // 2 :]][where]
+    joined = joined[cut:] if where == 1 else joined[: len(joined) - cut]
+    assert _scan_run(joined) == (_SEVEN_DIGITS(joined) is not None, joined.count(b'"'))
+
+
+def test_a_large_run_with_one_seventh_digit_deep_inside_is_left_whole() -> None:
+    good = dumps(zone())
+    count = _NUMPY_SCAN_BYTES // len(good) + 10
+    run = [good] * count
+    assert decode_lean_many(run) is not None
+    run[count // 2] = dumps(zone(ingest_time="2026-11-30T05:00:00.0000009+00:00"))
+    assert decode_lean_many(run) is None

@@ -229,3 +229,23 @@ def test_one_defect_in_a_clean_run_gives_what_the_loop_gives(
     one_by_one = run(BatchProcessor(hotspots), [(recs, {})])
     assert columnar == one_by_one
     assert len(columnar[0][0]["readings"]) + len(columnar[0][0]["dead"]) >= 40
+
+
+@pytest.mark.parametrize("first", [2**47 - 40, 2**47, 2**62])
+def test_offsets_too_large_for_numpys_positions_are_taken_one_by_one(
+    first: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Positions are computed in int64 on the columnar path; a run reaching 2**47 is
+    left to `_each`, whose Python ints do not overflow, and gives the same results."""
+    feed = Feed(3, 0.0)
+    values = [json.dumps(feed.good()).encode() for _ in range(30)]
+    recs = [RawRecord("t", 5, first + i, b"k", v) for i, v in enumerate(values)]
+    taken = count_lean_runs(monkeypatch)
+    hotspots = hotspots_by_code()
+    columnar = run(BatchProcessor(hotspots), [(recs, {})])
+    assert taken == [first + 29 < 2**47]
+    monkeypatch.setattr(streams.batch, "_LEAN_RUN", 10**9)
+    assert run(BatchProcessor(hotspots), [(recs, {})]) == columnar
+    assert columnar[0][1][1] == {
+        hash(json.loads(v)["event_id"]): (first + i) << 16 | 5 for i, v in enumerate(values)
+    }

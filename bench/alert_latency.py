@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -223,6 +224,10 @@ def main() -> int:
         gateway.stop(work / "kannel")
         broker.delete_topics(settings, names)
         drop_schema(settings.db_conninfo, tag)
+        if result is None or result.get("missing"):
+            print(f"logs kept in {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     print(f"alerts {result['alerts_sent']}/{result['probes']}, p50 {result['p50_s']} s, "
           f"p99 {result['p99_s']} s beyond a {args.hold} s hold, background "
           f"{result['background_events_per_s']} events/s; decision -> Kannel p99 "

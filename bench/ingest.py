@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing as mp
+import shutil
 import statistics
 import sys
 import tempfile
@@ -243,6 +244,7 @@ def main() -> int:
     migrate(s.db_conninfo, tag)
     names = broker.ensure_topics(s)
     workdir = Path(tempfile.mkdtemp(prefix="citypulse-bench-"))
+    finished = False
     env = dict(kv.split("=", 1) for kv in args.worker_env)
     workers = [start_worker(s, workdir, env, n) for n in range(1, args.workers + 1)]
     steps: list[dict[str, Any]] = []
@@ -281,11 +283,16 @@ def main() -> int:
         print(json.dumps({"consume_only_per_s": round(consume_only)}), flush=True)
         curve = rss.curve[:: max(1, len(rss.curve) // 20)] + rss.curve[-1:]
         print("worker RSS (s, MB):", [(round(t), round(m, 1)) for t, m in curve])
+        finished = True
     finally:
         for worker in workers:
             worker.stop(timeout_s=20)
         broker.delete_topics(s, names)
         drop_schema(s.db_conninfo, tag)
+        if finished:
+            shutil.rmtree(workdir, ignore_errors=True)  # the workers' logs: kept on failure
+        else:
+            print(f"worker logs kept in {workdir}", file=sys.stderr)
     paced = [x for x in steps if x["rate_target"] != "max"]
     at_max = next((x for x in steps if x["rate_target"] == "max"), None)
     at5k = next((x for x in paced if x["rate_target"] == 5000.0), None)

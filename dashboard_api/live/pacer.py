@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from dashboard_api.live.client import Client
 from dashboard_api.live.entries import LatestStates
-from dashboard_api.live.frames import TickFrames, heartbeat_frame, live_frame
+from dashboard_api.live.frames import OutFrame, TickFrames, heartbeat_frame, live_frame
 
 log = logging.getLogger(__name__)
 SLOTS = 10
@@ -82,17 +82,17 @@ class SendPacer:
                     client.last_frame_at = now
         return frames
 
-    def _frame_for(self, client: Client, frames: TickFrames, now: float) -> str | None:
+    def _frame_for(self, client: Client, frames: TickFrames, now: float) -> OutFrame | None:
         delta = frames.delta(client.framed, client.filter, client.cursor)
         client.conflated += delta.superseded
         client.cursor = frames.seq  # also when nothing matched: nothing was wanted
         if len(client.queue):  # pong, reset or alerts: this client's own frame
             items = client.queue.take() + delta.items
-            return live_frame("delta", frames.seq, frames.epoch, items)
-        if delta.text is not None:
-            return delta.text
+            return OutFrame(live_frame("delta", frames.seq, frames.epoch, items))
+        if delta.frame is not None:
+            return delta.frame
         if now - client.last_frame_at >= self.pacing.heartbeat_s:
-            return heartbeat_frame(frames.seq if client.framed else None)
+            return OutFrame(heartbeat_frame(frames.seq if client.framed else None))
         return None
 
     async def _run(self) -> None:

@@ -97,6 +97,8 @@ def serve(port: int, rate: float, deflate: bool, loop: str) -> None:
             "cpu_s": time.process_time(),
             "at": time.monotonic(),
             "clients": len(hub.clients),
+            # written by the pacer itself (dashboard_api/live/wire.py), not via send_text
+            "direct": sum(c.sink is not None for c in hub.clients),
             "max_lag_states": hub.seq - cursor,
             "max_pending_keys": len(hub.states.newer_than(cursor)),
             "conflated": hub.conflated_total(),
@@ -119,9 +121,11 @@ def serve(port: int, rate: float, deflate: bool, loop: str) -> None:
         app.state.feed = asyncio.create_task(feed())
 
     _raise_fd_limit()
-    # The loop and parser `citypulse up` runs the API with (citypulse/cli/stack.py).
+    # The loop, parser and websocket protocol `citypulse up` runs the API with
+    # (citypulse/cli/stack.py).
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", backlog=16384,
-                ws_per_message_deflate=deflate, loop=loop, http="httptools")  # fmt: skip
+                ws_per_message_deflate=deflate, loop=loop, http="httptools",
+                ws="dashboard_api.live.wire:SharedFrameProtocol")  # fmt: skip
 
 
 async def _clients(
@@ -269,6 +273,7 @@ async def run(
         "clients_cpu_cores": round(client_cpu_s / seconds, 2),
         "rss_mb": round(during["rss_kb"] / 1024, 1),
         "kb_per_client": round((during["rss_kb"] - before["rss_kb"]) / clients, 1),
+        "direct_clients": during["direct"],
         "slow_client_lag_states": during["max_lag_states"],
         "slow_client_pending_keys": during["max_pending_keys"],
         "conflated": during["conflated"],
@@ -316,7 +321,8 @@ def main() -> None:
             f"p50 {r['p50_s']} s, p99 {r['p99_s']} s, "
             f"{r['states_per_client_per_s']} states/s per client, {r['kb_per_client']} KB "
             f"per client, slow client {r['slow_client_lag_states']} states behind "
-            f"({r['slow_client_pending_keys']} keys pending)"
+            f"({r['slow_client_pending_keys']} keys pending), {r['direct_clients']} of "
+            f"{n + 1} written directly"
         )
     summary = {f"{k}_{r['clients']}": v for r in results for k, v in r.items() if k != "clients"}
     print(json.dumps(summary))

@@ -75,6 +75,10 @@ APP_PROCESSES: tuple[AppProcess, ...] = (
             "uvloop",
             "--http",
             "httptools",
+            # uvicorn's websockets-sansio protocol plus the sink that lets the pacer write
+            # one shared encoding of a frame to every client (dashboard_api/live/wire.py).
+            "--ws",
+            "dashboard_api.live.wire:SharedFrameProtocol",
             # The API reads X-Forwarded-For itself, from CITYPULSE_TRUSTED_PROXIES only;
             # uvicorn's default would believe any header sent from 127.0.0.1.
             "--no-proxy-headers",

@@ -28,7 +28,7 @@ class ApiSettings(BaseSettings):
     ws_auth_timeout_s: float = 5.0  # a connection opened with auth=1 signs in this fast
     ws_max_message_bytes: int = 4096  # a client frame larger than this closes with 1009
     ws_min_frame_interval_s: float = 0.1  # per client: states gather between frames
-    ws_frames_per_s: float = 10_000.0  # frames per second one API process aims to send
+    ws_frames_per_s: float = 20_000.0  # frames per second one API process aims to send
     health_cache_s: float = 0.5
     db_connect_timeout_s: int = 2  # libpq's minimum; an unreachable database fails fast
     db_pool_timeout_s: float = 3.0  # waiting longer for a connection answers 503

@@ -2,7 +2,8 @@
 
 Clients served in the same tick with the same filter and the same cursor (the common
 case: most viewers have no filter and were last served together) get the same frame, so
-each distinct (stream, filter, cursor) is rendered once per tick, not once per client.
+each distinct (stream, filter, cursor) is rendered once per tick, not once per client,
+and so is its encoding for the wire (OutFrame.wire).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+
+from websockets.frames import Frame, Opcode
 
 from dashboard_api.live.entries import LatestStates, keep
 from dashboard_api.live.filters import LiveFilter
@@ -33,10 +36,34 @@ def heartbeat_frame(seq: int | None = None) -> str:
     return json.dumps(body)
 
 
+def wire_text_frame(text: str) -> bytes:
+    """The bytes of one complete, unmasked websocket TEXT frame carrying `text`: what the
+    websockets library itself writes for a server's send_text without extensions (no
+    permessage-deflate), built by its own serializer rather than by hand."""
+    return Frame(Opcode.TEXT, text.encode()).serialize(mask=False, extensions=[])
+
+
+class OutFrame:
+    """One frame for one or many clients: its text, and its wire bytes built on first use
+    and then shared by every client written to directly (dashboard_api/live/wire.py)."""
+
+    __slots__ = ("_wire", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._wire: bytes | None = None
+
+    @property
+    def wire(self) -> bytes:
+        if self._wire is None:
+            self._wire = wire_text_frame(self.text)
+        return self._wire
+
+
 @dataclass(frozen=True)
 class Delta:
     items: list[bytes]  # rendered for the stream: /ws/live items or bare states
-    text: str | None  # the whole frame, None when there is nothing to send
+    frame: OutFrame | None  # the whole frame, None when there is nothing to send
     superseded: int  # states published after the cursor and already replaced
 
 
@@ -67,4 +94,4 @@ class TickFrames:
         else:
             items = [e.raw for e in chosen]
             text = envelope(items) if items else None
-        return Delta(items, text, superseded)
+        return Delta(items, None if text is None else OutFrame(text), superseded)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from dashboard_api.live.client import Client
 from dashboard_api.live.entries import LatestStates
-from dashboard_api.live.frames import TickFrames, heartbeat_frame, live_frame
+from dashboard_api.live.frames import OutFrame, TickFrames, heartbeat_frame, live_frame
 
 log = logging.getLogger(__name__)
 SLOTS = 10
@@ -29,7 +29,13 @@ SLOTS = 10
 @dataclass(frozen=True)
 class Pacing:
     min_interval_s: float = 0.1  # per client: states gather between frames
-    frames_per_s: float = 10_000.0  # frames per second the process aims to send
+    # Frames per second the process aims to send: 0.5 s per client at 10,000 clients.
+    # Affordable because a shared frame is encoded once and written to each transport
+    # (wire.py); with permessage-deflate every frame is compressed per client instead,
+    # and clients the process cannot keep up with are skipped and conflated. 25,000
+    # measured no better: the viewers' own CPU grows with the frames they get, and on
+    # the 2-core bench machine they share the API's cores (docs/benchmarks.md).
+    frames_per_s: float = 20_000.0
     heartbeat_s: float = 15.0
 
     def interval_s(self, clients: int) -> float:
@@ -82,17 +88,17 @@ class SendPacer:
                     client.last_frame_at = now
         return frames
 
-    def _frame_for(self, client: Client, frames: TickFrames, now: float) -> str | None:
+    def _frame_for(self, client: Client, frames: TickFrames, now: float) -> OutFrame | None:
         delta = frames.delta(client.framed, client.filter, client.cursor)
         client.conflated += delta.superseded
         client.cursor = frames.seq  # also when nothing matched: nothing was wanted
         if len(client.queue):  # pong, reset or alerts: this client's own frame
             items = client.queue.take() + delta.items
-            return live_frame("delta", frames.seq, frames.epoch, items)
-        if delta.text is not None:
-            return delta.text
+            return OutFrame(live_frame("delta", frames.seq, frames.epoch, items))
+        if delta.frame is not None:
+            return delta.frame
         if now - client.last_frame_at >= self.pacing.heartbeat_s:
-            return heartbeat_frame(frames.seq if client.framed else None)
+            return OutFrame(heartbeat_frame(frames.seq if client.framed else None))
         return None
 
     async def _run(self) -> None:

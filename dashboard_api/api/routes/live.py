@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import psycopg
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -23,6 +25,7 @@ from dashboard_api.live.protocol import (
     Subscribe,
     parse_client_message,
 )
+from dashboard_api.live.wire import DirectFrameSink, frame_sink
 from dashboard_api.schemas.auth import ROLE_RANK, UserPublic
 
 router = APIRouter(tags=["live"])
@@ -38,9 +41,15 @@ def _pace(hub: AreaStateHub, settings: ApiSettings) -> None:
 
 
 async def _send_loop(websocket: WebSocket, client: Client) -> None:
-    """Send what the pacer hands over; a client that cannot keep up simply lags here."""
+    """Send what the pacer hands over; a client that cannot keep up simply lags here.
+    Only for connections without a sink (wire.py): the pacer writes to the others."""
     while True:
-        await websocket.send_text(await client.next_frame())
+        await websocket.send_text((await client.next_frame()).text)
+
+
+async def _until_disconnect(websocket: WebSocket) -> None:
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        pass  # /ws/areas takes no messages
 
 
 @router.websocket("/ws/areas")
@@ -49,9 +58,10 @@ async def ws_areas(websocket: WebSocket, settings: SettingsDep) -> None:
     hub: AreaStateHub = websocket.app.state.hub
     await websocket.accept()
     _pace(hub, settings)
+    sink = frame_sink(websocket)
     client = hub.subscribe()
     try:
-        await _send_loop(websocket, client)
+        await _serve(websocket, client, sink, lambda: _until_disconnect(websocket))
     except WebSocketDisconnect:
         pass
     finally:
@@ -154,24 +164,46 @@ async def ws_live(websocket: WebSocket, settings: SettingsDep) -> None:
     items = hub.snapshot(client, since_seq if resumed and since_seq is not None else 0)
     role = user.role if user else "viewer"
     extra = f'"resumed":{"true" if resumed else "false"},"role":"{role}",'
-    tasks: list[asyncio.Task[None]] = []
+    sink = frame_sink(websocket)
     try:
         await websocket.send_text(live_frame("snapshot", client.cursor, hub.epoch, items, extra))
-        tasks = [
-            asyncio.create_task(_send_loop(websocket, client)),
-            asyncio.create_task(_receive_loop(websocket, hub, client, settings)),
-        ]
+        await _serve(
+            websocket, client, sink, lambda: _receive_loop(websocket, hub, client, settings)
+        )
+    except ProtocolError as error:
+        await _close(websocket, error.code, error.reason)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        hub.unsubscribe(client)
+
+
+async def _serve(
+    websocket: WebSocket,
+    client: Client,
+    sink: DirectFrameSink | None,
+    receive: Callable[[], Coroutine[Any, Any, None]],
+) -> None:
+    """Until the client leaves (`receive` returns) or breaks the protocol (a
+    ProtocolError of its messages is raised). Receiving also notices a client that left
+    while nothing was being sent to it."""
+    if sink is not None:  # the pacer writes the frames: only the client's messages here
+        client.attach(sink)
+        await receive()
+        return
+    tasks = [
+        asyncio.create_task(_send_loop(websocket, client)),
+        asyncio.create_task(receive()),
+    ]
+    try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             error = task.exception()
             if isinstance(error, ProtocolError):
-                await _close(websocket, error.code, error.reason)
-    except WebSocketDisconnect:
-        pass
+                raise error
     finally:
         for task in tasks:
             task.cancel()
         # Collect both tasks so a send that failed on a closed socket is not reported
         # later as an unretrieved task exception.
         await asyncio.gather(*tasks, return_exceptions=True)
-        hub.unsubscribe(client)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from dashboard_api.live.entries import (
     wanted,
 )
 from dashboard_api.live.filters import LiveFilter
-from dashboard_api.live.frames import TickFrames, envelope, heartbeat_frame, live_frame
+from dashboard_api.live.frames import Delta, TickFrames, envelope, heartbeat_frame, live_frame
 
 DISTRICTS = {"POI001": "중구", "POI009": "종로구", "POI014": "종로구"}
 ALERT, CAUTION = 3, 2
@@ -154,13 +155,18 @@ def test_parse_entry_renders_items_and_survives_bad_json() -> None:
     assert good.stage_rank == ALERT
 
 
+def _body(delta: Delta) -> Any:
+    assert delta.frame is not None
+    return json.loads(delta.frame.text)
+
+
 def test_tick_frames_share_one_delta_per_view() -> None:
     states = _states(("POI001", "normal"), ("POI009", "alert"), ("POI001", "caution"))
     frames = TickFrames(states, 3, "ep")
     first = frames.delta(True, LiveFilter(), 1)
     again = frames.delta(True, LiveFilter(), 1)  # an equal filter from another client
     assert again is first and frames.builds == 1
-    assert json.loads(first.text or "") == {
+    assert _body(first) == {
         "type": "delta",
         "seq": 3,
         "epoch": "ep",
@@ -169,9 +175,9 @@ def test_tick_frames_share_one_delta_per_view() -> None:
     assert first.superseded == 0  # published after 1: seq 2 and 3, two keys
     lagging = frames.delta(True, None, 0)
     assert frames.builds == 2 and lagging.superseded == 0  # cursor 0 is a fresh view
-    assert frames.delta(True, None, 3).text is None  # up to date: nothing to send
+    assert frames.delta(True, None, 3).frame is None  # up to date: nothing to send
     raw = frames.delta(False, None, 1)
-    assert json.loads(raw.text or "")["states"][0] == json.loads(_raw("POI009", "alert"))
+    assert _body(raw)["states"][0] == json.loads(_raw("POI009", "alert"))
 
 
 @pytest.mark.parametrize(

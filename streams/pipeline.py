@@ -60,6 +60,9 @@ class StatePipeline:
         self.metrics = metrics or WorkerMetrics("unserved")  # default: counted, not served
         self.stored_offsets: dict[tuple[str, int], int] = {}
         self.changed: set[Key] = set()  # published by the next tick, at most once per key
+        # Keys whose last published state was above normal: published after each batch
+        # that changes them (`publish_elevated`). Bounded by the registry's keys.
+        self.elevated: set[Key] = set()
         self.ledger = PublishLedger()
 
     def resume_from(self) -> dict[tuple[str, int], int]:
@@ -83,6 +86,7 @@ class StatePipeline:
         # Acknowledged before the batch commits, so a crash in between repeats a dead
         # letter rather than losing it.
         await self.outlet.send_dead_letters(result.dead)
+        await self.publish_elevated()
         self.metrics.prepared(len(records), result, time.perf_counter() - started)
         return result
 
@@ -109,11 +113,27 @@ class StatePipeline:
 
     async def publish_states(self) -> None:
         """One state tick."""
-        keys = self.due_keys()
+        await self._publish(self.due_keys())
+
+    async def publish_elevated(self) -> None:
+        """The changed keys whose last state was above normal, now rather than at the
+        next tick. An alert's hold ends on the first state past it (alerts/rules/levels.py),
+        so where a crowd is already building, waiting for the tick would add up to
+        `state_publish_s` to a 심각 SMS (bench/alert_latency.py); few keys are above
+        normal at once, so the extra states cost little. A key rising from normal still
+        waits for the tick: knowing its stage takes building its state."""
+        urgent = self.changed & self.elevated
+        if urgent:
+            self.changed -= urgent
+            await self._publish(urgent)
+
+    async def _publish(self, keys: set[Key]) -> None:
         now = self.clock()
         self.ledger.published(keys, self.monotonic())
         states = [self.live.state(area, zone, now) for area, zone in sorted(keys, key=_key_order)]
         published = [s for s in states if s is not None]
+        self.elevated -= keys
+        self.elevated.update((s.area_code, s.zone_id) for s in published if s.stage != "normal")
         await self.outlet.send_states(published)
         self.metrics.states_published.inc(len(published))
 

@@ -28,7 +28,9 @@ class WorkerSettings(BaseSettings):
     session_timeout_s: float = 20.0
     group_heartbeat_s: float = 2.0
     consumer_max_fetch_bytes: int = 4 * 1024 * 1024  # per partition and fetch
-    state_publish_s: float = 0.5  # changed states are sent at most this often per key
+    # Changed states are sent at most this often per key, but for keys above normal, sent
+    # after each batch that changes them (StatePipeline.publish_elevated).
+    state_publish_s: float = 0.5
     # Operator thresholds and event days are re-read this often
     # (citypulse/domain/threshold_reader.py).
     thresholds_reload_s: float = 15.0

@@ -174,3 +174,35 @@ async def test_a_batch_of_only_dead_letters_publishes_nothing() -> None:
     assert [d.reason for d in sink.dead] == ["empty", "empty", "unknown_area"]
     assert sink.states == []
     assert sink.offsets == {(TOPIC, 0): 3}
+
+
+async def test_a_key_above_normal_is_published_after_each_batch_that_changes_it() -> None:
+    """Not at the next tick: an alert's hold ends on the first state past it."""
+    sink, clock, source = TestingSink(), Clock(), TestingSource()
+    p = pipeline(sink, clock)
+    await run(p, [source.fetch(zone("a", 250), estimate("b"))])  # 2.5/m²: 주의
+    assert sink.states == []  # nothing published yet: a rise from normal waits for the tick
+    await p.publish_states()
+    assert p.elevated == {("POI009", "z1")}
+    sink.states.clear()
+
+    clock.advance(0.1)
+    await run(p, [source.fetch(zone("c", 260, at=NOW + timedelta(seconds=1)))])
+    assert [(s.key, s.stage_enum) for s in sink.states] == [("POI009/z1", Stage.CAUTION)]
+    # The area's own state changed too, but it is normal: it waits for the tick.
+    sink.states.clear()
+    await p.publish_states()
+    assert [s.key for s in sink.states] == ["POI009"]  # the zone was sent already
+
+
+async def test_a_key_whose_state_is_normal_again_waits_for_the_tick_again() -> None:
+    sink, clock, source = TestingSink(), Clock(), TestingSource()
+    p = pipeline(sink, clock)
+    p.elevated = {("POI009", None)}  # as if its last state had been above normal
+    await run(p, [source.fetch(estimate("a"))])  # 1,100 people: the area is normal
+    assert [(s.key, s.stage_enum) for s in sink.states] == [("POI009", Stage.NORMAL)]
+    assert p.elevated == set()
+    sink.states.clear()
+    clock.advance(0.1)
+    await run(p, [source.fetch(estimate("b", at=NOW + timedelta(seconds=1)))])
+    assert sink.states == []

@@ -51,15 +51,22 @@ class CityEventFeed(Generic[Prepared]):
         self.resume_from = resume_from
         self.metrics = metrics or WorkerMetrics(client_id)  # default: counted, not served
         self._writing: tuple[asyncio.Task[None], dict[Any, int]] | None = None
+        # Held while a write is awaited: the rebalance listener and the loop both settle,
+        # and neither may go on (and the loop start the next write, on the same database
+        # connection) while the other still waits for the one in flight.
+        self._settling = asyncio.Lock()
         self.stale_batches = 0
 
     async def _settle(self, consumer: Any) -> None:
         """Wait for the batch being written, then commit its offsets to Kafka."""
-        if self._writing is None:
-            return
-        task, offsets = self._writing
-        self._writing = None
-        await task
+        async with self._settling:
+            if self._writing is None:
+                return
+            task, offsets = self._writing
+            try:
+                await task
+            finally:
+                self._writing = None
         try:
             await consumer.commit(offsets)
         except KafkaError as exc:  # a rebalance; the database holds the offsets

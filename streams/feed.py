@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 
 from aiokafka.errors import KafkaError
 
+from streams import kafka_records
 from streams.batch import RawRecord
 from streams.metrics import WorkerMetrics
 from streams.settings import WorkerSettings
@@ -87,8 +88,10 @@ class CityEventFeed(Generic[Prepared]):
         from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
         s = self.settings
+        kafka_records.install()
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
+            key_deserializer=kafka_records.raw_keys,  # RawRecords straight from the fetch
             group_id=self.group_id,
             client_id=self.client_id,
             enable_auto_commit=False,
@@ -125,11 +128,7 @@ class CityEventFeed(Generic[Prepared]):
                     if not fetched:
                         await self._settle(consumer)
                         continue
-                    records = [
-                        RawRecord(m.topic, m.partition, m.offset, m.key, m.value)
-                        for messages in fetched.values()
-                        for m in messages
-                    ]
+                    records = kafka_records.as_raw_records(fetched.values())
                     prepared = await prepare(records)
                     await self._settle(consumer)
                 except StaleOffsets as exc:

@@ -249,3 +249,28 @@ def test_offsets_too_large_for_numpys_positions_are_taken_one_by_one(
     assert columnar[0][1][1] == {
         hash(json.loads(v)["event_id"]): (first + i) << 16 | 5 for i, v in enumerate(values)
     }
+
+
+@pytest.mark.parametrize("held", [0, 1, 37, 39])
+@pytest.mark.parametrize("length", [1, 2, 30, 40, 79, 80])
+def test_a_generation_turning_over_within_a_clean_run_gives_what_the_loop_gives(
+    held: int, length: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RecentIds of 80 (two generations of 40) holding `held` ids: a clean run that fills
+    the current generation is still taken whole, and leaves the generations as the loop
+    leaves them; one that would turn it over twice goes record by record."""
+    feed = Feed(3, 0.0)
+    before = [feed.value() for _ in range(held)]
+    run_values = [feed.value() for _ in range(length)]
+    recs = [RawRecord("t", 0, i, b"k", v) for i, v in enumerate(before)]
+    recs_run = [RawRecord("t", 1, i, b"k", v) for i, v in enumerate(run_values)]
+    hotspots, policy = hotspots_by_code(), ValidationPolicy(recent_ids=80)
+    taken = count_lean_runs(monkeypatch)
+    columnar = run(BatchProcessor(hotspots, policy), [(recs, {}), (recs_run, {})])
+    whole = length >= streams.batch._LEAN_RUN  # else never tried whole
+    lean_taken = taken[-1] if whole else None
+    monkeypatch.setattr(streams.batch, "_LEAN_RUN", 10**9)
+    one_by_one = run(BatchProcessor(hotspots, policy), [(recs, {}), (recs_run, {})])
+    assert columnar == one_by_one
+    if whole:
+        assert lean_taken is (length - (40 - held) < 40)

@@ -5,12 +5,16 @@ database schema of the services named by the CITYPULSE_* variables (default: the
 stack), then at each rate publishes live events (event and ingest time = the send instant,
 this machine's clock) and measures:
 - throughput: records committed in the database (stream_offsets) per second, against
-  what was produced; `max` publishes a backlog at full speed and times it until committed;
+  what was produced; `max` is a backlog: the workers stop, the events are published at
+  full speed, the workers start again and are timed from when their group has settled
+  until every event is committed (a worker back from an outage; the producer no longer
+  shares the cores while the worker drains, as it did here before 2026-12-03);
 - latency: for every area-state message, its receive time minus its `as_of` (the newest
   event's time, equal to its ingest time here), p50 and p99;
 - consume-only: after the steps, one aiokafka consumer in a process of its own reads the
-  same topic from the start and does nothing else; the `max` step's rate is printed as a
-  ratio of it (`ratio_to_consume_only`), so the figure does not depend on the machine;
+  same topic from the start and does nothing else (the median of three such reads); the
+  `max` step's rate is printed as a ratio of it (`ratio_to_consume_only`), so the figure
+  does not depend on the machine;
 - worker RSS every second (`--duration-s N` adds a soak at `--soak-rate` for the curve);
   with `--workers N`, N workers share the partitions in one group and RSS is their sum.
 Topics, schema and worker are removed at the end.
@@ -31,6 +35,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -68,24 +73,29 @@ class StateLatencyProbe(AreaStateReader):
 
 
 class RssSampler(threading.Thread):
-    """The summed RSS of the worker processes, every `every_s`."""
+    """The summed RSS of the worker processes, every `every_s`. Their pids are read each
+    time: the backlog step restarts them; a second with one of them down is not sampled."""
 
-    def __init__(self, pids: list[int], every_s: float = 1.0) -> None:
+    def __init__(self, workers: list[Daemon], every_s: float = 1.0) -> None:
         super().__init__(daemon=True)
-        self.pids, self.every_s, self.began = pids, every_s, time.monotonic()
+        self.workers, self.every_s, self.began = workers, every_s, time.monotonic()
         self.curve: list[tuple[float, float]] = []
         self.stop = threading.Event()
 
     def run(self) -> None:
         while not self.stop.wait(self.every_s):
             kb = 0
-            for pid in self.pids:
+            for worker in self.workers:
+                pid = worker.pid()
                 try:
-                    status = Path(f"/proc/{pid}/status").read_text()
+                    status = Path(f"/proc/{pid}/status").read_text() if pid else ""
                 except FileNotFoundError:
-                    return
+                    status = ""
+                if not status:
+                    break
                 kb += next(int(ln.split()[1]) for ln in status.splitlines() if ln[:6] == "VmRSS:")
-            self.curve.append((time.monotonic() - self.began, kb / 1024))
+            else:
+                self.curve.append((time.monotonic() - self.began, kb / 1024))
 
 
 def committed(conninfo: str) -> int:
@@ -134,18 +144,33 @@ def run_paced(s: StackSettings, workers: list[Daemon], load: LiveLoad, probe: St
 
 
 def run_max(
-    s: StackSettings, workers: list[Daemon], load: LiveLoad, events: int, produced: int
+    s: StackSettings,
+    workers: list[Daemon],
+    restart: Callable[[], object],
+    load: LiveLoad,
+    events: int,
+    produced: int,
 ) -> tuple[dict[str, Any], int]:
+    """A backlog of `events`, published while the workers are stopped, then drained by
+    them (`restart`). The rate counts what was committed after their group settled, so
+    neither the producer nor the workers' start-up is in it; both are reported apart."""
     pairs = [load.make() for _ in range(events)]  # stamped before: latency is meaningless here
+    for worker in workers:
+        worker.stop(timeout_s=20)
     began = time.monotonic()
     acked = asyncio.run(publish_encoded(pairs, s.kafka_bootstrap, s.topic("city-events.v1")))
     published = time.monotonic()
+    restart()
+    wait_members(s, len(workers))
+    settled, already = time.monotonic(), committed(s.db_conninfo) - produced
     done = wait_committed(s.db_conninfo, produced + acked, 300, workers)
     step = {
         "rate_target": "max",
         "events": acked,
         "produced_per_s": round(acked / (published - began)),
-        "committed_per_s": round(acked / (done - began)),
+        "start_s": round(settled - published, 2),  # worker start-up and group join
+        "committed_before_settled": already,
+        "committed_per_s": round((acked - already) / (done - settled)),
     }
     return step, produced + acked
 
@@ -172,18 +197,24 @@ def _consume_all(bootstrap: str, topic: str, records: int, out: Any) -> None:
     out.put(asyncio.run(run()))
 
 
-def consume_only_rate(s: StackSettings, records: int) -> float:
-    """Records/s one aiokafka process reads off the input topic, doing nothing else."""
+def consume_only_rate(s: StackSettings, records: int, reads: int = 3) -> float:
+    """Records/s one aiokafka process reads off the input topic, doing nothing else: the
+    median of `reads` reads, each in a fresh process (one read of a million records takes
+    2-3 s here, and this machine's speed moves by a third between such reads)."""
     ctx = mp.get_context("spawn")
-    out = ctx.Queue()
-    proc = ctx.Process(
-        target=_consume_all, args=(s.kafka_bootstrap, s.topic("city-events.v1"), records, out)
-    )
-    proc.start()
-    try:
-        return float(out.get(timeout=300))
-    finally:
-        proc.join(10)
+    rates = []
+    for _ in range(reads):
+        out = ctx.Queue()
+        proc = ctx.Process(
+            target=_consume_all,
+            args=(s.kafka_bootstrap, s.topic("city-events.v1"), records, out),
+        )
+        proc.start()
+        try:
+            rates.append(float(out.get(timeout=300)))
+        finally:
+            proc.join(10)
+    return statistics.median(rates)
 
 
 def wait_members(s: StackSettings, n: int, timeout_s: float = 120) -> None:
@@ -246,7 +277,11 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="citypulse-bench-"))
     finished = False
     env = dict(kv.split("=", 1) for kv in args.worker_env)
-    workers = [start_worker(s, workdir, env, n) for n in range(1, args.workers + 1)]
+
+    def start_workers() -> list[Daemon]:
+        return [start_worker(s, workdir, env, n) for n in range(1, args.workers + 1)]
+
+    workers = start_workers()
     steps: list[dict[str, Any]] = []
     try:
         load = LiveLoad()
@@ -258,13 +293,13 @@ def main() -> int:
         if None in pids:
             tails = "".join(w.log_tail(30) for w in workers)
             raise RuntimeError(f"a worker is not running:\n{tails}")
-        rss = RssSampler([p for p in pids if p is not None])
+        rss = RssSampler(workers)
         rss.start()
         probe = StateLatencyProbe(s.kafka_bootstrap, s.topic("area-state.v1"))
         probe.start()
         for rate in args.rates.split(","):
             if rate == "max":
-                step, produced = run_max(s, workers, load, args.max_events, produced)
+                step, produced = run_max(s, workers, start_workers, load, args.max_events, produced)
             else:
                 step, produced = run_paced(
                     s, workers, load, probe, float(rate), args.step_s, produced

@@ -393,9 +393,9 @@ class BatchProcessor:
         # (RecentIds.seen_elsewhere for each, in turn). The generation may turn over once
         # within the run, after its first `room` ids, where seen_elsewhere turns it; the
         # ids after that are looked up in the run's own ids and in a previous generation
-        # made of the current one and those: checked here too. (Taking such runs whole
-        # matters: record by record, one run of 20,000 events in every 100,000 cost a
-        # fifth of the batch step on a backlog.)
+        # made of the current one and those: checked here too. (Taken record by record,
+        # such runs cost 7 % of the worker's interpreter time on a backlog: py-spy,
+        # docs/benchmarks.md.)
         recent = self._recent_ids
         ids = list(map(hash, map(_event_id_of, events)))
         current = recent._current

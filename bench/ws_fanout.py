@@ -53,6 +53,7 @@ def serve(port: int, rate: float, deflate: bool, loop: str) -> None:
 
     from citypulse.settings import Settings
     from dashboard_api.api.routes import live
+    from dashboard_api.core.gcpolicy import GcPolicy
     from dashboard_api.live.hub import AreaStateHub
     from sensors.registry import load_hotspots
 
@@ -119,6 +120,9 @@ def serve(port: int, rate: float, deflate: bool, loop: str) -> None:
     @app.on_event("startup")
     async def start_feed() -> None:
         app.state.feed = asyncio.create_task(feed())
+        # As the API's lifespan does once started (dashboard_api/main.py).
+        app.state.gc_policy = GcPolicy(lambda: hub.departed, lambda: len(hub.clients))
+        app.state.gc_policy.install()
 
     _raise_fd_limit()
     # The loop, parser and websocket protocol `citypulse up` runs the API with

@@ -36,6 +36,7 @@ from dashboard_api.core import logredact
 from dashboard_api.core.addresses import parse_networks
 from dashboard_api.core.config import ApiSettings
 from dashboard_api.core.errors import bad_parameter, validation_failed
+from dashboard_api.core.gcpolicy import GcPolicy
 from dashboard_api.core.headers import security_headers
 from dashboard_api.core.metrics import ApiMetrics
 from dashboard_api.core.middleware import (
@@ -115,9 +116,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     push = broker_push(broker, lambda: hub.latest, broker_client, app.state.metrics.broker_push)
     if push is not None:
         await push.start()
+    # Last: what start-up built is frozen; websocket clients' objects are frozen as they
+    # age, so full collections stay short with thousands of clients (core/gcpolicy.py).
+    gc_policy = GcPolicy(lambda: hub.departed, lambda: len(hub.clients))
+    gc_policy.install()
+    app.state.gc_policy = gc_policy
     try:
         yield
     finally:
+        gc_policy.uninstall()
         if push is not None:
             await push.stop()
         await broker_client.aclose()

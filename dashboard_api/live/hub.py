@@ -48,6 +48,7 @@ class AreaStateHub:
         self.states_received = 0
         self.alert_events = 0
         self.conflated_by_departed = 0  # kept, so the total never falls when a client leaves
+        self.departed = 0  # clients that have left: when to thaw (core/gcpolicy.py)
         self.pacer = SendPacer(self.states, lambda: (self.seq, self.epoch))
         self._task: asyncio.Task[None] | None = None
 
@@ -97,6 +98,7 @@ class AreaStateHub:
     def unsubscribe(self, client: Client) -> None:
         if client in self.pacer.clients:
             self.conflated_by_departed += client.conflated + client.queue.conflated
+            self.departed += 1
         self.pacer.remove(client)
 
     def publish(self, key: str, message: bytes) -> None:

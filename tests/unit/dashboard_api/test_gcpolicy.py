@@ -5,27 +5,24 @@ closed connection leaves) are collected after a thaw, so websocket churn does no
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import math
-import socket
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from websockets.asyncio.client import connect
 
 from citypulse.config import StackSettings
 from dashboard_api import main
-from dashboard_api.api.routes import live
 from dashboard_api.core.config import ApiSettings
 from dashboard_api.core.gcpolicy import GcPolicy
 from dashboard_api.core.metrics import ApiMetrics
 from dashboard_api.live.hub import AreaStateHub
 from dashboard_api.opendata.broker_settings import BrokerPushSettings
+from tests.unit.dashboard_api.live_server import live_api
 
 DISTRICTS = {"POI001": "중구", "POI009": "종로구"}
 
@@ -119,33 +116,6 @@ def test_survivors_of_a_full_collection_are_frozen_and_a_thaw_collects_frozen_cy
     assert policy.thaws == 2 and gc.get_freeze_count() == 0
 
 
-@contextlib.asynccontextmanager
-async def _api(hub: AreaStateHub) -> AsyncIterator[str]:
-    """The live routes in a real uvicorn with the protocol `citypulse up` runs."""
-    app = FastAPI()
-    app.include_router(live.router)
-    app.state.hub = hub
-    app.state.api_settings = ApiSettings(ws_min_frame_interval_s=0.02, ws_heartbeat_s=60)
-    app.state.metrics = ApiMetrics()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    protocol = "dashboard_api.live.wire:SharedFrameProtocol"
-    config = uvicorn.Config(app, ws=protocol, ws_per_message_deflate=False, lifespan="off",
-                            log_level="warning")  # fmt: skip
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                await asyncio.sleep(0.01)
-        yield f"ws://127.0.0.1:{sock.getsockname()[1]}/ws/live?zones=false"
-    finally:
-        server.should_exit = True
-        await task
-        await hub.stop()
-        sock.close()
-
-
 async def _churn(url: str, rounds: int) -> list[int]:
     """Frozen objects after each round of connecting and closing clients."""
     frozen = []
@@ -176,7 +146,9 @@ async def test_connection_churn_stays_bounded_only_with_thaws(
     thaw: bool, policy_guard: None
 ) -> None:
     hub = _HUB
-    async with _api(hub) as url:
+    protocol = "dashboard_api.live.wire:SharedFrameProtocol"  # as `citypulse up` runs it
+    async with live_api(hub, protocol, False) as base:
+        url = f"{base}/ws/live?zones=false"
         await _churn(url, 1)  # warm: imports and caches of a first connection
         policy = GcPolicy(lambda: hub.departed, lambda: len(hub.clients), freeze_every_s=0.0,
                           min_churn=100 if thaw else math.inf, thaw_every_s=math.inf)  # fmt: skip

@@ -9,12 +9,9 @@ import asyncio
 import contextlib
 import json
 import socket
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from uvicorn.importer import import_from_string
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.client import ClientProtocol
@@ -25,14 +22,12 @@ from websockets.uri import parse_uri
 
 from citypulse.cli.stack import APP_PROCESSES
 from citypulse.config import StackSettings
-from dashboard_api.api.routes import live
-from dashboard_api.core.config import ApiSettings
-from dashboard_api.core.metrics import ApiMetrics
 from dashboard_api.live import frames as frames_module
 from dashboard_api.live.frames import OutFrame
 from dashboard_api.live.hub import AreaStateHub
 from dashboard_api.live.pacer import SLOTS
 from dashboard_api.live.wire import WRITE_HIGH_WATER, DirectFrameSink, SharedFrameProtocol
+from tests.unit.dashboard_api.live_server import live_api
 
 DISTRICTS = {"POI001": "중구", "POI009": "종로구"}
 
@@ -113,32 +108,6 @@ def test_citypulse_up_runs_the_api_with_the_shared_frame_protocol() -> None:
     assert argv[argv.index("--ws-per-message-deflate") + 1] == "false"
 
 
-@contextlib.asynccontextmanager
-async def _api(hub: AreaStateHub, ws: Any, deflate: bool) -> AsyncIterator[str]:
-    """The real live routes in a real uvicorn on loopback, in this event loop."""
-    app = FastAPI()
-    app.include_router(live.router)
-    app.state.hub = hub
-    app.state.api_settings = ApiSettings(ws_min_frame_interval_s=0.02, ws_heartbeat_s=60)
-    app.state.metrics = ApiMetrics()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, ws=ws, ws_per_message_deflate=deflate, lifespan="off",
-                            log_level="warning")  # fmt: skip
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                await asyncio.sleep(0.01)
-        yield f"ws://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        await hub.stop()
-        sock.close()
-
-
 def _publish(hub: AreaStateHub, area: str, people: int, pad: str = "") -> None:
     body = {"area_code": area, "zone_id": None, "stage": "normal", "people": people}
     hub.publish(area, json.dumps(body | ({"pad": pad} if pad else {})).encode())
@@ -175,7 +144,7 @@ async def test_live_routes_write_shared_frames_when_they_can_and_send_text_other
     hub = AreaStateHub("x", "y", DISTRICTS)
     _publish(hub, "POI001", 0)
     async with (
-        _api(hub, ws, deflate) as base,
+        live_api(hub, ws, deflate) as base,
         connect(f"{base}/ws/live") as a,
         connect(f"{base}/ws/live?areas=POI009") as b,
         connect(f"{base}/ws/areas") as c,
@@ -218,7 +187,7 @@ async def test_a_client_that_never_reads_is_skipped_and_its_buffer_stays_bounded
 
     monkeypatch.setattr(DirectFrameSink, "write", spy)
     hub = AreaStateHub("x", "y", DISTRICTS)
-    async with _api(hub, SharedFrameProtocol, False) as base:
+    async with live_api(hub, SharedFrameProtocol, False) as base:
         port = int(base.rsplit(":", 1)[1])
         # The handshake by hand, then never a byte read, with a tiny receive window.
         slow = socket.socket()

@@ -114,11 +114,19 @@ class AreaStateReader(threading.Thread):
         tps = [TopicPartition(topic, p) for p in self.consumer.partitions_for_topic(topic) or []]
         self.consumer.assign(tps)
         self.consumer.seek_to_end(*tps)
-        self.poll_ms = poll_ms
+        self.tps, self.poll_ms = tps, poll_ms
         self.stop = threading.Event()
+        # Set while nothing is measured (a backlog drained at full speed): reading and
+        # decoding area states would take CPU from the workers being measured.
+        self.paused = threading.Event()
 
     def run(self) -> None:
         while not self.stop.is_set():
+            if self.paused.is_set():
+                while self.paused.is_set() and not self.stop.wait(0.1):
+                    pass
+                self.consumer.seek_to_end(*self.tps)  # what was sent meanwhile is not read
+                continue
             for msgs in self.consumer.poll(timeout_ms=self.poll_ms).values():
                 self.handle(time.time(), msgs)
         self.consumer.close()

@@ -122,7 +122,10 @@ def test_the_feed_asks_for_raw_records(monkeypatch: pytest.MonkeyPatch) -> None:
     async def never(_: Any) -> None:
         raise AssertionError("no batch without a consumer")
 
+    def never_merged(_: Any) -> None:
+        raise AssertionError("no batch without a consumer")
+
     with pytest.raises(Stop):
-        asyncio.run(feed.run(never, never))
+        asyncio.run(feed.run(never, never, never_merged))
     assert made["key_deserializer"] is kafka_records.raw_keys
     assert made["installed"] is True

@@ -10,7 +10,8 @@ this machine's clock) and measures:
   until every event is committed (a worker back from an outage; the producer no longer
   shares the cores while the worker drains, as it did here before 2026-12-03);
 - latency: for every area-state message, its receive time minus its `as_of` (the newest
-  event's time, equal to its ingest time here), p50 and p99;
+  event's time, equal to its ingest time here), p50, p99 and max, after `--warmup-s`
+  (10 s) at the step's rate; the warm-up's own p99 and max are printed beside them;
 - consume-only: after the steps, one aiokafka consumer in a process of its own reads the
   same topic from the start and does nothing else (the median of three such reads); the
   `max` step's rate is printed as a ratio of it (`ratio_to_consume_only`), so the figure
@@ -60,14 +61,14 @@ class StateLatencyProbe(AreaStateReader):
 
     def __init__(self, bootstrap: str, topic: str) -> None:
         super().__init__(bootstrap, topic, poll_ms=200)
-        self.samples: list[float] = []
+        self.samples: list[tuple[float, float]] = []  # (received, latency)
 
     def handle(self, received: float, msgs: list[Any]) -> None:
         for m in msgs:
             as_of = datetime.fromisoformat(json.loads(m.value)["as_of"])
-            self.samples.append(received - as_of.timestamp())
+            self.samples.append((received, received - as_of.timestamp()))
 
-    def take(self) -> list[float]:
+    def take(self) -> list[tuple[float, float]]:
         out, self.samples = self.samples, []
         return out
 
@@ -132,17 +133,25 @@ def percentile(xs: list[float], q: float) -> float | None:
 
 
 def run_paced(s: StackSettings, progress: Progress, workers: list[Daemon], load: LiveLoad,
-              probe: StateLatencyProbe, rate: float, secs: float,
-              produced: int) -> tuple[dict[str, Any], int]:  # fmt: skip
+              probe: StateLatencyProbe, rate: float, secs: float, produced: int,
+              warmup_s: float = 0.0) -> tuple[dict[str, Any], int]:  # fmt: skip
+    """`secs` at `rate` after `warmup_s` at it. The latency percentiles are of the states
+    received after the warm-up; the warm-up's own are reported beside them. (On this
+    machine the first seconds of a step from idle, each run on new topics and tables,
+    were slower by up to 0.7 s, then steady: a worker already running is what the
+    percentiles describe, the ramp from idle is what `warmup_*` does.)"""
     topic = s.topic("city-events.v1")
     probe.paused.clear()
     probe.take()
     began, before = time.monotonic(), progress.committed()
-    sent = asyncio.run(produce_paced(load, s.kafka_bootstrap, topic, rate, secs))
+    measured_from = time.time() + warmup_s  # the probe's clock
+    sent = asyncio.run(produce_paced(load, s.kafka_bootstrap, topic, rate, warmup_s + secs))
     elapsed = time.monotonic() - began
     lag_at_end = produced + sent - progress.committed()
     done = progress.wait(produced + sent, 120, workers)
-    lat = probe.take()
+    samples = probe.take()
+    lat = [x for at, x in samples if at >= measured_from]
+    warm = [x for at, x in samples if at < measured_from]
     step = {
         "rate_target": rate,
         "produced_per_s": round(sent / elapsed),
@@ -151,7 +160,11 @@ def run_paced(s: StackSettings, progress: Progress, workers: list[Daemon], load:
         "drain_s": round(done - began - elapsed, 2),
         "p50_s": percentile(lat, 0.5),
         "p99_s": percentile(lat, 0.99),
+        "max_s": max(lat, default=None),
         "state_messages": len(lat),
+        "warmup_s": warmup_s,
+        "warmup_p99_s": percentile(warm, 0.99),
+        "warmup_max_s": max(warm, default=None),
     }
     return step, produced + sent
 
@@ -276,6 +289,8 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="short steps, under 60 s")
     ap.add_argument("--rates", default="1000,5000,20000,max", help="events/s per step, or max")
     ap.add_argument("--step-s", type=float, default=30.0)
+    ap.add_argument("--warmup-s", type=float, default=10.0,
+                    help="seconds at each paced rate before its latency is measured")  # fmt: skip
     ap.add_argument("--max-events", type=int, default=300_000)
     ap.add_argument("--duration-s", type=float, default=0.0, help="soak for the RSS curve")
     ap.add_argument("--soak-rate", type=float, default=5000.0)
@@ -284,6 +299,7 @@ def main() -> int:
     args = ap.parse_args()
     if args.quick:
         args.rates, args.step_s, args.max_events = "1000,5000,max", 10.0, 60_000
+        args.warmup_s = min(args.warmup_s, 3.0)
     tag = f"bench{uuid.uuid4().hex[:8]}"
     s = StackSettings().model_copy(update={"topic_prefix": tag, "db_schema": tag})
     migrate(s.db_conninfo, tag)
@@ -320,7 +336,15 @@ def main() -> int:
                 )
             else:
                 step, produced = run_paced(
-                    s, progress, workers, load, probe, float(rate), args.step_s, produced
+                    s,
+                    progress,
+                    workers,
+                    load,
+                    probe,
+                    float(rate),
+                    args.step_s,
+                    produced,
+                    args.warmup_s,
                 )
             steps.append(step)
             print(json.dumps(step), flush=True)

@@ -28,7 +28,7 @@ from faust.exceptions import NotReady
 
 from citypulse.domain.area_state import AreaState
 from citypulse.domain.threshold_reader import ThresholdSource
-from streams.batch import BatchResult, DeadLetter, dead_letter_message, merge_batches
+from streams.batch import BatchResult, DeadLetter, dead_letter_message
 from streams.calibration_store import CalibrationStore
 from streams.feed import CityEventFeed
 from streams.housekeeping import Housekeeping
@@ -98,7 +98,7 @@ def register(
     async def consume_city_events() -> None:
         """Read raw events in batches until the worker stops; a failure stops the worker."""
         try:
-            await feed.run(pipeline.prepare_batch, pipeline.store_batch, merge_batches)
+            await feed.run(pipeline.prepare_batch, pipeline.store_batch)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a worker that silently stops consuming is worse than none

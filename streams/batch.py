@@ -181,29 +181,6 @@ class BatchResult:
             setattr(self, name, getattr(kept, name))
 
 
-def merge_batches(parts: Sequence[BatchResult]) -> BatchResult:
-    """Consecutive batches as one write: the same rows, events and dead letters in order,
-    1-minute partials merged as the store's upsert would merge them one after the other,
-    each partition's first offset from the first batch that read it (the store's fence)
-    and its next offset from the last."""
-    if len(parts) == 1:
-        return parts[0]
-    out = BatchResult()
-    for part in parts:
-        for name in ("readings", "environment", "statuses", "dead", "events",
-                     "reading_records", "environment_records", "event_records",
-                     "event_times"):  # fmt: skip
-            getattr(out, name).extend(getattr(part, name))
-        for key, partial in part.stats.items():
-            held = out.stats.get(key)
-            out.stats[key] = partial if held is None else held.merged(partial)
-        out.next_offsets.update(part.next_offsets)
-        for tp, first in part.first_offsets.items():
-            out.first_offsets.setdefault(tp, first)
-        out.skipped_replays += part.skipped_replays
-    return out
-
-
 _partition_of = attrgetter("topic", "partition")
 _offset_of = attrgetter("offset")
 _value_of = attrgetter("value")

@@ -18,21 +18,14 @@ from streams.sink import StaleOffsets
 
 log = logging.getLogger(__name__)
 Prepared = TypeVar("Prepared")
-# How often the loop looks for the end of the write in flight while fetching ahead.
-FOLD_AHEAD_POLL_S = 0.02
 
 
 class CityEventFeed(Generic[Prepared]):
     """Raw city events in whole fetches, for one consumer group (the Kafka input edge).
 
-    Two stages, overlapped: while a write to the database runs (a thread waiting on
-    PostgreSQL), the fetches that follow are prepared (validated and folded into the live
-    state) as they arrive, and written together, merged, once it is done. Writes stay in
-    fetch order, one at a time, and Kafka's offsets are committed only after their batch
-    is stored. What is prepared but not yet written is bounded by `batch_max_events`; at
-    the bound the feed waits for the write. So the live state (and the alerts built on it)
-    does not wait for the database: at 20,000 events/s a write took 100-380 ms, which
-    every event read after it used to wait before it was folded (bench/ingest.py).
+    Two stages, overlapped: while batch N is written to the database (a thread waiting
+    on PostgreSQL), batch N+1 is fetched and prepared. Writes stay in fetch order, one at
+    a time, and Kafka's offsets are committed only after their batch is stored.
 
     A partition assigned to this worker resumes at the offset the database holds for it
     (`resume_from`), so what another worker or an earlier run stored is never read again
@@ -64,12 +57,6 @@ class CityEventFeed(Generic[Prepared]):
         # connection) while the other still waits for the one in flight.
         self._settling = asyncio.Lock()
         self.stale_batches = 0
-        # Turned on every seek back to the database's offsets (`_resume`: a rebalance, a
-        # refused write). What was fetched before it and is not yet written is read again
-        # from there, so it is dropped: merged with its own re-read into one write it
-        # would be stored twice, which the store's fence (one batch against the stored
-        # offsets) cannot see.
-        self._epoch = 0
 
     async def _settle(self, consumer: Any) -> None:
         """Wait for the batch being written, then commit its offsets to Kafka."""
@@ -92,13 +79,11 @@ class CityEventFeed(Generic[Prepared]):
             offset = stored.get((tp.topic, tp.partition))
             if offset is not None:
                 consumer.seek(tp, offset)
-        self._epoch += 1  # with the seeks, no await between: see `drain`
 
     async def run(
         self,
         prepare: Callable[[list[RawRecord]], Awaitable[Prepared]],
         store: Callable[[Prepared], Coroutine[Any, Any, None]],
-        merge: Callable[[list[Prepared]], Prepared],
     ) -> None:
         from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
@@ -134,64 +119,28 @@ class CityEventFeed(Generic[Prepared]):
         await consumer.start()
         try:
             consumer.subscribe([self.topic], listener=ResumeFromDatabase())
-            await self.drain(consumer, prepare, store, merge)
+            while True:
+                fetched = await consumer.getmany(
+                    timeout_ms=int(s.batch_within_s * 1000), max_records=s.batch_max_events
+                )
+                await self.metrics.observe_lag(consumer)
+                try:
+                    if not fetched:
+                        await self._settle(consumer)
+                        continue
+                    records = kafka_records.as_raw_records(fetched.values())
+                    prepared = await prepare(records)
+                    await self._settle(consumer)
+                except StaleOffsets as exc:
+                    self.stale_batches += 1
+                    self.metrics.stale_batches.inc()
+                    log.warning("batch refused (%s); resuming from the database", exc)
+                    await self._resume(consumer, consumer.assignment())
+                    continue
+                offsets = {tp: ms[-1].offset + 1 for tp, ms in fetched.items()}
+                self._writing = (asyncio.create_task(store(prepared)), offsets)
         finally:
             if self._writing is not None:
                 with contextlib.suppress(Exception):
                     await self._settle(consumer)
             await consumer.stop()
-
-    async def drain(
-        self,
-        consumer: Any,
-        prepare: Callable[[list[RawRecord]], Awaitable[Prepared]],
-        store: Callable[[Prepared], Coroutine[Any, Any, None]],
-        merge: Callable[[list[Prepared]], Prepared],
-    ) -> None:
-        """Fetch, prepare and write until cancelled (`run` with its consumer started)."""
-        s = self.settings
-        pending: list[Prepared] = []  # prepared, not yet written, in fetch order
-        pending_offsets: dict[Any, int] = {}
-        held = 0  # records in `pending`
-        pending_epoch = self._epoch
-        while True:
-            room = s.batch_max_events - held
-            fetched: dict[Any, list[RawRecord]] = {}
-            fetched_epoch = self._epoch
-            if room > 0:
-                busy = self._writing is not None or bool(pending)
-                fetched = await consumer.getmany(
-                    # While a write runs, come back soon to start the next one after it.
-                    timeout_ms=int((FOLD_AHEAD_POLL_S if busy else s.batch_within_s) * 1000),
-                    max_records=room,
-                )
-                # Read with the fetch, no await between: a seek after this turns it.
-                fetched_epoch = self._epoch
-                await self.metrics.observe_lag(consumer)
-            if fetched_epoch != pending_epoch:  # sought back since: read again from there
-                pending, pending_offsets, held = [], {}, 0
-                pending_epoch = fetched_epoch
-            try:
-                if fetched:
-                    records = kafka_records.as_raw_records(fetched.values())
-                    prepared = await prepare(records)
-                    if self._epoch == fetched_epoch:  # else sought back while preparing
-                        pending.append(prepared)
-                        pending_offsets.update(
-                            {tp: ms[-1].offset + 1 for tp, ms in fetched.items()}
-                        )
-                        held += len(records)
-                writing = self._writing
-                if writing is not None and (writing[0].done() or held >= s.batch_max_events):
-                    await self._settle(consumer)  # waits only when `pending` is full
-            except StaleOffsets as exc:
-                self.stale_batches += 1
-                self.metrics.stale_batches.inc()
-                log.warning("batch refused (%s); resuming from the database", exc)
-                # What was prepared after the refused write is read again from there.
-                await self._resume(consumer, consumer.assignment())
-                continue
-            if pending and self._writing is None and pending_epoch == self._epoch:
-                batch = merge(pending)
-                self._writing = (asyncio.create_task(store(batch)), pending_offsets)
-                pending, pending_offsets, held = [], {}, 0

@@ -108,9 +108,6 @@ def run_feeds(
     async def prepare(records: list[RawRecord]) -> list[RawRecord]:
         return records
 
-    def merge(parts: list[list[RawRecord]]) -> list[RawRecord]:
-        return [r for part in parts for r in part]
-
     async def main() -> None:
         feeds = [
             CityEventFeed[list[RawRecord]](
@@ -119,7 +116,7 @@ def run_feeds(
             )
             for n in (1, 2)
         ]  # fmt: skip
-        tasks = [asyncio.create_task(f.run(prepare, store.store, merge)) for f in feeds]
+        tasks = [asyncio.create_task(f.run(prepare, store.store)) for f in feeds]
         while not stop.is_set():
             await asyncio.sleep(0.2)
             for t in tasks:

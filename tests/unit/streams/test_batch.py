@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from sensors.events import PopulationEstimate, ZoneCount, encode_event
 from sensors.registry import hotspots_by_code
-from streams.batch import BatchProcessor, RawRecord, ValidationPolicy, merge_batches
+from streams.batch import BatchProcessor, RawRecord, ValidationPolicy
 
 NOW = datetime(2026, 6, 13, 4, 0, 30, tzinfo=UTC)
 HOTSPOTS = hotspots_by_code()
@@ -160,60 +158,3 @@ def test_event_times_are_utc_index_for_index_with_the_events() -> None:
     assert [e.event_id for e in out.events] == ["a", "p"]
     assert out.event_times == [NOW, NOW - timedelta(seconds=1)]
     assert all(t.tzinfo is UTC for t in out.event_times)
-
-
-_ZONES = st.tuples(st.sampled_from(["POI009", "POI010"]), st.sampled_from(["z1", "z2"]))
-
-
-@given(
-    st.lists(
-        st.tuples(_ZONES, st.integers(0, 179), st.integers(0, 500), st.booleans()),
-        min_size=1,
-        max_size=60,
-    ),
-    st.lists(st.integers(1, 59), max_size=4),
-)
-@settings(max_examples=150, deadline=None)
-def test_fetches_merged_into_one_write_are_what_one_fetch_of_them_all_gives(
-    events: list[tuple[tuple[str, str], int, int, bool]], cuts: list[int]
-) -> None:
-    """The feed writes the fetches prepared while a write ran as one (merge_batches): the
-    same rows, dead letters, offsets and 1-minute partials as one batch of all their
-    records. Whole counts keep the sums exact whatever order they are added in; a repeated
-    event id (a duplicate, dead-lettered) and two partitions are in the mix."""
-    values = [
-        zone(f"e{i if fresh else 0}", at=NOW + timedelta(seconds=s), count=n, area=a)
-        for i, ((a, _z), s, n, fresh) in enumerate(events)
-    ]
-    recs = [
-        RawRecord("t", i % 2, i // 2, b"k", v) for i, v in enumerate(values)
-    ]  # two partitions, offsets rising in each
-    bounds = sorted({c for c in cuts if c < len(recs)})
-    chunks = [recs[a:b] for a, b in zip([0, *bounds], [*bounds, len(recs)], strict=True)]
-    at = NOW + timedelta(minutes=4)
-    chunked = BatchProcessor(HOTSPOTS)
-    merged = merge_batches([chunked.process(c, {}, at) for c in chunks])
-    whole = BatchProcessor(HOTSPOTS).process(recs, {}, at)
-
-    assert [r.event_id for r in merged.readings] == [r.event_id for r in whole.readings]
-    assert merged.reading_records == whole.reading_records
-    assert [(d.record, d.reason) for d in merged.dead] == [(d.record, d.reason) for d in whole.dead]
-    assert [e.event_id for e in merged.events] == [e.event_id for e in whole.events]
-    assert merged.event_times == whole.event_times
-    assert merged.next_offsets == whole.next_offsets
-    assert merged.first_offsets == whole.first_offsets
-    assert merged.stats == whole.stats
-
-
-def test_merging_leaves_each_fetchs_own_partials_as_they_were() -> None:
-    # The stored partials of the first fetch must not change when later ones merge in:
-    # a write refused as stale drops the merge, and nothing else may have moved.
-    processor = BatchProcessor(HOTSPOTS)
-    first = processor.process(records(zone("a", count=100)), {}, NOW)
-    second = processor.process(records(zone("b", count=300), first=1), {}, NOW)
-    before = {k: (p.samples, p.people_sum) for k, p in first.stats.items()}
-    merged = merge_batches([first, second])
-    # Same minute, same event time: the later fetch's count is the last, as in one batch.
-    assert [(p.samples, p.people_last) for p in merged.stats.values()] == [(2, 300.0)]
-    assert {k: (p.samples, p.people_sum) for k, p in first.stats.items()} == before
-    assert merge_batches([first]) is first

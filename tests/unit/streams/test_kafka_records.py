@@ -122,10 +122,7 @@ def test_the_feed_asks_for_raw_records(monkeypatch: pytest.MonkeyPatch) -> None:
     async def never(_: Any) -> None:
         raise AssertionError("no batch without a consumer")
 
-    def never_merged(_: Any) -> None:
-        raise AssertionError("no batch without a consumer")
-
     with pytest.raises(Stop):
-        asyncio.run(feed.run(never, never, never_merged))
+        asyncio.run(feed.run(never, never))
     assert made["key_deserializer"] is kafka_records.raw_keys
     assert made["installed"] is True

@@ -101,8 +101,9 @@ class RssSampler(threading.Thread):
 
 class Progress:
     """What the workers have committed (their stored offsets), over one connection held for
-    the run: a connection per poll, ten a second, cost a PostgreSQL backend's fork and a
-    SCRAM exchange each, about 0.1 core taken from the workers being measured (perf, 2026-12-03)."""
+    the run: a connection per poll, ten a second, forked a PostgreSQL backend and ran a
+    SCRAM exchange each, on the cores the workers are measured on (a fifth of the bench
+    process's CPU in a drain; perf, 2026-12-03)."""
 
     def __init__(self, conninfo: str) -> None:
         self.conn = psycopg.connect(conninfo, autocommit=True)
@@ -138,8 +139,8 @@ def run_paced(s: StackSettings, progress: Progress, workers: list[Daemon], load:
     """`secs` at `rate` after `warmup_s` at it. The latency percentiles are of the states
     received after the warm-up; the warm-up's own are reported beside them. (On this
     machine the first seconds of a step from idle, each run on new topics and tables,
-    were slower by up to 0.7 s, then steady: a worker already running is what the
-    percentiles describe, the ramp from idle is what `warmup_*` does.)"""
+    were slower by up to 0.7 s, then steady: the percentiles describe a worker already
+    running at the rate, `warmup_*` the ramp from idle.)"""
     topic = s.topic("city-events.v1")
     probe.paused.clear()
     probe.take()

@@ -183,5 +183,5 @@ def test_a_refused_write_leaves_nothing_unread_in_partitions_the_database_has_no
         task.cancel()
 
     asyncio.run(run())
-    # Partition 0 is the other worker's now; 1 and 2 are read again and stored once.
+    # Partition 0's records were stored by the other worker; 1 and 2 read again, once.
     assert sorted(stored) == [(1, 0), (1, 1), (2, 0), (2, 1)]

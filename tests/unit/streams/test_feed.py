@@ -185,3 +185,6 @@ def test_a_refused_write_leaves_nothing_unread_in_partitions_the_database_has_no
     asyncio.run(run())
     # Partition 0's records were stored by the other worker; 1 and 2 read again, once.
     assert sorted(stored) == [(1, 0), (1, 1), (2, 0), (2, 1)]
+    # Once, after the refusal: partition 0 to the database's offset, 1 and 2 to what was
+    # dropped of them.
+    assert sorted((tp.partition, o) for tp, o in consumer.seeks) == [(0, 3), (1, 0), (2, 0)]

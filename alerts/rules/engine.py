@@ -419,15 +419,24 @@ def _with_mute(d: Fire | Escalate | Deescalate, mute: Mute) -> AlertDecision:
     return replace(d, muted=mute)
 
 
+# The three below run for every rule of every state (bench/state_cpu.py): a branch per
+# rule, not a dict of every rule's answer built to pick one.
+
+
 def _enabled(rules: RuleSet, rule: RuleKind, area_code: str) -> bool:
-    return {
-        RuleKind.STAGE: rules.stage.enabled,
-        RuleKind.RATE_OF_RISE: rules.rate_of_rise.enabled,
-        RuleKind.FORECAST: rules.forecast.enabled,
-        RuleKind.DATA_GAP: rules.data_gap.watches(area_code),
-        RuleKind.DATA_QUALITY: rules.data_quality.enabled,
-        RuleKind.ABOVE_NORMAL: rules.above_normal.enabled,
-    }[rule]
+    if rule is RuleKind.STAGE:
+        return rules.stage.enabled
+    if rule is RuleKind.RATE_OF_RISE:
+        return rules.rate_of_rise.enabled
+    if rule is RuleKind.FORECAST:
+        return rules.forecast.enabled
+    if rule is RuleKind.DATA_GAP:
+        return rules.data_gap.watches(area_code)
+    if rule is RuleKind.DATA_QUALITY:
+        return rules.data_quality.enabled
+    if rule is RuleKind.ABOVE_NORMAL:
+        return rules.above_normal.enabled
+    raise KeyError(rule)
 
 
 def _levels(rules: RuleSet, rule: RuleKind) -> tuple[Stage, ...]:
@@ -435,24 +444,31 @@ def _levels(rules: RuleSet, rule: RuleKind) -> tuple[Stage, ...]:
         return tuple(s for s in Stage if s >= rules.stage.min_stage)
     if rule is RuleKind.ABOVE_NORMAL:
         return rules.above_normal.levels
-    severity = {
-        RuleKind.RATE_OF_RISE: rules.rate_of_rise.severity,
-        RuleKind.FORECAST: rules.forecast.severity,
-        RuleKind.DATA_GAP: rules.data_gap.severity,
-        RuleKind.DATA_QUALITY: rules.data_quality.severity,
-    }[rule]
-    return (severity,)
+    if rule is RuleKind.RATE_OF_RISE:
+        return (rules.rate_of_rise.severity,)
+    if rule is RuleKind.FORECAST:
+        return (rules.forecast.severity,)
+    if rule is RuleKind.DATA_GAP:
+        return (rules.data_gap.severity,)
+    if rule is RuleKind.DATA_QUALITY:
+        return (rules.data_quality.severity,)
+    raise KeyError(rule)
 
 
 def _holds(rules: RuleSet, rule: RuleKind) -> tuple[float, float]:
-    return {
-        RuleKind.STAGE: (rules.stage.hold_s, rules.stage.clear_hold_s),
-        RuleKind.RATE_OF_RISE: (rules.rate_of_rise.hold_s, rules.rate_of_rise.clear_hold_s),
-        RuleKind.FORECAST: (rules.forecast.hold_s, rules.forecast.clear_hold_s),
-        RuleKind.DATA_GAP: (rules.data_gap.hold_s, 0.0),
-        RuleKind.DATA_QUALITY: (rules.data_quality.hold_s, rules.data_quality.clear_hold_s),
-        RuleKind.ABOVE_NORMAL: (rules.above_normal.hold_s, rules.above_normal.clear_hold_s),
-    }[rule]
+    if rule is RuleKind.STAGE:
+        return rules.stage.hold_s, rules.stage.clear_hold_s
+    if rule is RuleKind.RATE_OF_RISE:
+        return rules.rate_of_rise.hold_s, rules.rate_of_rise.clear_hold_s
+    if rule is RuleKind.FORECAST:
+        return rules.forecast.hold_s, rules.forecast.clear_hold_s
+    if rule is RuleKind.DATA_GAP:
+        return rules.data_gap.hold_s, 0.0
+    if rule is RuleKind.DATA_QUALITY:
+        return rules.data_quality.hold_s, rules.data_quality.clear_hold_s
+    if rule is RuleKind.ABOVE_NORMAL:
+        return rules.above_normal.hold_s, rules.above_normal.clear_hold_s
+    raise KeyError(rule)
 
 
 def _quality_reason(state: AreaState) -> str:

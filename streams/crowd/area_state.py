@@ -25,7 +25,7 @@ from streams.crowd.staleness import (
     is_scope_stale,
     is_source_stale,
 )
-from streams.crowd.trend import DensityHistory, trend_agreement, trend_per_min, trend_ready
+from streams.crowd.trend import NOT_READY, DensityHistory, read_trend
 
 
 def _freshest_ages(fused: FusedCount) -> dict[SourceKind, float | None]:
@@ -95,9 +95,8 @@ def build_area_state(
     else:  # nothing true to judge by: hold the last stage, neither up nor down
         stage = last_stage if last_stage is not None else Stage.NORMAL
     points = history if isinstance(history, DensityHistory) else list(history)
-    ready = plausible and not stale and trend_ready(points, now)
-    slope = trend_per_min(points, now) if ready else None
-    agreement = trend_agreement(points, now) if ready else None
+    trend = read_trend(points, now) if plausible and not stale else NOT_READY
+    ready, slope, agreement = trend.ready, trend.per_min, trend.agreement
     skill = forecast_skill or {}
     forecast: tuple[ForecastPoint, ...] = ()
     # A forecast from a silent feed, an unready trend or an impossible density would

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -114,12 +115,32 @@ def _pairs(n: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
 
 
 def theil_sen_slope(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> float | None:
-    i, j = _pairs(len(x))
-    dx = x[j] - x[i]
-    keep = dx > 0
-    if not keep.any():
+    return _theil_sen(_Pairs(x, y))
+
+
+class _Pairs:
+    """Each pair of points whose second is later than its first, as time and density
+    steps: Theil-Sen and Kendall's tau both read them, so a state that asks for both
+    builds them once."""
+
+    def __init__(self, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> None:
+        i, j = _pairs(len(x))
+        dx = x[j] - x[i]
+        later = dx > 0
+        self.dx = dx[later]
+        self.dy = (y[j] - y[i])[later]
+
+
+def _theil_sen(p: _Pairs) -> float | None:
+    if not len(p.dx):
         return None
-    return _median((y[j] - y[i])[keep] / dx[keep])
+    return _median(p.dy / p.dx)
+
+
+def _kendall_tau(p: _Pairs) -> float | None:
+    if not len(p.dy):
+        return None
+    return float(np.sign(p.dy).sum() / len(p.dy))  # np.mean's sum, without its overhead
 
 
 def _median(a: npt.NDArray[np.float64]) -> float:
@@ -154,7 +175,13 @@ def trend_ready(
 ) -> bool:
     """Enough distinct points over a long enough span within the window to trust a slope."""
     x, _ = _minutes_before(points, now, window)
-    if len(np.unique(x)) < min_points:
+    return _is_ready(x, min_points, min_span)
+
+
+def _is_ready(x: npt.NDArray[np.float64], min_points: int, min_span: timedelta) -> bool:
+    # x is sorted: its distinct values are where it steps (np.unique sorts again, and
+    # costs more than the rest of a state's trend at these sizes).
+    if len(x) == 0 or 1 + int(np.count_nonzero(x[1:] != x[:-1])) < min_points:
         return False
     return float(x[-1] - x[0]) >= min_span / timedelta(minutes=1) - 1e-9  # float minutes
 
@@ -185,8 +212,30 @@ def trend_agreement(
     x, y = _minutes_before(points, now, window)
     if len(x) < 2:
         return None
-    i, j = _pairs(len(x))
-    keep = x[j] > x[i]
-    if not keep.any():
-        return None
-    return float(np.mean(np.sign(y[j] - y[i])[keep]))
+    return _kendall_tau(_Pairs(x, y))
+
+
+@dataclass(frozen=True)
+class TrendReading:
+    """What a state says of its trend: whether it may be used, and if so its slope
+    (persons/m² a minute, Theil-Sen) and agreement (Kendall's tau); None when not ready."""
+
+    ready: bool
+    per_min: float | None
+    agreement: float | None
+
+
+NOT_READY = TrendReading(False, None, None)
+
+
+def read_trend(
+    points: Iterable[tuple[datetime, float]], now: datetime, window: timedelta = TREND_WINDOW
+) -> TrendReading:
+    """`trend_ready`, then `trend_per_min` and `trend_agreement` when ready, of one window
+    and one set of pairs: every state of every area asks for all three (the three calls
+    each cut the window and built the pairs again: bench/state_cpu.py)."""
+    x, y = _minutes_before(points, now, window)
+    if not _is_ready(x, MIN_TREND_POINTS, MIN_TREND_SPAN):
+        return NOT_READY
+    pairs = _Pairs(x, y)
+    return TrendReading(True, _theil_sen(pairs), _kendall_tau(pairs))

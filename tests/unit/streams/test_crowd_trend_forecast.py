@@ -15,6 +15,8 @@ from streams.crowd.forecast import (
 from streams.crowd.trend import (
     DensityHistory,
     TrendMethod,
+    TrendReading,
+    read_trend,
     theil_sen_slope,
     trend_agreement,
     trend_per_min,
@@ -158,6 +160,33 @@ def test_trend_from_a_density_history_equals_the_trend_from_its_points() -> None
             )
 
 
+def test_read_trend_is_the_three_trend_readings_of_the_same_window() -> None:
+    """What a state carries (`read_trend`, one window and one set of pairs) equals asking
+    `trend_ready`, then `trend_per_min` and `trend_agreement`, each on its own: on a
+    history (in order, same slot, late and duplicate inputs) and on point lists with
+    repeated times (a history keeps one point per time; a list need not)."""
+    rng = np.random.default_rng(11)
+    history = DensityHistory(60, timedelta(seconds=30))
+    at = NOW
+    ready = 0
+    for step in range(300):
+        at += timedelta(seconds=float(rng.choice([0, 4, 17, 31, 65, 140, -50])))
+        history.remember(at, float(rng.uniform(0, 4)))
+        points = list(history)
+        if step % 3 == 0:  # repeated times, and steps of no change
+            points += [(t, v + 0.5) for t, v in points[-int(rng.integers(1, 4)) :]]
+            points += [(t, 2.0) for t, _ in points[: int(rng.integers(0, 3))]]
+        for pts in (history, points):
+            expected = (
+                TrendReading(True, trend_per_min(pts, at), trend_agreement(pts, at))
+                if trend_ready(pts, at)
+                else TrendReading(False, None, None)
+            )
+            assert read_trend(pts, at) == expected
+            ready += expected.ready
+    assert 100 < ready < 600  # both outcomes seen, many times
+
+
 def _minute(t: datetime) -> datetime:
     return t.replace(second=0, microsecond=0)
 
@@ -249,6 +278,8 @@ def _history(points: list[tuple[datetime, float]]) -> DensityHistory:
         (list(range(11)), True),
         ([0, 5, 10, 16], True),  # the point beyond the window does not count ...
         ([0, 5, 16, 20], False),  # ... so it cannot make a short span long
+        ([0, 0, 10, 10, 10], False),  # points at one time count once
+        ([0, 0, 5, 10, 10], True),
     ],
 )
 def test_trend_ready_needs_three_points_over_ten_minutes(

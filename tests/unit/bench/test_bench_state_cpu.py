@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 from bench import state_cpu
 from bench.live_load import ZONES_PER_AREA
+from sensors.events import decode_event, encode_event
 from sensors.registry import hotspots_by_code
 from streams.batch import BatchProcessor
 from streams.live import LiveStates
@@ -31,6 +33,18 @@ def test_the_city_sends_only_events_the_worker_counts() -> None:
         assert (len(result.dead), len(result.readings)) == (0, len(records))
         assert len(live.apply(result.events)) == len(city.hotspots) * (1 + ZONES_PER_AREA)
         at += timedelta(seconds=state_cpu.WARM_TICK_S)
+
+
+def test_the_city_writes_events_as_the_producers_do() -> None:
+    """The keys in encode_event's order (the kind first), those holding defaults left out,
+    as bench/batch_cpu.py's records and the simulator's."""
+    for rec in state_cpu.City().records(state_cpu.T0, 0)[:3]:
+        assert rec.value is not None
+        event = decode_event(rec.value)
+        sent = [k for k, _ in json.loads(rec.value, object_pairs_hook=list)]
+        wire = [k for k, _ in json.loads(encode_event(event), object_pairs_hook=list)]
+        defaults = {"congestion_level", "replaced", "forecast", "confidence"}
+        assert sent == [k for k in wire if k not in defaults]
 
 
 def test_the_alert_path_sees_the_states_the_tick_built() -> None:

@@ -25,10 +25,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
-import re
-import shutil
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -37,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import callgrind  # noqa: E402
 from sensors.registry import hotspots_by_code  # noqa: E402
 from streams.batch import BatchProcessor, RawRecord, fold_isolating  # noqa: E402
 from streams.live import LiveStates  # noqa: E402
@@ -120,20 +117,9 @@ def run_once(batches: list[list[RawRecord]]) -> float:
 
 def instructions(events: int, *extra: str) -> int:
     """Instructions callgrind counts for a whole run of this script over `events`."""
-    cmd = [
-        "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-        sys.executable, __file__, "--events", str(events), "--repeat", "1", "--json-only",
-        *extra,
-    ]  # fmt: skip
-    # One BLAS thread: numpy's idle OpenBLAS threads spin-wait, and valgrind, which runs
-    # every thread in turn, counts their spinning, a different amount each run (up to
-    # about 2,000 instructions an event seen). The worker's own instructions are unchanged.
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stderr
-    match = re.search(r"Collected : (\d+)", out)
-    if match is None:
-        raise RuntimeError(f"no callgrind total in:\n{out[-2000:]}")
-    return int(match.group(1))
+    return callgrind.instructions(
+        __file__, "--events", str(events), "--repeat", "1", "--json-only", *extra
+    )
 
 
 def main() -> int:
@@ -154,8 +140,6 @@ def main() -> int:
         "cpu_us_per_event": round(best / args.events * 1e6, 2),
     }
     if args.instructions:
-        if shutil.which("valgrind") is None:
-            raise SystemExit("--instructions needs valgrind (Debian package valgrind)")
         per_event = (instructions(21_000) - instructions(1_000)) / 20_000
         building = instructions(21_000, "--build-only") - instructions(1_000, "--build-only")
         summary["instructions_per_event"] = round(per_event - building / 20_000)

@@ -29,10 +29,6 @@ import asyncio
 import gc
 import json
 import math
-import os
-import re
-import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -46,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 from alerts.pipeline import AlertPath, build_alert_path  # noqa: E402
 from alerts.rules import AreaInfo  # noqa: E402
 from alerts.settings import AlertSettings  # noqa: E402
+from bench import callgrind  # noqa: E402
 from bench.live_load import ZONE_M2, ZONES_PER_AREA  # noqa: E402
 from citypulse.domain.area_state import AreaState  # noqa: E402
 from sensors.registry import hotspots_by_code  # noqa: E402
@@ -166,14 +163,7 @@ def run_once(warm_ticks: int, ticks: int) -> Run:
 
 def instructions(*args: str) -> int:
     """Instructions callgrind counts for a whole run of this script."""
-    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-           sys.executable, __file__, "--repeat", "1", "--json-only", *args]  # fmt: skip
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}  # as bench/batch_cpu.py says why
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stderr
-    match = re.search(r"Collected : (\d+)", out)
-    if match is None:
-        raise RuntimeError(f"no callgrind total in:\n{out[-2000:]}")
-    return int(match.group(1))
+    return callgrind.instructions(__file__, "--repeat", "1", "--json-only", *args)
 
 
 def main() -> int:
@@ -199,8 +189,6 @@ def main() -> int:
         "cpu_us_per_state": best(lambda r: r.tick_s + r.wire_s + r.alerts_s),
     }
     if args.instructions:
-        if shutil.which("valgrind") is None:
-            raise SystemExit("--instructions needs valgrind (Debian package valgrind)")
         # Under valgrind a tick takes seconds: 32 warm ticks fill the trend's 15-minute
         # window (the 30-minute history is not read whole), then 4 more ticks are counted.
         # Their events' fold is in the count too (360 events a tick, beside 360 states;

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import faust
+from faust.app.base import BootStrategy
 
 from alerts import agents as alert_agents
 from alerts.phone_ack.links import LinkMaker
 from alerts.rules import AreaInfo
 from alerts.service import AlertService
 from alerts.settings import AlertSettings
+from alerts.state_feed import AreaStateFeed
 from citypulse.config import StackSettings
 from citypulse.domain.threshold_reader import ThresholdSource
 from citypulse.logs import worker_logging_config
@@ -44,6 +46,7 @@ class Worker:
     pipeline: StatePipeline
     feed: CityEventFeed[BatchResult]
     alerts: AlertService
+    area_states: AreaStateFeed
 
 
 def _unused_port() -> int:
@@ -52,8 +55,22 @@ def _unused_port() -> int:
         return int(s.getsockname()[1])
 
 
-def build_app(stack: StackSettings, settings: WorkerSettings) -> faust.App:
-    return faust.App(
+class _NoFaustConsumer(BootStrategy):
+    """Both of the worker's readers are its own aiokafka consumers (streams/feed.py,
+    alerts/state_feed.py), so Faust's consumer, conductor and tables have nothing to
+    read; started with no topic, its consumer would crash the worker."""
+
+    enable_kafka_consumer = False
+
+
+class WorkerApp(faust.App):
+    """A Faust app for the worker's timers, tasks and producer."""
+
+    BootStrategy = _NoFaustConsumer
+
+
+def build_app(stack: StackSettings) -> faust.App:
+    return WorkerApp(
         f"{stack.topic_prefix}-worker",
         # Faust separates brokers with ";": every node, so any one may be down (HA mode).
         broker=";".join(f"kafka://{server}" for server in stack.kafka_bootstrap.split(",")),
@@ -72,11 +89,6 @@ def build_app(stack: StackSettings, settings: WorkerSettings) -> faust.App:
         producer_max_batch_size=512 * 1024,
         # Over the broker's message.max.bytes: any record the broker took fits (topics.py).
         producer_max_request_size=PRODUCER_MAX_REQUEST_BYTES,
-        broker_commit_every=1000,
-        broker_commit_interval=1.0,
-        consumer_auto_offset_reset="earliest",
-        broker_session_timeout=settings.session_timeout_s,
-        broker_heartbeat_interval=settings.group_heartbeat_s,
         topic_allow_declare=False,  # topics are declared in citypulse/topics.py
         topic_disable_leader=True,
         logging_config=worker_logging_config(stack.log_format),  # CITYPULSE_LOG_FORMAT=json
@@ -98,7 +110,7 @@ def build_worker(
     alerts: AlertSettings,
     ack_links: LinkMaker | None = None,
 ) -> Worker:
-    app = build_app(stack, settings)
+    app = build_app(stack)
     consumer = f"{stack.topic_prefix}-worker"  # names the offsets stored in the database
     city_events = stack.topic(CITY_EVENTS.suffix)
     area_state = stack.topic(AREA_STATE.suffix)
@@ -155,9 +167,15 @@ def build_worker(
         for h in hotspots.values()
     }
     service = AlertService(stack.db_conninfo, areas, alerts, ack_links)
-    # Read by the alert agent; states are written straight to the producer.
-    area_states = app.topic(area_state, key_serializer="raw", value_serializer="raw")
+    area_states = AreaStateFeed(
+        stack.kafka_bootstrap,
+        area_state,
+        group_id=f"{stack.topic_prefix}-alerts",
+        client_id=f"{stack.topic_prefix}-alerts-{stack.worker_id}",
+        session_timeout_s=settings.session_timeout_s,
+        heartbeat_s=settings.group_heartbeat_s,
+    )
     alert_agents.register(
         app, area_states, service, alerts, settings.thresholds_reload_s, clock=clock
     )
-    return Worker(app, pipeline, feed, service)
+    return Worker(app, pipeline, feed, service, area_states)

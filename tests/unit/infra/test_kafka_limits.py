@@ -21,7 +21,7 @@ def _properties(tmp_path: Path) -> dict[str, str]:
 def test_the_broker_takes_no_record_the_worker_could_not_send_on(tmp_path: Path) -> None:
     broker_limit = int(_properties(tmp_path)["message.max.bytes"])
     assert broker_limit == BROKER_MAX_MESSAGE_BYTES
-    app = build_app(StackSettings(var_dir=tmp_path), WorkerSettings())
+    app = build_app(StackSettings(var_dir=tmp_path))
     producer_limit = app.conf.producer_max_request_size
     # The largest record the broker accepts, sent on with a dead letter's headers.
     headers = 8 * 64 + DEAD_LETTER_MAX_DETAIL + DEAD_LETTER_MAX_KEY

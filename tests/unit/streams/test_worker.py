@@ -22,17 +22,31 @@ def test_build_worker_registers_the_stream_tasks_and_the_alert_agent() -> None:
     worker = build_worker(stack, WorkerSettings(batch_max_events=77), AlertSettings())
 
     assert worker.app.conf.id == "tw-worker"
-    agent = worker.app.agents["alerts.agents.evaluate_alerts"]
-    assert agent.channel.get_topic_name() == "tw.area-state.v1"
     tasks = {t.__qualname__.split(".")[-1] for t in worker.app._app_tasks}
     assert {"consume_city_events", "load_thresholds", "publish_states", "heartbeat",
             "refresh_rollups", "reload_thresholds", "restore_alert_engine",
-            "follow_calibration", "apply_retention"} <= tasks  # fmt: skip
-    # 3 stream tasks, 6 timers; 1 alert task, 5 timers
-    assert len(worker.app._app_tasks) == 15
+            "evaluate_alerts", "follow_calibration", "apply_retention"} <= tasks  # fmt: skip
+    # 3 stream tasks, 6 timers; 2 alert tasks, 5 timers
+    assert len(worker.app._app_tasks) == 16
+    # The alert agent reads the area-state topic in its own consumer group, a member per
+    # worker (alerts/state_feed.py), not through a Faust agent.
+    assert not worker.app.agents
+    assert worker.area_states.topic == "tw.area-state.v1"
+    assert worker.area_states.group_id == "tw-alerts"
+    assert worker.area_states.client_id == "tw-alerts-w7"
     assert worker.feed.topic == "tw.city-events.v1"
     assert worker.feed.client_id == "tw-ingest-w7"
     assert worker.feed.settings.batch_max_events == 77
+
+
+def test_faust_starts_no_kafka_consumer_only_the_producer() -> None:
+    # Both readers are the worker's own consumers; Faust's, with no topic to read, would
+    # crash the worker at start ("You should provide either `topics` or `pattern`").
+    worker = build_worker(StackSettings(topic_prefix="tw"), WorkerSettings(), AlertSettings())
+    services = list(worker.app.boot_strategy.server())
+    assert worker.app.producer in services
+    assert worker.app.consumer not in services
+    assert worker.app.topics not in services  # the conductor
 
 
 def test_two_workers_share_no_state() -> None:

@@ -1,0 +1,95 @@
+"""The Kafka input edge of the alert path: area states in whole fetches.
+
+The alert engine reads the area-state topic, so the alerts of any state, from any
+producer, come from one place (DESIGN.md). It read it through a Faust agent until
+2026-12-03; at 20,000 events/s the worker publishes about 720 states a second, and
+Faust's per-message path (its consumer thread, the conductor, the stream) on the loop
+the worker's ingest shares did not keep up: a 심각 state waited up to 3.7 s before the
+engine saw it, and in a run with a timing log added the agent fell 25 s behind while the
+engine's own work was 15 % of its time (bench/alert_latency.py, docs/benchmarks.md).
+Read here like the city events (streams/feed.py): aiokafka's `getmany`, a whole fetch
+evaluated in one pass, its offsets committed after it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from aiokafka.errors import KafkaError
+
+log = logging.getLogger(__name__)
+
+
+class AreaStateFeed:
+    """Area-state messages for one consumer group, a fetch at a time.
+
+    Each worker's alert path is one member of the group, so with two workers each
+    evaluates the states of its own partitions (a key's states stay in order: one key,
+    one partition). A new group starts at the topic's beginning, as Faust's agent did:
+    the topic is compacted, so that is every key's last state and what followed it.
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        group_id: str,
+        client_id: str,
+        *,
+        max_records: int = 1000,
+        within_s: float = 0.5,
+        session_timeout_s: float = 20.0,
+        heartbeat_s: float = 2.0,
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.group_id = group_id
+        self.client_id = client_id
+        self.max_records = max_records
+        self.within_s = within_s
+        self.session_timeout_s = session_timeout_s
+        self.heartbeat_s = heartbeat_s
+
+    async def run(self, evaluate: Callable[[Sequence[bytes]], Awaitable[None]]) -> None:
+        """Hand each fetch's messages to `evaluate`, partition by partition in offset
+        order, then commit their offsets; until cancelled. What `evaluate` raises stops
+        the feed uncommitted: the next member of the group reads that fetch again."""
+        from aiokafka import AIOKafkaConsumer
+
+        consumer = AIOKafkaConsumer(
+            self.topic,
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group_id,
+            client_id=self.client_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=int(self.session_timeout_s * 1000),
+            heartbeat_interval_ms=int(self.heartbeat_s * 1000),
+            # A database outage makes the alert path wait; stay in the group meanwhile.
+            max_poll_interval_ms=3600 * 1000,
+        )
+        await consumer.start()
+        try:
+            while True:
+                fetched = await consumer.getmany(
+                    timeout_ms=int(self.within_s * 1000), max_records=self.max_records
+                )
+                if not fetched:
+                    continue
+                await evaluate(_values(fetched))
+                await _commit(consumer, {tp: ms[-1].offset + 1 for tp, ms in fetched.items()})
+        finally:
+            await consumer.stop()
+
+
+def _values(fetched: dict[Any, list[Any]]) -> list[bytes]:
+    return [m.value for tp in sorted(fetched, key=lambda tp: tp.partition) for m in fetched[tp]]
+
+
+async def _commit(consumer: Any, offsets: dict[Any, int]) -> None:
+    try:
+        await consumer.commit(offsets)
+    except KafkaError as exc:  # a rebalance: the partition's new owner reads them again
+        log.info("area-state offset commit skipped: %s", exc)

@@ -42,7 +42,10 @@ class AreaStateFeed:
         within_s: float = 0.5,
         session_timeout_s: float = 20.0,
         heartbeat_s: float = 2.0,
+        observe: Callable[[Any], Awaitable[None]] | None = None,
     ) -> None:
+        """`observe`: called with the consumer after each fetch, empty or not (the
+        worker reports the agent's lag per partition with it: how late alerts run)."""
         self.bootstrap = bootstrap
         self.topic = topic
         self.group_id = group_id
@@ -51,6 +54,7 @@ class AreaStateFeed:
         self.within_s = within_s
         self.session_timeout_s = session_timeout_s
         self.heartbeat_s = heartbeat_s
+        self.observe = observe
 
     async def run(self, evaluate: Callable[[Sequence[bytes]], Awaitable[None]]) -> None:
         """Hand each fetch's messages to `evaluate`, partition by partition in offset
@@ -76,6 +80,8 @@ class AreaStateFeed:
                 fetched = await consumer.getmany(
                     timeout_ms=int(self.within_s * 1000), max_records=self.max_records
                 )
+                if self.observe is not None:
+                    await self.observe(consumer)
                 if not fetched:
                     continue
                 await evaluate(_values(fetched))

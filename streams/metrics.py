@@ -93,7 +93,7 @@ class WorkerMetrics:
             ["kind"],
             registry=r,
         )
-        self._lag_partitions: set[tuple[str, str]] = set()
+        self._lag_partitions: dict[str, set[tuple[str, str]]] = {}  # per reader
         self.endpoint: MetricsEndpoint | None = None
 
     def prepared(self, records: int, result: BatchResult, seconds: float) -> None:
@@ -118,9 +118,11 @@ class WorkerMetrics:
         for fallback in report.fallbacks:
             self.db_jobs_taken_over.labels(kind=fallback.kind).inc()
 
-    async def observe_lag(self, consumer: Any) -> None:
+    async def observe_lag(self, consumer: Any, reader: str = "city-events") -> None:
         """Lag of every partition assigned to `consumer` (an aiokafka consumer) after a
-        fetch; partitions no longer assigned are dropped so they stop reporting."""
+        fetch; partitions no longer assigned to it are dropped so they stop reporting.
+        `reader`: which of the worker's consumers this is (the city-event feed, the alert
+        agent's), so that one's assignment never drops the other's partitions."""
         seen: set[tuple[str, str]] = set()
         for tp in consumer.assignment():
             highwater = consumer.highwater(tp)
@@ -130,9 +132,9 @@ class WorkerMetrics:
             labels = (tp.topic, str(tp.partition))
             self.consumer_lag.labels(*labels).set(max(0, highwater - position))
             seen.add(labels)
-        for gone in self._lag_partitions - seen:
+        for gone in self._lag_partitions.get(reader, set()) - seen:
             self.consumer_lag.remove(*gone)
-        self._lag_partitions = seen
+        self._lag_partitions[reader] = seen
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

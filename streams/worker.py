@@ -174,6 +174,7 @@ def build_worker(
         client_id=f"{stack.topic_prefix}-alerts-{stack.worker_id}",
         session_timeout_s=settings.session_timeout_s,
         heartbeat_s=settings.group_heartbeat_s,
+        observe=lambda consumer: metrics.observe_lag(consumer, reader="alerts"),
     )
     alert_agents.register(
         app, area_states, service, alerts, settings.thresholds_reload_s, clock=clock

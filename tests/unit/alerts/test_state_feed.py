@@ -56,6 +56,7 @@ def run_feed(
     monkeypatch: pytest.MonkeyPatch,
     consumer: ScriptedConsumer,
     evaluate: Any,
+    observe: Any = None,
 ) -> BaseException | None:
     import aiokafka
 
@@ -66,7 +67,9 @@ def run_feed(
         return consumer
 
     monkeypatch.setattr(aiokafka, "AIOKafkaConsumer", make)
-    feed = AreaStateFeed("localhost:1", TOPIC, "t-alerts", "t-alerts-w1", within_s=0.01)
+    feed = AreaStateFeed(
+        "localhost:1", TOPIC, "t-alerts", "t-alerts-w1", within_s=0.01, observe=observe
+    )
 
     async def go() -> BaseException | None:
         task = asyncio.create_task(feed.run(evaluate))
@@ -150,3 +153,20 @@ def test_a_commit_refused_by_a_rebalance_does_not_stop_the_feed(
 
     assert run_feed(monkeypatch, consumer, evaluate) is None
     assert seen == [b"a", b"b"]
+
+
+def test_each_fetch_empty_or_not_is_observed_with_the_consumer_before_it_is_evaluated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    consumer = ScriptedConsumer([{}, {P0: [Message(0, b"a")]}])
+    events: list[str] = []
+
+    async def observe(c: Any) -> None:
+        assert c is consumer
+        events.append("observe")
+
+    async def evaluate(messages: Sequence[bytes]) -> None:
+        events.append("evaluate")
+
+    assert run_feed(monkeypatch, consumer, evaluate, observe) is None
+    assert events[:3] == ["observe", "observe", "evaluate"]

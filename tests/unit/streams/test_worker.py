@@ -3,6 +3,7 @@ database is reached until the app starts, so the assembly itself is checked here
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 
 import streams.worker
@@ -47,6 +48,30 @@ def test_faust_starts_no_kafka_consumer_only_the_producer() -> None:
     assert worker.app.producer in services
     assert worker.app.consumer not in services
     assert worker.app.topics not in services  # the conductor
+
+
+def test_the_alert_agents_lag_is_reported_in_the_workers_metrics() -> None:
+    from aiokafka import TopicPartition
+
+    worker = build_worker(
+        StackSettings(topic_prefix="tw"), WorkerSettings(worker_metrics_port=0), AlertSettings()
+    )
+    tp = TopicPartition("tw.area-state.v1", 2)
+
+    class Consumer:  # what observe_lag asks of aiokafka's
+        def assignment(self) -> set[TopicPartition]:
+            return {tp}
+
+        def highwater(self, _: TopicPartition) -> int:
+            return 50
+
+        async def position(self, _: TopicPartition) -> int:
+            return 20
+
+    assert worker.area_states.observe is not None
+    asyncio.run(worker.area_states.observe(Consumer()))
+    text = worker.pipeline.metrics.render().decode()
+    assert 'citypulse_worker_consumer_lag{partition="2",topic="tw.area-state.v1"} 30.0' in text
 
 
 def test_two_workers_share_no_state() -> None:

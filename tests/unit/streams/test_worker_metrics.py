@@ -101,6 +101,17 @@ async def test_lag_per_partition_follows_the_assignment() -> None:
     assert _lag(metrics) == {("city-events", "1"): 0}
 
 
+async def test_the_alert_agents_lag_and_the_feeds_do_not_drop_each_other() -> None:
+    events, states = TP("city-events", 0), TP("area-state", 3)
+    metrics = WorkerMetrics("worker-1")
+    await metrics.observe_lag(StandInConsumer({events: 500}, {events: 380}))
+    await metrics.observe_lag(StandInConsumer({states: 40}, {states: 10}), reader="alerts")
+    await metrics.observe_lag(StandInConsumer({events: 600}, {events: 600}))
+    assert _lag(metrics) == {("city-events", "0"): 0, ("area-state", "3"): 30}
+    await metrics.observe_lag(StandInConsumer({}, {}), reader="alerts")  # all revoked
+    assert _lag(metrics) == {("city-events", "0"): 0}
+
+
 @pytest.mark.parametrize(
     ("base", "worker_id", "port"),
     [

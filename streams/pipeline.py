@@ -48,7 +48,10 @@ class StatePipeline:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
         metrics: WorkerMetrics | None = None,
+        tick_every_s: float | None = None,
     ) -> None:
+        """`tick_every_s`: a batch that finds the last state tick that long ago ends with
+        one (`publish_if_due`); None leaves every tick to the caller (`publish_states`)."""
         self.processor = processor
         self.live = live
         self.outlet = outlet
@@ -64,6 +67,8 @@ class StatePipeline:
         # that changes them (`publish_elevated`). Bounded by the registry's keys.
         self.elevated: set[Key] = set()
         self.ledger = PublishLedger()
+        self.tick_every_s = tick_every_s
+        self.last_tick = -float("inf")  # monotonic time of the last tick
 
     def resume_from(self) -> dict[tuple[str, int], int]:
         """The offsets the database holds; the feed seeks its partitions there."""
@@ -88,6 +93,7 @@ class StatePipeline:
         await self.outlet.send_dead_letters(result.dead)
         await self.publish_elevated()
         self.metrics.prepared(len(records), result, time.perf_counter() - started)
+        await self.publish_if_due()
         return result
 
     def _store(self, result: BatchResult) -> list[DeadLetter]:
@@ -113,7 +119,21 @@ class StatePipeline:
 
     async def publish_states(self) -> None:
         """One state tick."""
+        self.last_tick = self.monotonic()
         await self._publish(self.due_keys())
+
+    async def publish_if_due(self, slack_s: float = 0.0) -> None:
+        """A state tick if the last one was `tick_every_s` (plus `slack_s`) ago.
+
+        After a batch's fold (`prepare_batch`), so a tick carries the newest events: a
+        tick on a timer of its own came at any point between two folds, and the states
+        it built were older by up to one batch's time (0.2-0.4 s at 20,000 events/s,
+        docs/benchmarks.md). The worker's timer calls it too, with a batch window of
+        slack, for when no batch comes (a quiet feed still republishes its due keys)."""
+        if self.tick_every_s is None:
+            return
+        if self.monotonic() - self.last_tick >= self.tick_every_s + slack_s:
+            await self.publish_states()
 
     async def publish_elevated(self) -> None:
         """The changed keys whose last state was above normal, now rather than at the

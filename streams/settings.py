@@ -34,8 +34,10 @@ class WorkerSettings(BaseSettings):
     group_heartbeat_s: float = 2.0
     consumer_max_fetch_bytes: int = 4 * 1024 * 1024  # per partition and fetch
     # Changed states are sent at most this often per key, but for keys above normal, sent
-    # after each batch that changes them (StatePipeline.publish_elevated).
-    state_publish_s: float = 0.5
+    # after each batch that changes them (StatePipeline.publish_elevated). A tick comes
+    # after the first batch folded this long after the last tick, or with no batch, one
+    # batch window later (StatePipeline.publish_if_due).
+    state_publish_s: float = Field(default=0.5, gt=0)
     # Operator thresholds and event days are re-read this often
     # (citypulse/domain/threshold_reader.py).
     thresholds_reload_s: float = 15.0

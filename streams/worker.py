@@ -139,6 +139,7 @@ def build_worker(
         refresh_every_s=settings.state_refresh_s - settings.state_publish_s,
         clock=clock,
         metrics=metrics,
+        tick_every_s=settings.state_publish_s,
     )
     feed: CityEventFeed[BatchResult] = CityEventFeed(
         stack.kafka_bootstrap,

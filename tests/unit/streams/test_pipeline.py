@@ -206,3 +206,50 @@ async def test_a_key_whose_state_is_normal_again_waits_for_the_tick_again() -> N
     clock.advance(0.1)
     await run(p, [source.fetch(estimate("b", at=NOW + timedelta(seconds=1)))])
     assert sink.states == []
+
+
+def ticking(sink: TestingSink, clock: Clock) -> StatePipeline:
+    p = pipeline(sink, clock)
+    p.tick_every_s = 0.5  # as the worker builds it (streams/worker.py)
+    return p
+
+
+async def test_a_batch_that_finds_the_tick_due_ends_with_one_carrying_its_events() -> None:
+    sink, clock, source = TestingSink(), Clock(), TestingSource()
+    p = ticking(sink, clock)
+    await run(p, [source.fetch(estimate("a"))])  # never ticked: due
+    assert [(s.key, s.people) for s in sink.states] == [("POI009", 1100)]
+    sink.states.clear()
+
+    clock.advance(0.3)
+    later = NOW + timedelta(seconds=1)
+    await run(p, [source.fetch(estimate("b", at=later))])
+    assert sink.states == []  # 0.3 s since the tick: the change waits
+    clock.advance(0.2)
+    await run(p, [source.fetch(zone("c", 100, at=later))])
+    # Due again: one tick, with both batches' changes, each key once.
+    assert sorted(s.key for s in sink.states) == ["POI009", "POI009/z1"]
+    assert p.last_tick == clock.mono
+
+
+async def test_with_no_batch_the_timer_ticks_one_batch_window_late() -> None:
+    sink, clock, source = TestingSink(), Clock(), TestingSource()
+    p = ticking(sink, clock)
+    await run(p, [source.fetch(estimate("a"))])
+    p.changed.add(("POI009", None))  # changed since (as a fold would)
+    sink.states.clear()
+
+    clock.advance(0.6)
+    await p.publish_if_due(slack_s=0.25)  # due, but a batch may still come
+    assert sink.states == []
+    clock.advance(0.2)
+    await p.publish_if_due(slack_s=0.25)
+    assert [s.key for s in sink.states] == ["POI009"]
+
+
+async def test_without_a_tick_period_only_the_caller_ticks() -> None:
+    sink, clock, source = TestingSink(), Clock(), TestingSource()
+    p = pipeline(sink, clock)
+    await run(p, [source.fetch(estimate("a"))])
+    await p.publish_if_due()
+    assert sink.states == []

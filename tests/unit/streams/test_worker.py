@@ -38,6 +38,8 @@ def test_build_worker_registers_the_stream_tasks_and_the_alert_agent() -> None:
     assert worker.feed.topic == "tw.city-events.v1"
     assert worker.feed.client_id == "tw-ingest-w7"
     assert worker.feed.settings.batch_max_events == 77
+    # State ticks follow the batches' folds (StatePipeline.publish_if_due).
+    assert worker.pipeline.tick_every_s == WorkerSettings().state_publish_s
 
 
 def test_faust_starts_no_kafka_consumer_only_the_producer() -> None:

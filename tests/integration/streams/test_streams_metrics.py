@@ -59,6 +59,7 @@ def test_worker_serves_its_metrics(isolated: StackSettings, worker_factory: Work
     port = _free_port()
     worker_factory(CITYPULSE_WORKER_METRICS_PORT=str(port))
     seen: dict[str, list[Sample]] = {}
+    names = topic_names(isolated)
 
     def counted() -> bool:
         nonlocal seen
@@ -68,12 +69,16 @@ def test_worker_serves_its_metrics(isolated: StackSettings, worker_factory: Work
             and _total(seen.get("citypulse_worker_states_published", [])) >= len(AREAS)
             and _total(seen.get("citypulse_worker_batch_seconds", []), "_count", step="store") > 0
             and _total(seen.get("citypulse_worker_last_heartbeat_timestamp_seconds", []), "") > 0
-        )
+            # the alert agent's reader, once it has fetched the states
+            and any(s.labels["topic"] == names["area-state.v1"]
+                    for s in seen.get("citypulse_worker_consumer_lag", []))
+        )  # fmt: skip
 
     wait_for(counted, 90, "the worker's metrics to count the batch", lambda: str(seen.keys()))
     dead = seen["citypulse_worker_dead_letters"]
     assert {s.labels["reason"]: s.value for s in dead} == {"not_json": 1, "schema": 1}
     lag = seen["citypulse_worker_consumer_lag"]
     assert lag and all(s.value >= 0 for s in lag)  # every assigned partition reports
-    assert {s.labels["topic"] for s in lag} == {topic_names(isolated)["city-events.v1"]}
+    # The city-event feed's and the alert agent's (alerts/state_feed.py) partitions.
+    assert {s.labels["topic"] for s in lag} == {names["city-events.v1"], names["area-state.v1"]}
     assert _total(seen["citypulse_worker_batch_records"], "_sum") == len(AREAS) * 10 + 2

@@ -54,6 +54,9 @@ class AlertSettings(BaseSettings):
     tick_s: float = 10.0  # reminders, tier chain, unmute
     flush_s: float = 1.0  # grouped notifications whose window passed
     sync_s: float = 2.0  # operator resolutions, silences, recipients
+    # The alert agent never evaluates area states older than this on taking a partition
+    # (alerts/state_feed.py): replayed from long ago, they would fire an episode that is over.
+    replay_max_s: float = 600.0
 
     def policy(self, book: ThresholdBook | None = None) -> AlertPolicy:
         """Defaults with this deployment's holds, and the operator thresholds of `book`

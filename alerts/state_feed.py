@@ -14,6 +14,7 @@ evaluated in one pass, its offsets committed after it.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -27,8 +28,12 @@ class AreaStateFeed:
 
     Each worker's alert path is one member of the group, so with two workers each
     evaluates the states of its own partitions (a key's states stay in order: one key,
-    one partition). A new group starts at the topic's beginning, as Faust's agent did:
-    the topic is compacted, so that is every key's last state and what followed it.
+    one partition). A partition resumes at the group's committed offset, but never at a
+    state older than `replay_max_s`: holds run in event time (alerts/rules/engine.py),
+    so states replayed from long ago (a new group's first start, the topic read from its
+    beginning; a worker down for hours) would hold, fire and text an episode that is
+    over. Open alerts come from the database at start, and every key's current state is
+    republished within `CITYPULSE_STATE_REFRESH_S`.
     """
 
     def __init__(
@@ -43,6 +48,8 @@ class AreaStateFeed:
         session_timeout_s: float = 20.0,
         heartbeat_s: float = 2.0,
         observe: Callable[[Any], Awaitable[None]] | None = None,
+        replay_max_s: float = 600.0,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         """`observe`: called with the consumer after each fetch, empty or not (the
         worker reports the agent's lag per partition with it: how late alerts run)."""
@@ -55,15 +62,16 @@ class AreaStateFeed:
         self.session_timeout_s = session_timeout_s
         self.heartbeat_s = heartbeat_s
         self.observe = observe
+        self.replay_max_s = replay_max_s
+        self.wall_clock = wall_clock  # Kafka's record timestamps: wall time, even in a drill
 
     async def run(self, evaluate: Callable[[Sequence[bytes]], Awaitable[None]]) -> None:
         """Hand each fetch's messages to `evaluate`, partition by partition in offset
         order, then commit their offsets; until cancelled. What `evaluate` raises stops
         the feed uncommitted: the next member of the group reads that fetch again."""
-        from aiokafka import AIOKafkaConsumer
+        from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 
         consumer = AIOKafkaConsumer(
-            self.topic,
             bootstrap_servers=self.bootstrap,
             group_id=self.group_id,
             client_id=self.client_id,
@@ -74,8 +82,18 @@ class AreaStateFeed:
             # A database outage makes the alert path wait; stay in the group meanwhile.
             max_poll_interval_ms=3600 * 1000,
         )
+        feed = self
+
+        class NoOldReplay(ConsumerRebalanceListener):  # type: ignore[misc]
+            async def on_partitions_revoked(self, revoked: object) -> None:
+                pass
+
+            async def on_partitions_assigned(self, assigned: set[Any]) -> None:
+                await feed._skip_old(consumer, assigned)
+
         await consumer.start()
         try:
+            consumer.subscribe([self.topic], listener=NoOldReplay())
             while True:
                 fetched = await consumer.getmany(
                     timeout_ms=int(self.within_s * 1000), max_records=self.max_records
@@ -88,6 +106,32 @@ class AreaStateFeed:
                 await _commit(consumer, {tp: ms[-1].offset + 1 for tp, ms in fetched.items()})
         finally:
             await consumer.stop()
+
+    async def _skip_old(self, consumer: Any, assigned: set[Any]) -> None:
+        """Move each assigned partition past states older than `replay_max_s`."""
+        if not assigned:
+            return
+        since_ms = int((self.wall_clock() - self.replay_max_s) * 1000)
+        try:
+            found = await consumer.offsets_for_times({tp: since_ms for tp in assigned})
+            ends = await consumer.end_offsets(list(assigned))
+        except KafkaError as exc:  # rather a few recent states missed than old ones texted
+            log.warning("area-state offsets by time not found (%s): reading from the end", exc)
+            await consumer.seek_to_end(*assigned)
+            return
+        for tp in assigned:
+            at = found.get(tp)
+            floor = at.offset if at is not None else ends[tp]  # none that new: the end
+            committed = await consumer.committed(tp)
+            if committed is None or committed < floor:
+                if floor > 0:
+                    log.info(
+                        "%s: area states before offset %d are over %.0f s old, not replayed",
+                        tp,
+                        floor,
+                        self.replay_max_s,
+                    )
+                consumer.seek(tp, floor)
 
 
 def _values(fetched: dict[Any, list[Any]]) -> list[bytes]:

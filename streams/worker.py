@@ -176,6 +176,7 @@ def build_worker(
         session_timeout_s=settings.session_timeout_s,
         heartbeat_s=settings.group_heartbeat_s,
         observe=lambda consumer: metrics.observe_lag(consumer, reader="alerts"),
+        replay_max_s=alerts.replay_max_s,
     )
     alert_agents.register(
         app, area_states, service, alerts, settings.thresholds_reload_s, clock=clock

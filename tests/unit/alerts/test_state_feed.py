@@ -26,6 +26,7 @@ class ScriptedConsumer:
     cancelled by the test once they are used up."""
 
     def __init__(self, fetches: list[dict[Any, list[Message]]], **kwargs: Any) -> None:
+        self.listener: Any = None
         self.fetches = list(fetches)
         self.kwargs = kwargs
         self.commits: list[dict[Any, int]] = []
@@ -35,6 +36,10 @@ class ScriptedConsumer:
 
     async def start(self) -> None:
         pass
+
+    def subscribe(self, topics: list[str], listener: Any) -> None:
+        assert topics == [TOPIC]
+        self.listener = listener
 
     async def stop(self) -> None:
         self.stopped = True
@@ -62,8 +67,8 @@ def run_feed(
 
     made: list[dict[str, Any]] = []
 
-    def make(*topics: str, **kwargs: Any) -> ScriptedConsumer:
-        made.append({"topics": topics, **kwargs})
+    def make(**kwargs: Any) -> ScriptedConsumer:
+        made.append(kwargs)
         return consumer
 
     monkeypatch.setattr(aiokafka, "AIOKafkaConsumer", make)
@@ -88,7 +93,6 @@ def run_feed(
     error = asyncio.run(go())
     assert made == [
         {
-            "topics": (TOPIC,),
             "bootstrap_servers": "localhost:1",
             "group_id": "t-alerts",
             "client_id": "t-alerts-w1",
@@ -100,6 +104,7 @@ def run_feed(
         }
     ]
     assert consumer.stopped
+    assert consumer.listener is not None
     return error
 
 
@@ -170,3 +175,82 @@ def test_each_fetch_empty_or_not_is_observed_with_the_consumer_before_it_is_eval
 
     assert run_feed(monkeypatch, consumer, evaluate, observe) is None
     assert events[:3] == ["observe", "observe", "evaluate"]
+
+
+class Found:
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
+
+
+class PartitionsByTime:
+    """What `_skip_old` asks of aiokafka's consumer: per partition, the first offset at or
+    after a time, the end, the group's committed offset; and where it seeks."""
+
+    def __init__(self, by_time: dict[Any, int | None], ends: dict[Any, int],
+                 committed: dict[Any, int | None], fail: bool = False) -> None:  # fmt: skip
+        self.by_time, self.ends, self.committed_at = by_time, ends, committed
+        self.asked_since: set[int] = set()
+        self.seeks: dict[Any, int] = {}
+        self.fail = fail
+        self.to_end: tuple[Any, ...] = ()
+
+    async def offsets_for_times(self, times: dict[Any, int]) -> dict[Any, Found | None]:
+        if self.fail:
+            from aiokafka.errors import KafkaTimeoutError
+
+            raise KafkaTimeoutError()
+        self.asked_since |= set(times.values())
+        return {tp: None if (o := self.by_time[tp]) is None else Found(o) for tp in times}
+
+    async def end_offsets(self, tps: list[Any]) -> dict[Any, int]:
+        return {tp: self.ends[tp] for tp in tps}
+
+    async def committed(self, tp: Any) -> int | None:
+        return self.committed_at[tp]
+
+    def seek(self, tp: Any, offset: int) -> None:
+        self.seeks[tp] = offset
+
+    async def seek_to_end(self, *tps: Any) -> None:
+        self.to_end = tps
+
+
+P2, P3 = TopicPartition(TOPIC, 2), TopicPartition(TOPIC, 3)
+
+
+def test_no_partition_resumes_at_a_state_older_than_the_replay_limit() -> None:
+    # Holds run in event time: states replayed from long ago would fire an episode that
+    # is over. P0: a new group (nothing committed); P1: committed long ago; P2: committed
+    # recently; P3: nothing in the last 10 minutes at all.
+    consumer = PartitionsByTime(
+        by_time={P0: 40, P1: 70, P2: 10, P3: None},
+        ends={P0: 90, P1: 95, P2: 30, P3: 12},
+        committed={P0: None, P1: 5, P2: 25, P3: 3},
+    )
+    feed = AreaStateFeed("localhost:1", TOPIC, "g", "c", wall_clock=lambda: 1_000.0)
+    asyncio.run(feed._skip_old(consumer, {P0, P1, P2, P3}))
+    assert consumer.asked_since == {400_000}  # ms: 600 s before the wall clock
+    assert consumer.seeks == {P0: 40, P1: 70, P3: 12}  # P2 resumes at its commit
+
+
+def test_when_kafka_cannot_say_which_states_are_recent_the_feed_reads_from_the_end() -> None:
+    consumer = PartitionsByTime({P0: 1}, {P0: 9}, {P0: None}, fail=True)
+    feed = AreaStateFeed("localhost:1", TOPIC, "g", "c")
+    asyncio.run(feed._skip_old(consumer, {P0}))
+    assert consumer.to_end == (P0,)
+    assert consumer.seeks == {}
+
+
+def test_the_feed_skips_old_states_on_every_assignment(monkeypatch: pytest.MonkeyPatch) -> None:
+    consumer = ScriptedConsumer([{P0: [Message(0, b"a")]}])
+    by_time = PartitionsByTime({P0: 7}, {P0: 9}, {P0: None})
+    for name in ("offsets_for_times", "end_offsets", "committed"):
+        setattr(consumer, name, getattr(by_time, name))
+    setattr(consumer, "seek", by_time.seek)  # noqa: B010
+
+    async def evaluate(messages: Sequence[bytes]) -> None:
+        pass
+
+    run_feed(monkeypatch, consumer, evaluate)
+    asyncio.run(consumer.listener.on_partitions_assigned({P0}))
+    assert by_time.seeks == {P0: 7}

@@ -35,6 +35,7 @@ def test_build_worker_registers_the_stream_tasks_and_the_alert_agent() -> None:
     assert worker.area_states.topic == "tw.area-state.v1"
     assert worker.area_states.group_id == "tw-alerts"
     assert worker.area_states.client_id == "tw-alerts-w7"
+    assert worker.area_states.replay_max_s == AlertSettings().replay_max_s
     assert worker.feed.topic == "tw.city-events.v1"
     assert worker.feed.client_id == "tw-ingest-w7"
     assert worker.feed.settings.batch_max_events == 77

@@ -43,16 +43,18 @@ class AreaStateFeed:
         group_id: str,
         client_id: str,
         *,
+        session_timeout_s: float,
+        heartbeat_s: float,
+        replay_max_s: float,
         max_records: int = 1000,
         within_s: float = 0.5,
-        session_timeout_s: float = 20.0,
-        heartbeat_s: float = 2.0,
         observe: Callable[[Any], Awaitable[None]] | None = None,
-        replay_max_s: float = 600.0,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        """`observe`: called with the consumer after each fetch, empty or not (the
-        worker reports the agent's lag per partition with it: how late alerts run)."""
+        """`session_timeout_s`, `heartbeat_s`: the worker's group settings
+        (WorkerSettings); `replay_max_s`: AlertSettings'. `observe`: called with the
+        consumer after each fetch, empty or not (the worker reports the agent's lag per
+        partition with it: how late alerts run)."""
         self.bootstrap = bootstrap
         self.topic = topic
         self.group_id = group_id

@@ -11,9 +11,11 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
 
+from alerts.settings import AlertSettings
 from alerts.state_feed import AreaStateFeed
 from citypulse.config import StackSettings
 from citypulse.topics import AREA_STATE
+from streams.settings import WorkerSettings
 
 
 async def _produce(settings: StackSettings, topic: str, values: list[bytes], age_s: float) -> None:
@@ -40,8 +42,16 @@ async def _read_until(settings: StackSettings, topic: str, n: int) -> list[bytes
         if len(seen) >= n:
             enough.set()
 
+    group = WorkerSettings()
     feed = AreaStateFeed(
-        settings.kafka_bootstrap, topic, f"{settings.topic_prefix}-alerts", "test", within_s=0.2
+        settings.kafka_bootstrap,
+        topic,
+        f"{settings.topic_prefix}-alerts",
+        "test",
+        session_timeout_s=group.session_timeout_s,
+        heartbeat_s=group.group_heartbeat_s,
+        replay_max_s=AlertSettings().replay_max_s,
+        within_s=0.2,
     )
     task = asyncio.create_task(feed.run(evaluate))
     try:

@@ -13,6 +13,8 @@ from aiokafka.errors import CommitFailedError
 from alerts.state_feed import AreaStateFeed
 
 TOPIC = "t.area-state.v1"
+# As the worker passes them: WorkerSettings' group timings, AlertSettings' replay limit.
+GROUP: dict[str, float] = {"session_timeout_s": 20.0, "heartbeat_s": 2.0, "replay_max_s": 600.0}
 
 
 class Message:
@@ -73,7 +75,7 @@ def run_feed(
 
     monkeypatch.setattr(aiokafka, "AIOKafkaConsumer", make)
     feed = AreaStateFeed(
-        "localhost:1", TOPIC, "t-alerts", "t-alerts-w1", within_s=0.01, observe=observe
+        "localhost:1", TOPIC, "t-alerts", "t-alerts-w1", **GROUP, within_s=0.01, observe=observe
     )
 
     async def go() -> BaseException | None:
@@ -227,7 +229,7 @@ def test_no_partition_resumes_at_a_state_older_than_the_replay_limit() -> None:
         ends={P0: 90, P1: 95, P2: 30, P3: 12},
         committed={P0: None, P1: 5, P2: 25, P3: 3},
     )
-    feed = AreaStateFeed("localhost:1", TOPIC, "g", "c", wall_clock=lambda: 1_000.0)
+    feed = AreaStateFeed("localhost:1", TOPIC, "g", "c", **GROUP, wall_clock=lambda: 1_000.0)
     asyncio.run(feed._skip_old(consumer, {P0, P1, P2, P3}))
     assert consumer.asked_since == {400_000}  # ms: 600 s before the wall clock
     assert consumer.seeks == {P0: 40, P1: 70, P3: 12}  # P2 resumes at its commit
@@ -235,7 +237,7 @@ def test_no_partition_resumes_at_a_state_older_than_the_replay_limit() -> None:
 
 def test_when_kafka_cannot_say_which_states_are_recent_the_feed_reads_from_the_end() -> None:
     consumer = PartitionsByTime({P0: 1}, {P0: 9}, {P0: None}, fail=True)
-    feed = AreaStateFeed("localhost:1", TOPIC, "g", "c")
+    feed = AreaStateFeed("localhost:1", TOPIC, "g", "c", **GROUP)
     asyncio.run(feed._skip_old(consumer, {P0}))
     assert consumer.to_end == (P0,)
     assert consumer.seeks == {}

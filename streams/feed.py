@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, TypeVar
 
 from aiokafka.errors import KafkaError
 
@@ -21,25 +20,12 @@ log = logging.getLogger(__name__)
 Prepared = TypeVar("Prepared")
 
 
-class WriteSkipped(Exception):
-    """A write not attempted because the one before it failed (`CityEventFeed`)."""
-
-
-class Write(NamedTuple):
-    task: asyncio.Task[None]
-    offsets: dict[Any, int]  # each partition's next offset, committed to Kafka after it
-    firsts: dict[Any, int]  # each partition's first offset, read again if it is refused
-
-
 class CityEventFeed(Generic[Prepared]):
     """Raw city events in whole fetches, for one consumer group (the Kafka input edge).
 
     Two stages, overlapped: while batch N is written to the database (a thread waiting
-    on PostgreSQL), the batches after it are fetched and prepared (their states
-    published), up to `write_queue` writes in flight. Writes stay in fetch order, one at
-    a time (each waits for the one before it), and Kafka's offsets are committed only
-    after their batch is stored. A write that fails takes every write after it down too:
-    none of those is attempted.
+    on PostgreSQL), batch N+1 is fetched and prepared. Writes stay in fetch order, one at
+    a time, and Kafka's offsets are committed only after their batch is stored.
 
     A partition assigned to this worker resumes at the offset the database holds for it
     (`resume_from`), so what another worker or an earlier run stored is never read again
@@ -65,52 +51,34 @@ class CityEventFeed(Generic[Prepared]):
         self.client_id = client_id
         self.resume_from = resume_from
         self.metrics = metrics or WorkerMetrics(client_id)  # default: counted, not served
-        # The writes in flight, oldest first.
-        self._writes: deque[Write] = deque()
+        # The write in flight: its task, each partition's next offset (committed to Kafka
+        # after it) and first offset (read again from there if it is refused).
+        self._writing: tuple[asyncio.Task[None], dict[Any, int], dict[Any, int]] | None = None
         # First offsets of what a refused write held, for `_resume` (see there).
         self._refused: dict[Any, int] = {}
-        # Held while writes are awaited: the rebalance listener and the loop both settle,
-        # and neither may go on while the other still waits for the writes it settles.
+        # Held while a write is awaited: the rebalance listener and the loop both settle,
+        # and neither may go on (and the loop start the next write, on the same database
+        # connection) while the other still waits for the one in flight.
         self._settling = asyncio.Lock()
         self.stale_batches = 0
 
-    async def _settle(self, consumer: Any, keep: int = 0) -> None:
-        """Wait for the oldest writes until at most `keep` are in flight, then commit
-        what they stored to Kafka. A failed write drops every write after it (none of
-        them is attempted) and raises its error; a refused one (`StaleOffsets`) leaves
-        the first offsets of all it dropped in `_refused`."""
-        offsets: dict[Any, int] = {}
+    async def _settle(self, consumer: Any) -> None:
+        """Wait for the batch being written, then commit its offsets to Kafka."""
         async with self._settling:
-            while len(self._writes) > keep:
-                oldest = self._writes[0]
-                try:
-                    await oldest.task
-                except BaseException as exc:
-                    dropped = list(self._writes)
-                    self._writes.clear()
-                    if isinstance(exc, StaleOffsets):
-                        for write in dropped:
-                            self._refused = _earliest(self._refused, write.firsts)
-                    await _finished(write.task for write in dropped[1:])
-                    raise
-                self._writes.popleft()
-                offsets.update(oldest.offsets)
-        if not offsets:
-            return
+            if self._writing is None:
+                return
+            task, offsets, firsts = self._writing
+            try:
+                await task
+            except StaleOffsets:
+                self._refused = _earliest(self._refused, firsts)
+                raise
+            finally:
+                self._writing = None
         try:
             await consumer.commit(offsets)
         except KafkaError as exc:  # a rebalance; the database holds the offsets
             log.info("Kafka offset commit skipped: %s", exc)
-
-    def _start_write(
-        self, store: Callable[[Prepared], Coroutine[Any, Any, None]], prepared: Prepared,
-        fetched: Mapping[Any, list[RawRecord]],
-    ) -> None:  # fmt: skip
-        """Queue `prepared`'s write behind the writes in flight."""
-        before = self._writes[-1].task if self._writes else None
-        task = asyncio.create_task(_write_after(before, store, prepared))
-        offsets = {tp: ms[-1].offset + 1 for tp, ms in fetched.items()}
-        self._writes.append(Write(task, offsets, _firsts(fetched)))
 
     async def _resume(
         self, consumer: Any, partitions: Iterable[Any], dropped: Mapping[Any, int] | None = None
@@ -179,47 +147,24 @@ class CityEventFeed(Generic[Prepared]):
                         continue
                     records = kafka_records.as_raw_records(fetched.values())
                     prepared = await prepare(records)
-                    await self._settle(consumer, keep=s.write_queue - 1)
+                    await self._settle(consumer)
                 except StaleOffsets as exc:
                     self.stale_batches += 1
                     self.metrics.stale_batches.inc()
                     log.warning("batch refused (%s); resuming from the database", exc)
-                    # The refused writes and this fetch are all dropped: read again.
+                    # The refused write and this fetch are both dropped: read again.
                     dropped = _earliest(self._refused, _firsts(fetched))
                     self._refused = {}
                     await self._resume(consumer, consumer.assignment(), dropped)
                     continue
-                self._start_write(store, prepared, fetched)
+                offsets = {tp: ms[-1].offset + 1 for tp, ms in fetched.items()}
+                task = asyncio.create_task(store(prepared))
+                self._writing = (task, offsets, _firsts(fetched))
         finally:
-            if self._writes:
+            if self._writing is not None:
                 with contextlib.suppress(Exception):
                     await self._settle(consumer)
             await consumer.stop()
-
-
-async def _write_after(
-    before: asyncio.Task[None] | None,
-    store: Callable[[Prepared], Coroutine[Any, Any, None]],
-    prepared: Prepared,
-) -> None:
-    """`store(prepared)` once `before` has succeeded: one write at a time on the store's
-    connection, in fetch order. `asyncio.wait`, not `await`: cancelling this write must
-    not cancel the one before it."""
-    if before is not None:
-        await asyncio.wait([before])
-        if before.cancelled() or before.exception() is not None:
-            raise WriteSkipped("an earlier write failed")
-    await store(prepared)
-
-
-async def _finished(tasks: Iterable[asyncio.Task[None]]) -> None:
-    """Wait for `tasks` and take their errors, which their failed predecessor stands for."""
-    pending = list(tasks)
-    if pending:
-        await asyncio.wait(pending)
-    for task in pending:
-        if not task.cancelled():
-            task.exception()
 
 
 def _firsts(fetched: Mapping[Any, list[RawRecord]]) -> dict[Any, int]:

@@ -22,11 +22,6 @@ class WorkerSettings(BaseSettings):
     # at 20,000, for about 100 MB more memory (bench/ingest.py, docs/benchmarks.md).
     batch_max_events: int = 20_000
     batch_within_s: float = 0.25
-    # Writes in flight at once, each waiting for the one before it. Above 1, the batches
-    # after a slow write are fetched, folded and their states published while it runs,
-    # instead of waiting for it (docs/benchmarks.md, Ingest); each holds its batch's
-    # rows in memory until written.
-    write_queue: int = Field(default=2, ge=1)
     state_refresh_s: float = 5.0  # live estimate republished at least this often
     heartbeat_s: float = 5.0
     rollup_refresh_s: float = 15.0

@@ -1,5 +1,4 @@
-"""streams/feed.py: one write at a time, whoever settles it; the batches after a slow
-write prepared while it runs.
+"""streams/feed.py: one write at a time, whoever settles it.
 
 Seen 2026-12-03 (bench/ingest.py, two workers started on a backlog): the rebalance
 listener settled the write in flight while the loop was preparing the next batch; the
@@ -11,16 +10,13 @@ in pipeline mode"), which stopped the worker.
 from __future__ import annotations
 
 import asyncio
-import gc
 from typing import Any
 
 import pytest
 from aiokafka import TopicPartition
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from streams.batch import RawRecord
-from streams.feed import CityEventFeed, Write
+from streams.feed import CityEventFeed
 from streams.settings import WorkerSettings
 from streams.sink import StaleOffsets
 
@@ -48,7 +44,7 @@ def test_a_second_settle_waits_for_the_write_the_first_is_waiting_for() -> None:
             await release.wait()
 
         first = asyncio.create_task(write())
-        feed._writes.append(Write(first, {"tp": 5}, {"tp": 0}))
+        feed._writing = (first, {"tp": 5}, {"tp": 0})
         listener = asyncio.create_task(feed._settle(consumer))  # the rebalance listener
         await asyncio.sleep(0)  # it now awaits the write
         loop_settle = asyncio.create_task(feed._settle(consumer))  # the loop, next batch
@@ -71,13 +67,13 @@ def test_a_failed_write_is_settled_once_and_leaves_nothing_in_flight() -> None:
             await asyncio.sleep(0.01)
             raise RuntimeError("refused")
 
-        feed._writes.append(Write(asyncio.create_task(write()), {"tp": 1}, {"tp": 0}))
+        feed._writing = (asyncio.create_task(write()), {"tp": 1}, {"tp": 0})
         results = await asyncio.gather(
             feed._settle(consumer), feed._settle(consumer), return_exceptions=True
         )
         return (
             [r if isinstance(r, BaseException) else None for r in results],
-            not feed._writes,
+            feed._writing is None,
             consumer.commits,
         )
 
@@ -139,15 +135,13 @@ class ScriptedConsumer:
             waited += 0.005
 
 
-@pytest.mark.parametrize("write_queue", [1, 2, 3])
 def test_a_refused_write_leaves_nothing_unread_in_partitions_the_database_has_no_offset_for(
-    monkeypatch: pytest.MonkeyPatch, write_queue: int
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A batch of partitions 0 and 2 is refused: another worker stored partition 0 of it
     # meanwhile. Partition 2's records in it, and what the feed prepared during that
-    # write (partition 1's records, queued as writes behind it when the queue allows),
-    # are dropped with it, the queued writes not attempted, and must be read again; the
-    # database holds no offset for partitions 1 and 2 to resume from.
+    # write (partition 1's first records), are dropped with it and must be read again;
+    # the database holds no offset for partitions 1 and 2 to resume from.
     import aiokafka
 
     p0, p1, p2 = (TopicPartition(TOPIC, n) for n in (0, 1, 2))
@@ -172,219 +166,25 @@ def test_a_refused_write_leaves_nothing_unread_in_partitions_the_database_has_no
 
     async def run() -> None:
         feed: CityEventFeed[list[RawRecord]] = CityEventFeed(
-            "localhost:1",
-            WorkerSettings(write_queue=write_queue),
-            TOPIC,
-            "g",
-            "c",
-            lambda: dict(stored_by_other),
+            "localhost:1", WorkerSettings(), TOPIC, "g", "c", lambda: dict(stored_by_other)
         )
         consumer.available = {p0: 3, p1: 0, p2: 2}
         task = asyncio.create_task(feed.run(prepare, store))
         await asyncio.wait_for(first_write.wait(), 5)
-        await _until(lambda: consumer.position_of.get(p1) == 2)  # fetched meanwhile
-        if write_queue > 1:  # its write queued, a second batch is fetched behind it
-            consumer.available[p1] = 4
-            await _until(lambda: consumer.position_of.get(p1) == 4)
+        for _ in range(100):  # the feed fetches it and prepares it meanwhile
+            if consumer.position_of.get(p1) == 2:
+                break
+            await asyncio.sleep(0.01)
         refuse.set()
-        await _until(lambda: (1, 1) in stored and (2, 1) in stored)
+        for _ in range(200):
+            if (1, 1) in stored and (2, 1) in stored:
+                break
+            await asyncio.sleep(0.01)
         task.cancel()
 
     asyncio.run(run())
     # Partition 0's records were stored by the other worker; 1 and 2 read again, once.
-    p1_records = [(1, o) for o in range(4 if write_queue > 1 else 2)]
-    assert sorted(stored) == [*p1_records, (2, 0), (2, 1)]
+    assert sorted(stored) == [(1, 0), (1, 1), (2, 0), (2, 1)]
     # Once, after the refusal: partition 0 to the database's offset, 1 and 2 to what was
     # dropped of them.
     assert sorted((tp.partition, o) for tp, o in consumer.seeks) == [(0, 3), (1, 0), (2, 0)]
-
-
-async def _until(condition: Any, timeout_s: float = 5.0) -> None:
-    for _ in range(int(timeout_s / 0.005)):
-        if condition():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError("condition not reached")
-
-
-class Recorder:
-    """prepare and store for `CityEventFeed.run`: what was prepared and stored, in order,
-    and whether two writes ever ran at once (they share one database connection)."""
-
-    def __init__(self, write_s: list[float] | None = None) -> None:
-        self.prepared: list[list[tuple[int, int]]] = []
-        self.stored: list[tuple[int, int]] = []
-        self.writing = 0
-        self.overlapped = False
-        self.write_s = write_s or []
-        self.hold = asyncio.Event()
-        self.hold.set()
-
-    async def prepare(self, records: list[RawRecord]) -> list[RawRecord]:
-        self.prepared.append([(r.partition, r.offset) for r in records])
-        return records
-
-    async def store(self, batch: list[RawRecord]) -> None:
-        self.writing += 1
-        self.overlapped |= self.writing > 1
-        try:
-            await self.hold.wait()
-            await asyncio.sleep(self.write_s.pop(0) if self.write_s else 0)
-            self.stored.extend((r.partition, r.offset) for r in batch)
-        finally:
-            self.writing -= 1
-
-
-class CommittingConsumer(ScriptedConsumer):
-    """With the commits kept, and what was stored when each came."""
-
-    def __init__(self, recorder: Recorder) -> None:
-        super().__init__()
-        self.recorder = recorder
-        self.commits: list[tuple[dict[Any, int], list[tuple[int, int]]]] = []
-
-    async def commit(self, offsets: dict[Any, int]) -> None:
-        self.commits.append((dict(offsets), list(self.recorder.stored)))
-
-
-@pytest.mark.parametrize("write_queue", [1, 2, 3])
-def test_the_batches_after_a_slow_write_are_prepared_while_it_runs(
-    monkeypatch: pytest.MonkeyPatch, write_queue: int
-) -> None:
-    # One record arrives at a time while the first write is held: the feed prepares (and
-    # so publishes the states of) as many batches behind it as its queue allows, and
-    # writes them afterwards, one at a time, in order.
-    import aiokafka
-
-    p0 = TopicPartition(TOPIC, 0)
-    recorder = Recorder()
-    consumer = CommittingConsumer(recorder)
-    monkeypatch.setattr(aiokafka, "AIOKafkaConsumer", lambda **kw: consumer)
-
-    async def run() -> int:
-        feed: CityEventFeed[list[RawRecord]] = CityEventFeed(
-            "localhost:1", WorkerSettings(write_queue=write_queue), TOPIC, "g", "c", dict
-        )
-        recorder.hold.clear()
-        consumer.available = {p0: 1}
-        task = asyncio.create_task(feed.run(recorder.prepare, recorder.store))
-        await _until(lambda: recorder.writing == 1)
-        for n in range(2, 7):
-            consumer.available[p0] = n
-            await asyncio.sleep(0.05)
-        prepared_while_held = len(recorder.prepared) - 1
-        recorder.hold.set()
-        await _until(lambda: len(recorder.stored) == 6)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        return prepared_while_held
-
-    prepared_while_held = asyncio.run(run())
-    assert prepared_while_held == write_queue
-    assert recorder.stored == [(0, o) for o in range(6)]
-    assert not recorder.overlapped
-    for offsets, stored_then in consumer.commits:  # only what was stored, after it was
-        assert all((tp.partition, o - 1) in stored_then for tp, o in offsets.items())
-
-
-def test_the_worker_prepares_ahead_of_its_writes_by_default() -> None:
-    # The default is what the worker runs (streams/worker.py passes WorkerSettings to the
-    # feed); 1 would make every state wait for the write before it (docs/benchmarks.md).
-    assert WorkerSettings().write_queue >= 2
-
-
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    write_queue=st.integers(1, 4),
-    steps=st.lists(
-        st.tuples(st.integers(0, 2), st.integers(0, 3), st.floats(0, 0.01)),
-        min_size=1,
-        max_size=12,
-    ),
-)
-def test_writes_are_in_order_one_at_a_time_and_commits_follow_them(
-    write_queue: int, steps: list[tuple[int, int, float]]
-) -> None:
-    # Records arrive on three partitions in random steps, writes take random times:
-    # each record is stored once, each partition in offset order, no two writes at once,
-    # and no offset committed before its record was stored.
-    import aiokafka
-
-    tps = [TopicPartition(TOPIC, n) for n in range(3)]
-    recorder = Recorder(write_s=[delay for _, _, delay in steps])
-    consumer = CommittingConsumer(recorder)
-    total = sum(count for _, count, _ in steps)
-
-    async def run() -> None:
-        feed: CityEventFeed[list[RawRecord]] = CityEventFeed(
-            "localhost:1", WorkerSettings(write_queue=write_queue), TOPIC, "g", "c", dict
-        )
-        consumer.available = {tp: 0 for tp in tps}
-        task = asyncio.create_task(feed.run(recorder.prepare, recorder.store))
-        for partition, count, delay in steps:
-            consumer.available[tps[partition]] += count
-            await asyncio.sleep(delay / 2)
-        await _until(lambda: len(recorder.stored) == total)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(aiokafka, "AIOKafkaConsumer", lambda **kw: consumer)
-        asyncio.run(run())
-    assert not recorder.overlapped
-    for tp in tps:
-        mine = [o for p, o in recorder.stored if p == tp.partition]
-        assert mine == list(range(consumer.available[tp]))
-    for offsets, stored_then in consumer.commits:
-        assert all((tp.partition, o - 1) in stored_then for tp, o in offsets.items())
-
-
-def test_a_failed_write_takes_the_writes_queued_behind_it_down_unattempted(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # The database fails a write (not a refusal): the worker stops, and the writes queued
-    # behind it are not attempted out of order, nor left with errors nobody took.
-    import aiokafka
-
-    p0 = TopicPartition(TOPIC, 0)
-    recorder = Recorder()
-    consumer = CommittingConsumer(recorder)
-    monkeypatch.setattr(aiokafka, "AIOKafkaConsumer", lambda **kw: consumer)
-    attempts: list[list[tuple[int, int]]] = []
-    fail = asyncio.Event()
-    unretrieved: list[dict[str, Any]] = []
-    failures: list[Any] = []
-
-    async def store(batch: list[RawRecord]) -> None:
-        attempts.append([(r.partition, r.offset) for r in batch])
-        if len(attempts) == 1:
-            await fail.wait()
-            raise RuntimeError("the database went away")
-
-    async def run() -> None:
-        asyncio.get_running_loop().set_exception_handler(lambda _, ctx: unretrieved.append(ctx))
-        feed: CityEventFeed[list[RawRecord]] = CityEventFeed(
-            "localhost:1", WorkerSettings(write_queue=3), TOPIC, "g", "c", dict
-        )
-        consumer.available = {p0: 1}
-        task = asyncio.create_task(feed.run(recorder.prepare, store))
-        await _until(lambda: len(attempts) == 1)
-        for n in (2, 3):
-            consumer.available[p0] = n
-            await _until(lambda n=n: consumer.position_of.get(p0) == n)
-        await asyncio.sleep(0.02)
-        fail.set()
-        await asyncio.wait([task], timeout=5)
-        failures.append(task.exception())
-        del task  # its traceback holds the feed's frames, and they the dropped writes
-        failures[-1] = repr(failures[-1])
-        gc.collect()
-        await asyncio.sleep(0)
-
-    asyncio.run(run())
-    assert failures == [repr(RuntimeError("the database went away"))]
-    assert attempts == [[(0, 0)]]
-    assert consumer.commits == []
-    assert unretrieved == []

@@ -202,27 +202,22 @@ async def _until(condition: Any, timeout_s: float = 5.0) -> None:
 
 
 class Recorder:
-    """prepare and store for `CityEventFeed.run`: what was prepared and stored, in order,
-    and whether two writes ever ran at once (they share one database connection)."""
+    """prepare and store for `CityEventFeed.run`: what was stored, in order, and whether
+    two writes ever ran at once (they share one database connection)."""
 
     def __init__(self, write_s: list[float] | None = None) -> None:
-        self.prepared: list[list[tuple[int, int]]] = []
         self.stored: list[tuple[int, int]] = []
         self.writing = 0
         self.overlapped = False
         self.write_s = write_s or []
-        self.hold = asyncio.Event()
-        self.hold.set()
 
     async def prepare(self, records: list[RawRecord]) -> list[RawRecord]:
-        self.prepared.append([(r.partition, r.offset) for r in records])
         return records
 
     async def store(self, batch: list[RawRecord]) -> None:
         self.writing += 1
         self.overlapped |= self.writing > 1
         try:
-            await self.hold.wait()
             await asyncio.sleep(self.write_s.pop(0) if self.write_s else 0)
             self.stored.extend((r.partition, r.offset) for r in batch)
         finally:

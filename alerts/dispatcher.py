@@ -60,6 +60,11 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 5.0  # the watchdog's threshold is a minute; the API's a few times this
 PROBE_S = 2.0  # with nothing to send, ask a gateway not known to be up this often
+APPLICATION_NAME = "citypulse-dispatcher"  # its connections in pg_stat_activity
+# Errors after which the kept connection is dropped and the next round connects afresh. A
+# read-only server is a primary demoted by a failover; connecting again with the HA
+# conninfo's target_session_attrs=read-write finds the new one.
+LOST_DATABASE = (psycopg.OperationalError, psycopg.errors.ReadOnlySqlTransaction)
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,10 @@ class OutboxDispatcher:
         # Since when (monotonic) the gateway has taken every submit; None: not known to.
         self._taking_since: float | None = None
         self._probed_at = float("-inf")
+        # One connection for claims, answers and heartbeats, kept between rounds: opening
+        # one per round cost 12 ms on an idle machine and far more with the city's load on
+        # its cores, in front of every alert's first SMS (docs/benchmarks.md).
+        self._conn: psycopg.AsyncConnection[Any] | None = None
 
     def _gateway_answered(self, result: SubmitResult) -> None:
         if result.accepted:
@@ -112,7 +121,27 @@ class OutboxDispatcher:
                 self._taking_since = now
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
-        return await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+        return await psycopg.AsyncConnection.connect(
+            self.conninfo, autocommit=True, application_name=APPLICATION_NAME
+        )
+
+    async def _db(self) -> psycopg.AsyncConnection[Any]:
+        """The kept connection; a new one when there is none or it broke."""
+        if self._conn is None or self._conn.closed:
+            self._conn = await self._connect()
+        return self._conn
+
+    async def _drop_db(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
+
+    async def aclose(self) -> None:
+        """Close the kept connection and the provider; `run` does this when it stops."""
+        try:
+            await self._drop_db()
+        finally:
+            await self.provider.aclose()
 
     async def record_report(self, report: DeliveryReport) -> None:
         await record_delivery_report(self.conninfo, report)
@@ -120,55 +149,81 @@ class OutboxDispatcher:
 
     async def dispatch_once(self) -> int:
         """Claim and send one batch; returns how many were handed to the gateway."""
-        p = self.policy
-        lease = timedelta(seconds=p.lease_s)
-        async with await self._connect() as conn:
-            claimed = [
-                _Claimed(c.oid, OutgoingSms(str(c.oid), c.phone_e164, c.body, c.kind, c.subject),
-                         c.attempts, c.age_s, c.uncertain_since)
-                for c in await outbox.claim(
-                    conn, lease=lease, grace=timedelta(seconds=p.uncertain_grace_s),
-                    limit=self.batch_size, provider=self.provider.name,
-                    uncertain_ok=self._uncertain_ok(),
-                )
-            ]  # fmt: skip
+        try:
+            claimed = await self._claim()
             if not claimed:
                 await self._probe()
-            handed = 0
-            for i, row in enumerate(claimed):
-                await outbox.hand_over(conn, row.oid, lease)
-                handed += 1
-                result = await self.metrics.timed_send(self.provider, row.message)
-                self._gateway_answered(result)
-                attempts = row.attempts + 1
-                if result.accepted:
-                    await outbox.accepted(conn, row.oid, result.provider_message_id)
-                elif result.uncertain:
-                    # Left 'sending' and handed over: a claim takes it again only after the
-                    # lease and the uncertain grace pass with no delivery report.
-                    rest = [r.oid for r in claimed[i + 1 :]]
-                    await outbox.unclaim(conn, rest, timedelta(seconds=p.backoff(2, self._rng)))
-                    log.warning(
-                        "gateway did not answer for message %s (%s); %d put back",
-                        row.oid, result.error, len(rest),
-                    )  # fmt: skip
-                    break
-                elif result.retryable and not p.gives_up(attempts, float(row.age_s)):
-                    delay = timedelta(seconds=p.backoff(attempts, self._rng))
-                    if row.uncertain_since is None:
-                        await outbox.retry_later(conn, row.oid, result.error, delay)
-                    else:  # not taken now, but the gateway may still hold the first submit
-                        await outbox.retry_uncertain(
-                            conn, row.oid, row.uncertain_since, result.error, delay
-                        )
-                    # The gateway is in trouble: the rest of the batch waits unsent.
-                    rest = [r.oid for r in claimed[i + 1 :]]
-                    await outbox.unclaim(conn, rest, delay)
-                    log.warning("gateway refused (%s); %d put back", result.error, len(rest))
-                    break
-                else:
-                    await outbox.failed(conn, row.oid, result.error)
-            return handed
+                return 0
+            return await self._send(await self._db(), claimed)
+        except LOST_DATABASE:
+            await self._drop_db()  # the next round connects afresh
+            raise
+
+    async def _claim(self) -> list[_Claimed]:
+        """Claim a batch. A kept connection the server or a network hop closed while it
+        sat idle is seen only now: then connect again and claim at once, so an alert
+        after a quiet spell does not wait a round (and is not logged as an outage)."""
+        kept = self._conn is not None and not self._conn.closed
+        try:
+            return await self._claim_on(await self._db())
+        except psycopg.OperationalError as exc:
+            if not kept:
+                raise
+            log.info("kept outbox connection lost (%s); connecting again", exc)
+            await self._drop_db()
+            return await self._claim_on(await self._db())
+
+    async def _claim_on(self, conn: psycopg.AsyncConnection[Any]) -> list[_Claimed]:
+        p = self.policy
+        return [
+            _Claimed(c.oid, OutgoingSms(str(c.oid), c.phone_e164, c.body, c.kind, c.subject),
+                     c.attempts, c.age_s, c.uncertain_since)
+            for c in await outbox.claim(
+                conn, lease=timedelta(seconds=p.lease_s),
+                grace=timedelta(seconds=p.uncertain_grace_s), limit=self.batch_size,
+                provider=self.provider.name, uncertain_ok=self._uncertain_ok(),
+            )
+        ]  # fmt: skip
+
+    async def _send(self, conn: psycopg.AsyncConnection[Any], claimed: list[_Claimed]) -> int:
+        """Hand the claimed rows to the gateway one at a time, recording each answer."""
+        p = self.policy
+        lease = timedelta(seconds=p.lease_s)
+        handed = 0
+        for i, row in enumerate(claimed):
+            await outbox.hand_over(conn, row.oid, lease)
+            handed += 1
+            result = await self.metrics.timed_send(self.provider, row.message)
+            self._gateway_answered(result)
+            attempts = row.attempts + 1
+            if result.accepted:
+                await outbox.accepted(conn, row.oid, result.provider_message_id)
+            elif result.uncertain:
+                # Left 'sending' and handed over: a claim takes it again only after the
+                # lease and the uncertain grace pass with no delivery report.
+                rest = [r.oid for r in claimed[i + 1 :]]
+                await outbox.unclaim(conn, rest, timedelta(seconds=p.backoff(2, self._rng)))
+                log.warning(
+                    "gateway did not answer for message %s (%s); %d put back",
+                    row.oid, result.error, len(rest),
+                )  # fmt: skip
+                break
+            elif result.retryable and not p.gives_up(attempts, float(row.age_s)):
+                delay = timedelta(seconds=p.backoff(attempts, self._rng))
+                if row.uncertain_since is None:
+                    await outbox.retry_later(conn, row.oid, result.error, delay)
+                else:  # not taken now, but the gateway may still hold the first submit
+                    await outbox.retry_uncertain(
+                        conn, row.oid, row.uncertain_since, result.error, delay
+                    )
+                # The gateway is in trouble: the rest of the batch waits unsent.
+                rest = [r.oid for r in claimed[i + 1 :]]
+                await outbox.unclaim(conn, rest, delay)
+                log.warning("gateway refused (%s); %d put back", result.error, len(rest))
+                break
+            else:
+                await outbox.failed(conn, row.oid, result.error)
+        return handed
 
     async def run(self, stop: asyncio.Event, idle_s: float = 0.5) -> None:
         """Dispatch until `stop`; between empty rounds, sleep until a new outbox row is
@@ -180,7 +235,8 @@ class OutboxDispatcher:
                 try:
                     sent = await self.dispatch_once()
                     beat_at = await self._beat(started, beat_at)
-                except psycopg.OperationalError as exc:
+                except LOST_DATABASE as exc:
+                    await self._drop_db()
                     log.warning("outbox unavailable (%s); retrying", exc)
                     sent = 0
                 if sent == 0:
@@ -188,15 +244,14 @@ class OutboxDispatcher:
         finally:
             if listener is not None:
                 await listener.close()
-            await self.provider.aclose()
+            await self.aclose()
 
     async def _beat(self, started: datetime, beat_at: float) -> float:
         """A heartbeat row every HEARTBEAT_S, from the loop itself: a stuck loop stops it."""
         now = asyncio.get_running_loop().time()
         if now - beat_at < HEARTBEAT_S:
             return beat_at
-        async with await self._connect() as conn:
-            await heartbeat.beat(conn, "dispatcher", started)
+        await heartbeat.beat(await self._db(), "dispatcher", started)
         return now
 
     async def _idle(

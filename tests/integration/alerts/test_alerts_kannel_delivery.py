@@ -104,7 +104,7 @@ async def test_alert_sms_reaches_kannel_and_its_report_marks_it_delivered(
     )
     dispatcher = OutboxDispatcher(isolated.db_conninfo, lambda sink: build_provider(sms, sink))
     assert await dispatcher.dispatch_once() == 1
-    await dispatcher.provider.aclose()
+    await dispatcher.aclose()
     await _wait(lambda: _outbox(db) == {"delivered": 1}, 30, "the delivery report")
     (body,) = db.execute("SELECT body FROM sms_outbox").fetchone() or ("",)
     assert "[인파경계] 이태원 관광특구 alley-1 3.4명/㎡" in str(body)
@@ -160,7 +160,7 @@ async def test_forged_reports_are_refused_and_change_nothing(
     assert after == before and len(dlr_receiver.reports) == received
     # The pending message was not stalled: it goes out and its real reports land.
     assert await dispatcher.dispatch_once() == 1
-    await dispatcher.provider.aclose()
+    await dispatcher.aclose()
     await _wait(lambda: _outbox(db) == {"delivered": 2}, 30, "the second real report")
     statuses = db.execute(
         "SELECT status FROM delivery_reports WHERE outbox_id = %s ORDER BY id", (pending_id,)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 from prometheus_client.parser import text_string_to_metric_families
 
-from alerts.dispatcher import OutboxDispatcher
+from alerts.dispatcher import APPLICATION_NAME, OutboxDispatcher
 from alerts.providers.log_provider import LogProvider
 from alerts.rules import AreaInfo
 from alerts.service import AlertService
@@ -67,7 +67,7 @@ async def test_alert_opens_once_and_its_sms_is_delivered_exactly_once(
     depth = [await _outbox_depth(dispatcher, isolated)]
     sent = await dispatcher.dispatch_once()
     again = await dispatcher.dispatch_once()
-    await dispatcher.provider.aclose()
+    await dispatcher.aclose()
     depth.append(await _outbox_depth(dispatcher, isolated))
     assert (sent, again) == (1, 0)
     assert db.execute("SELECT status, attempts FROM sms_outbox").fetchall() == [("delivered", 1)]
@@ -126,3 +126,50 @@ async def test_an_idle_dispatcher_wakes_for_a_new_message_at_once(
     await asyncio.wait_for(running, 5)  # a stop is seen within half a second of idling
     assert status in ("sent", "delivered"), f"still {status} after {waited:.1f}s"
     assert waited < 5
+
+
+def _queue_one(db: psycopg.Connection[tuple[object, ...]], phone: str) -> None:
+    db.execute(
+        "INSERT INTO sms_outbox (phone_e164, kind, body) VALUES (%s, 'sms', '[인파심각] test')",
+        (phone,),
+    )
+
+
+def _dispatcher_backends(db: psycopg.Connection[tuple[object, ...]]) -> list[int]:
+    rows = db.execute(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = %s "
+        "AND datname = current_database()",
+        (APPLICATION_NAME,),
+    ).fetchall()
+    return [int(str(pid)) for (pid,) in rows]
+
+
+async def test_the_dispatcher_keeps_one_connection_and_replaces_a_lost_one_in_the_same_round(
+    isolated: StackSettings, db: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    """Rounds share one connection (no connect in front of each alert's first SMS); one
+    the server closed while it sat idle is replaced within the round that finds it, so
+    the next message is not held back a round."""
+    dispatcher = OutboxDispatcher(isolated.db_conninfo, lambda sink: LogProvider(sink))
+    try:
+        _queue_one(db, "+821000000001")
+        assert await dispatcher.dispatch_once() == 1
+        first = _dispatcher_backends(db)
+        _queue_one(db, "+821000000002")
+        assert await dispatcher.dispatch_once() == 1
+        assert await dispatcher.dispatch_once() == 0
+        assert len(first) == 1 and _dispatcher_backends(db) == first
+
+        db.execute("SELECT pg_terminate_backend(%s, 5000)", (first[0],))  # waits for it
+        _queue_one(db, "+821000000003")
+        assert await dispatcher.dispatch_once() == 1  # not an error, not a wasted round
+        now = _dispatcher_backends(db)
+        assert len(now) == 1 and now != first
+    finally:
+        await dispatcher.aclose()
+    deadline = time.monotonic() + 5  # the server notices a closed connection at once, or nearly
+    while _dispatcher_backends(db) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert _dispatcher_backends(db) == []  # closed with the dispatcher
+    sent = db.execute("SELECT phone_e164 FROM sms_outbox WHERE status IN ('sent', 'delivered')")
+    assert sorted(str(p) for (p,) in sent) == [f"+82100000000{i}" for i in (1, 2, 3)]

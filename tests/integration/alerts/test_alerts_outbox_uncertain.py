@@ -103,7 +103,7 @@ async def _run(
     while time.monotonic() < end:
         await dispatcher.dispatch_once()
         await asyncio.sleep(0.05)
-    await dispatcher.provider.aclose()
+    await dispatcher.aclose()
 
 
 async def test_a_message_the_gateway_kept_through_a_long_outage_goes_out_once(

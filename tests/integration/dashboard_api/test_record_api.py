@@ -56,7 +56,7 @@ async def _incident(api_stack: ApiStack) -> tuple[int, datetime]:
     await service.close()
     dispatcher = OutboxDispatcher(conninfo, lambda sink: LogProvider(sink))
     assert await dispatcher.dispatch_once() >= 1
-    await dispatcher.provider.aclose()
+    await dispatcher.aclose()
 
     with psycopg.connect(conninfo, autocommit=True) as db:
         (alert_id,) = db.execute("SELECT id FROM alerts").fetchone() or (0,)

@@ -73,3 +73,16 @@ def test_timescaledb_hypertables(
         ).fetchall()
     }
     assert {"crowd_readings", "environment_readings", "crowd_stats_1m"} <= hyper
+
+
+def test_alerts_opened_at_is_documented_as_the_decision_time(
+    isolated: StackSettings, db: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    """0003's line comment called it event time; the catalogue says what the engine does."""
+    (comment,) = db.execute(
+        "SELECT col_description(%s::regclass, a.attnum) FROM pg_attribute a "
+        "WHERE a.attrelid = %s::regclass AND a.attname = 'opened_at'",
+        (f"{isolated.db_schema}.alerts", f"{isolated.db_schema}.alerts"),
+    ).fetchone() or (None,)
+    assert comment is not None
+    assert "decided" in str(comment) and "not the event time" in str(comment)

@@ -86,3 +86,27 @@ def test_alerts_opened_at_is_documented_as_the_decision_time(
     ).fetchone() or (None,)
     assert comment is not None
     assert "decided" in str(comment) and "not the event time" in str(comment)
+
+
+def test_reading_indexes_are_ascending_in_time_on_stock_postgresql(
+    isolated: StackSettings, db: psycopg.Connection[tuple[object, ...]]
+) -> None:
+    """0023: each area's newest readings go at the end of its run, where the btree's
+    splits leave pages full; a day partition made after it carries the same index."""
+    if detect_backend(db) == "timescaledb":
+        pytest.skip("TimescaleDB keeps 0002's DESC index (0023's .timescaledb.sql says why)")
+    db.execute(
+        "SELECT cp_ensure_day_partitions('crowd_readings', '2026-06-04 00:00Z', "
+        "'2026-06-04 00:00Z')"
+    )
+    rows = db.execute(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s"
+        " AND tablename IN ('crowd_readings', 'environment_readings',"
+        " 'crowd_readings_p20260604')",
+        (isolated.db_schema,),
+    ).fetchall()
+    defs = {str(name): str(definition) for name, definition in rows}
+    assert defs["crowd_readings_area_time"].endswith("(area_code, event_time)")
+    assert defs["environment_readings_sensor_time"].endswith("(sensor_id, event_time)")
+    day = [d for name, d in defs.items() if "p20260604" in name]
+    assert len(day) == 1 and day[0].endswith("(area_code, event_time)") and "DESC" not in day[0]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
 
@@ -21,16 +21,22 @@ from citypulse.seoul_forecasts import SeoulForecast, SeoulForecastPoint
 from sensors.events import CityEvent, PopulationEstimate
 from sensors.lean import LeanEvent
 from streams.batch import BatchResult, DeadLetter, RawRecord
+from streams.crowd.windows import StatsKey, StatsPartial
 from streams.retrying import RetryingConnection
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Conn = psycopg.Connection[tuple[object, ...]]
 
+# One statement for a batch's stats rows, however many: executed row by row (executemany)
+# each row paid PostgreSQL's per-statement cost, about a tenth of the database's CPU per
+# stored event (bench/store_cpu.py). The keys of a batch are distinct (a dict's), so no
+# row is updated twice in one statement; they go in sorted, so two writers lock in one order.
 _UPSERT_STATS = """
 INSERT INTO crowd_stats_1m AS s (area_code, zone_id, source, bucket, samples, people_sum,
     people_min, people_max, people_last, last_event_time, walkable_m2)
-VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::timestamptz[], %b::bigint[],
+    %b::float8[], %b::float8[], %b::float8[], %b::float8[], %b::timestamptz[], %b::float8[])
 ON CONFLICT (area_code, zone_id, source, bucket) DO UPDATE SET
     samples = s.samples + EXCLUDED.samples,
     people_sum = s.people_sum + EXCLUDED.people_sum,
@@ -80,6 +86,25 @@ def newest_seoul_forecasts(events: Sequence[CityEvent | LeanEvent]) -> list[Seou
             ),
         )
         for e in newest.values()
+    ]
+
+
+def stats_columns(stats: Mapping[StatsKey, StatsPartial]) -> list[list[object]]:
+    """A batch's 1-minute stats as `_UPSERT_STATS`'s eleven arrays, in key order. Numbers
+    are made one type per column: psycopg refuses a list that mixes ints and floats."""
+    items = sorted(stats.items())
+    return [
+        [k[0] for k, _ in items],
+        [k[1] for k, _ in items],
+        [k[2] for k, _ in items],
+        [k[3] for k, _ in items],
+        [int(p.samples) for _, p in items],
+        [float(p.people_sum) for _, p in items],
+        [float(p.people_min) for _, p in items],
+        [float(p.people_max) for _, p in items],
+        [float(p.people_last) for _, p in items],
+        [p.last_event_time for _, p in items],
+        [float(p.walkable_m2) for _, p in items],
     ]
 
 
@@ -334,25 +359,7 @@ class PostgresBatchStore:
                     )
         if b.stats:
             self._ensure_partitions(cur, "crowd_stats_1m", [k[3] for k in b.stats])
-            cur.executemany(
-                _UPSERT_STATS,
-                [
-                    (
-                        a,
-                        z,
-                        s,
-                        bucket,
-                        p.samples,
-                        p.people_sum,
-                        p.people_min,
-                        p.people_max,
-                        p.people_last,
-                        p.last_event_time,
-                        p.walkable_m2,
-                    )
-                    for (a, z, s, bucket), p in sorted(b.stats.items())
-                ],
-            )
+            cur.execute(_UPSERT_STATS, stats_columns(b.stats))
         seoul_forecasts.upsert_newest(cur, newest_seoul_forecasts(b.events))
         if b.dead:
             counts = Counter(d.reason for d in b.dead)

@@ -145,7 +145,9 @@ def main() -> int:
     for kind in sorted({r["index"] for r in runs}):
         mine = [r for r in runs if r["index"] == kind]
         summary[kind] = {
-            key: statistics.median(r[key] for r in mine) for key in mine[0] if key != "index"
+            key: round(statistics.median(r[key] for r in mine), 2)
+            for key in mine[0]
+            if key != "index"
         }
     print(json.dumps(summary))
     return 0

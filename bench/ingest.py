@@ -16,6 +16,10 @@ this machine's clock) and measures:
   same topic from the start and does nothing else (the median of three such reads); the
   `max` step's rate is printed as a ratio of it (`ratio_to_consume_only`), so the figure
   does not depend on the machine;
+- CPU in the `max` step (`bench/cpu_split.py`): the workers', PostgreSQL's, Kafka's and
+  the rest of the machine's, per event and in cores, from the group settling to the last
+  commit; with one worker, `two_worker_bound` is the most two can reach on two cores
+  with that split (2 / (1 + o / w));
 - worker RSS every second (`--duration-s N` adds a soak at `--soak-rate` for the curve);
   with `--workers N`, N workers share the partitions in one group and RSS is their sum.
 Topics, schema and worker are removed at the end.
@@ -48,6 +52,7 @@ import psycopg  # noqa: E402
 from kafka import KafkaAdminClient  # noqa: E402
 from kafka.errors import KafkaError  # noqa: E402
 
+from bench import cpu_split  # noqa: E402
 from bench.live_load import AreaStateReader, LiveLoad, produce_paced  # noqa: E402
 from citypulse.config import StackSettings  # noqa: E402
 from citypulse.processes import Daemon  # noqa: E402
@@ -191,7 +196,12 @@ def run_max(
     restart()
     wait_members(s, len(workers))
     settled, already = time.monotonic(), progress.committed() - produced
+    pids = [p for p in (w.pid() for w in workers) if p is not None]
+    cpu_before = cpu_split.snapshot(pids)
     done = progress.wait(produced + acked, 300, workers)
+    cpu = cpu_split.split(cpu_before, cpu_split.snapshot(pids), acked - already, done - settled)
+    if len(workers) == 1:
+        cpu["two_worker_bound"] = cpu_split.two_worker_bound(cpu["others_over_worker"])
     step = {
         "rate_target": "max",
         "events": acked,
@@ -199,6 +209,7 @@ def run_max(
         "start_s": round(settled - published, 2),  # worker start-up and group join
         "committed_before_settled": already,
         "committed_per_s": round((acked - already) / (done - settled)),
+        "cpu": cpu,  # per event and cores held, between the group settling and the last commit
     }
     return step, produced + acked
 
@@ -380,6 +391,7 @@ def main() -> int:
         "consume_only_per_s": round(consume_only),
         # the backlog step against one plain consumer of the same topic, same run
         "ratio_to_consume_only": at_max and round(at_max["committed_per_s"] / consume_only, 3),
+        "cpu_at_max": at_max and at_max["cpu"],
         "p50_s_at_5000": at5k and at5k["p50_s"],
         "p99_s_at_5000": at5k and at5k["p99_s"],
         "rss_mb_first": round(rss.curve[0][1], 1) if rss.curve else None,

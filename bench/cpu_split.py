@@ -125,30 +125,30 @@ def split(
     seconds: float,
     ticks_per_s: float | None = None,
     cores: int | None = None,
-) -> dict[str, float]:
+) -> dict[str, float | None]:
     """CPU per event (µs) of each group and of the rest of the machine, the cores each
     held, and o / w: PostgreSQL's and Kafka's against the workers'. The rest (this bench,
     the kernel's threads, anything else running) is reported but left out of o: the
-    service does not carry it."""
+    service does not carry it. With no events (or no worker time) the ratios are None."""
     hz = ticks_per_s or float(os.sysconf("SC_CLK_TCK"))
     n_cores = cores or os.cpu_count() or 1
     per_group = {g: (after.groups[g] - before.groups[g]) / hz for g in after.groups}
     busy_s = (after.busy - before.busy) / hz
-    # Short-lived processes outside the trees (and /proc's rounding) can make the sum of
-    # the groups exceed the machine's busy time by a tick or two: never a negative rest.
+    # A process's times and the machine's counters are sampled apart, so the groups can
+    # add up to a tick or two more than the machine's busy time: never a negative rest.
     per_group["rest"] = max(0.0, busy_s - sum(per_group.values()))
-    out: dict[str, float] = {}
+    out: dict[str, float | None] = {}
     for g, s in per_group.items():
-        out[f"{g}_us_per_event"] = round(s / events * 1e6, 2)
-        out[f"{g}_cores"] = round(s / seconds, 3)
-    out["idle_cores"] = round(max(0.0, n_cores - busy_s / seconds), 3)
+        out[f"{g}_us_per_event"] = round(s / events * 1e6, 2) if events > 0 else None
+        out[f"{g}_cores"] = round(s / seconds, 3) if seconds > 0 else None
+    out["idle_cores"] = round(max(0.0, n_cores - busy_s / seconds), 3) if seconds > 0 else None
     w = per_group["worker"]
     others = per_group["postgres"] + per_group["kafka"]
-    out["others_over_worker"] = round(others / w, 3) if w > 0 else float("nan")
+    out["others_over_worker"] = round(others / w, 3) if w > 0 and events > 0 else None
     return out
 
 
-def two_worker_bound(others_over_worker: float) -> float:
-    """The most two workers can reach, as a multiple of one worker that holds a core of
-    its own, when the two cores are all there is: 2 w / (w + o)."""
-    return round(2 / (1 + others_over_worker), 3)
+def two_worker_bound(others_over_worker: float | None) -> float | None:
+    """About the most two workers can reach, as a multiple of one worker that holds a core
+    of its own, when the two cores are all there is: 2 w / (w + o)."""
+    return None if others_over_worker is None else round(2 / (1 + others_over_worker), 3)

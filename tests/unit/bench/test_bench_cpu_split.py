@@ -88,6 +88,17 @@ def test_split_per_event_cores_and_the_bound() -> None:
     assert cpu_split.two_worker_bound(got["others_over_worker"]) == round(2 / (1 + 4 / 9), 3)
 
 
+def test_split_with_no_events_or_no_worker_time_has_no_ratios() -> None:
+    before = Snapshot({"worker": 0, "postgres": 0, "kafka": 0}, busy=0, every=0)
+    after = Snapshot({"worker": 0, "postgres": 5, "kafka": 0}, busy=10, every=200)
+    got = cpu_split.split(before, after, 0, 1.0, ticks_per_s=100, cores=2)
+    assert got["worker_us_per_event"] is None and got["others_over_worker"] is None
+    assert got["postgres_cores"] == 0.05
+    assert cpu_split.two_worker_bound(got["others_over_worker"]) is None
+    busy = Snapshot({"worker": 0, "postgres": 5, "kafka": 0}, busy=10, every=200)
+    assert cpu_split.split(before, busy, 10, 1.0, 100, 2)["others_over_worker"] is None
+
+
 def test_split_never_reports_a_negative_rest() -> None:
     before = Snapshot({"worker": 0, "postgres": 0, "kafka": 0}, busy=0, every=0)
     after = Snapshot({"worker": 101, "postgres": 0, "kafka": 0}, busy=100, every=200)

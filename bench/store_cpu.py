@@ -38,6 +38,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import cpu_split  # noqa: E402
 from bench.batch_cpu import T0, fetches, records  # noqa: E402
 from citypulse.config import StackSettings  # noqa: E402
 from infra.db.migrate import drop_schema, migrate  # noqa: E402
@@ -68,9 +69,8 @@ def batches(events: int) -> list[BatchResult]:
 
 
 def _cpu_s(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    stat = cpu_split.parse_stat(Path(f"/proc/{pid}/stat").read_text())
+    return stat.cpu_ticks / os.sysconf("SC_CLK_TCK")
 
 
 def write_all(
